@@ -1,0 +1,65 @@
+# One task runner for the README, pre-commit and CI.
+# The environment is .venv at the repository root (uv's default), built by `make setup`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV_VERSION := 0.13.8
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+VENV_BIN := $(CURDIR)/.venv/bin
+PYTEST_ARGS ?=
+
+.PHONY: help setup demo test lint typecheck unit integration e2e bench asyncapi down clean
+
+help:
+	@echo "make demo   - create the environment, start the platform, run the main job"
+	@echo "make test   - create the environment, run ruff, mypy on libs/ and the whole test suite"
+	@echo "make setup  - create or update .venv (nothing else)"
+	@echo "make bench  - run the benchmarks under bench/"
+
+$(CURDIR)/.tools/bin/uv:
+	@echo "bootstrapping uv $(UV_VERSION) into .tools/"
+	@if python3 -m venv .tools >/dev/null 2>&1; then \
+	  .tools/bin/python -m pip install -q "uv==$(UV_VERSION)"; \
+	else \
+	  python3 -m pip install -q --target .tools/lib "uv==$(UV_VERSION)" --break-system-packages \
+	    && mkdir -p .tools/bin && ln -sf ../lib/bin/uv .tools/bin/uv; \
+	fi
+	@test -x .tools/bin/uv || { echo "could not install uv: install Python's venv module (apt-get install python3-venv) or uv itself"; exit 1; }
+
+setup: $(UV)
+	@$(UV) sync --all-packages --locked --quiet
+	@echo "environment ready: $(VENV_BIN)"
+
+demo: setup
+	@$(VENV_BIN)/python examples/demo.py
+
+lint: setup
+	@$(VENV_BIN)/ruff check .
+	@$(VENV_BIN)/ruff format --check .
+
+typecheck: setup
+	@$(VENV_BIN)/mypy libs/*/src
+
+unit: setup
+	@$(VENV_BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+integration: setup
+	@$(VENV_BIN)/pytest tests/integration $(PYTEST_ARGS)
+
+e2e: setup
+	@$(VENV_BIN)/pytest tests/e2e $(PYTEST_ARGS)
+
+test: lint typecheck
+	@$(VENV_BIN)/pytest $(PYTEST_ARGS)
+
+bench: setup
+	@$(VENV_BIN)/python bench/bus_latency.py
+
+asyncapi: setup
+	@$(VENV_BIN)/python -m headrace_contracts.asyncapi > docs/asyncapi.json
+	@echo "docs/asyncapi.json regenerated"
+
+down: setup
+	@$(VENV_BIN)/headrace down
+
+clean:
+	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache

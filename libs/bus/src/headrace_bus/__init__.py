@@ -1,0 +1,40 @@
+"""The Headrace event bus: CloudEvents over NATS JetStream, one durable consumer per
+service, bounded retries, dead letters, traced publish and consume, request/reply."""
+
+from . import deadletter
+from .bus import Bus
+from .config import DEFAULT_URL, BusConfig
+from .dispatcher import Dispatcher, Handler
+from .errors import (
+    BusError,
+    NoResponders,
+    PermanentError,
+    RequestFailed,
+    RequestTimeout,
+    RetryableError,
+)
+from .policy import Ack, DeadLetter, Nak, RetryPolicy, decide
+from .streams import domain_subjects, ensure_consumer, ensure_streams
+
+__all__ = [
+    "DEFAULT_URL",
+    "Ack",
+    "Bus",
+    "BusConfig",
+    "BusError",
+    "DeadLetter",
+    "Dispatcher",
+    "Handler",
+    "Nak",
+    "NoResponders",
+    "PermanentError",
+    "RequestFailed",
+    "RequestTimeout",
+    "RetryPolicy",
+    "RetryableError",
+    "deadletter",
+    "decide",
+    "domain_subjects",
+    "ensure_consumer",
+    "ensure_streams",
+]

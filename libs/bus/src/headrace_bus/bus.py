@@ -1,0 +1,286 @@
+"""The bus a service talks through: publish, consume with a durable consumer, query.
+
+Built on a FastStream :class:`NatsBroker` (connection, reconnects, subscriber loops) and
+nats-py (JetStream management, request/reply). Tracing and the CloudEvents envelope are
+applied here and in :mod:`.dispatcher`, never in handler code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import nats.errors
+from faststream import AckPolicy
+from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.nats.annotations import NatsMessage
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.errors import NoStreamResponseError
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Tracer
+
+from headrace_contracts import (
+    CATALOGUE,
+    Catalogue,
+    ContractError,
+    Envelope,
+    Message,
+    Query,
+    Reply,
+    decode,
+    encode,
+)
+from headrace_telemetry import inject, publish_attributes, publish_span_name
+
+from .config import BusConfig
+from .dispatcher import Dispatcher, Handler
+from .errors import NoResponders, RequestFailed, RequestTimeout
+from .streams import ensure_consumer, ensure_streams
+
+R = TypeVar("R", bound=Reply)
+Q = TypeVar("Q", bound=Query)
+Responder = Callable[[Any], Awaitable[Reply | None]]
+
+ERROR_HEADER = "headrace-error"
+log = logging.getLogger("headrace.bus")
+
+
+async def _raw_body(msg: Any) -> Any:
+    # The dispatcher decodes CloudEvents itself; FastStream must not touch the body.
+    return msg.body
+
+
+class Bus:
+    """One connection to NATS for one service process."""
+
+    def __init__(
+        self,
+        config: BusConfig,
+        *,
+        source: str,
+        tracer: Tracer | None = None,
+        catalogue: Catalogue = CATALOGUE,
+    ) -> None:
+        self.config = config
+        self.source = source
+        self.tracer = tracer or trace.get_tracer("headrace.bus")
+        self.catalogue = catalogue
+        self._broker = NatsBroker(
+            config.url,
+            name=config.client_name,
+            connect_timeout=max(int(config.connect_timeout), 1),
+            allow_reconnect=True,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=1,
+            log_level=logging.DEBUG,
+            logger=logging.getLogger("headrace.faststream"),
+        )
+        self._dispatchers: list[Dispatcher] = []
+        self._responders: list[tuple[str, str, Callable[[Msg], Awaitable[None]]]] = []
+        self._subscriptions: list[Any] = []
+        self._started = False
+
+    # lifecycle -------------------------------------------------------------------------
+
+    @property
+    def connection(self) -> Client:
+        return self._broker.connection
+
+    async def connect(self) -> None:
+        """Connect and declare the streams; consumers and responders start in :meth:`start`."""
+        await self._broker.connect()
+        await ensure_streams(self.connection.jetstream(), self.config, self.catalogue)
+
+    async def start(self) -> None:
+        js = self.connection.jetstream()
+        for dispatcher in self._dispatchers:
+            await ensure_consumer(js, self.config, dispatcher.durable, dispatcher.subjects)
+        for subject, queue, callback in self._responders:
+            self._subscriptions.append(
+                await self.connection.subscribe(subject, queue=queue, cb=callback)
+            )
+        await self._broker.start()
+        self._started = True
+
+    async def close(self) -> None:
+        """Stop consuming, finish in-flight handlers, flush, disconnect."""
+        for sub in self._subscriptions:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+        self._subscriptions.clear()
+        with contextlib.suppress(Exception):
+            await self._broker.stop()
+
+    # consuming -------------------------------------------------------------------------
+
+    def consume(self, durable: str, handlers: Mapping[type[Message], Handler]) -> Dispatcher:
+        """Handle ``handlers`` through the durable pull consumer ``durable``.
+
+        Every replica that registers the same durable shares its messages.
+        """
+        if self._started:
+            raise RuntimeError("register consumers before Bus.start()")
+        for message in handlers:
+            if message.KIND not in ("event", "command"):
+                raise TypeError(f"{message.__name__} is a {message.KIND}: use Bus.respond()")
+        dispatcher = Dispatcher(
+            self, durable, handlers, self.config.retry, self.catalogue, self.config.ack_wait
+        )
+
+        async def on_message(message: NatsMessage) -> None:
+            await dispatcher(message.raw_message)
+
+        subscriber = self._broker.subscriber(
+            dispatcher.subjects[0],
+            stream=JStream(self.config.stream, declare=False),
+            durable=durable,
+            pull_sub=PullSub(batch_size=self.config.batch_size, timeout=self.config.fetch_timeout),
+            ack_policy=AckPolicy.MANUAL,
+            decoder=_raw_body,
+        )
+        subscriber(on_message)
+        self._dispatchers.append(dispatcher)
+        return dispatcher
+
+    # publishing ------------------------------------------------------------------------
+
+    async def publish(
+        self, message: Message, *, event_id: str | None = None, ce_subject: str | None = None
+    ) -> str:
+        """Publish an event or command durably; returns its event id."""
+        if message.KIND not in ("event", "command"):
+            raise TypeError(f"{type(message).__name__} is a {message.KIND}: use Bus.request()")
+        subject, data, headers = encode(
+            message, source=self.source, event_id=event_id, ce_subject=ce_subject
+        )
+        with self.tracer.start_as_current_span(
+            publish_span_name(subject),
+            kind=SpanKind.PRODUCER,
+            attributes=publish_attributes(
+                subject,
+                message_id=headers["ce-id"],
+                ce_type=headers["ce-type"],
+                body_size=len(data),
+                client_id=self.source,
+            ),
+        ):
+            inject(headers)
+            await self.publish_raw(subject, data, headers, stream=self.config.stream)
+        return headers["ce-id"]
+
+    async def publish_raw(
+        self, subject: str, data: bytes, headers: dict[str, str], *, stream: str
+    ) -> None:
+        """Publish bytes to a stream, retrying while NATS is unreachable.
+
+        ``Nats-Msg-Id`` in ``headers`` makes the retries safe: JetStream keeps one copy.
+        """
+        js = self.connection.jetstream()
+        delay = 0.1
+        for attempt in range(1, self.config.publish_attempts + 1):
+            try:
+                await js.publish(
+                    subject,
+                    data,
+                    headers=headers,
+                    stream=stream,
+                    timeout=self.config.publish_timeout,
+                )
+                return
+            except (
+                nats.errors.TimeoutError,
+                nats.errors.NoRespondersError,
+                nats.errors.ConnectionReconnectingError,
+                nats.errors.OutboundBufferLimitError,
+                NoStreamResponseError,
+            ) as exc:
+                if attempt == self.config.publish_attempts:
+                    raise
+                log.warning("publish to %s failed (%s); retrying in %.1fs", subject, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    # queries ---------------------------------------------------------------------------
+
+    def respond(
+        self, query: type[Q], responder: Callable[[Q], Awaitable[Reply | None]], *, queue: str = ""
+    ) -> None:
+        """Answer ``query`` over core request/reply. With ``queue`` one replica answers.
+
+        A responder that returns ``None`` stays silent (the query was not for it).
+        """
+
+        async def callback(msg: Msg) -> None:
+            try:
+                envelope = decode(msg.headers, msg.data, self.catalogue, subject=msg.subject)
+                if not isinstance(envelope.message, query):
+                    raise ContractError(f"{msg.subject} answers {query.ce_type()} only")
+                reply = await responder(envelope.message)
+                if reply is None:
+                    return
+                body, headers = reply.model_dump_json().encode(), {}
+            except Exception as exc:
+                log.warning("query %s failed: %s", msg.subject, exc)
+                body = b""
+                headers = {ERROR_HEADER: " ".join(f"{type(exc).__name__}: {exc}".split())}
+            if msg.reply:
+                with contextlib.suppress(Exception):
+                    await self.connection.publish(msg.reply, body, headers=headers or None)
+
+        self._responders.append((query.subject(), queue, callback))
+
+    def _encode_query(self, query: Query) -> tuple[str, bytes, dict[str, str]]:
+        subject, data, headers = encode(query, source=self.source)
+        inject(headers)
+        return subject, data, headers
+
+    async def request(self, query: Query, *, timeout: float = 2.0) -> Reply:
+        """Ask one responder; returns its reply decoded into ``query.REPLY``."""
+        subject, data, headers = self._encode_query(query)
+        try:
+            msg = await self.connection.request(subject, data, timeout=timeout, headers=headers)
+        except nats.errors.NoRespondersError:
+            raise NoResponders(subject) from None
+        except nats.errors.TimeoutError:
+            raise RequestTimeout(subject, timeout) from None
+        return _decode_reply(query, msg)
+
+    async def gather(
+        self, query: Query, *, timeout: float = 0.5, expected: int | None = None
+    ) -> list[Reply]:
+        """Ask every responder; collect replies for ``timeout`` s (or until ``expected``)."""
+        subject, data, headers = self._encode_query(query)
+        inbox = self.connection.new_inbox()
+        replies: list[Reply] = []
+        done = asyncio.Event()
+
+        async def collect(msg: Msg) -> None:
+            if msg.headers and msg.headers.get("Status") == "503":
+                return
+            with contextlib.suppress(RequestFailed, ContractError, ValueError):
+                replies.append(_decode_reply(query, msg))
+            if expected is not None and len(replies) >= expected:
+                done.set()
+
+        sub = await self.connection.subscribe(inbox, cb=collect)
+        try:
+            await self.connection.publish(subject, data, reply=inbox, headers=headers)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), timeout)
+        finally:
+            await sub.unsubscribe()
+        return replies
+
+
+def _decode_reply(query: Query, msg: Msg) -> Reply:
+    error = (msg.headers or {}).get(ERROR_HEADER)
+    if error:
+        raise RequestFailed(f"{query.subject()}: {error}")
+    return query.REPLY.model_validate_json(msg.data)
+
+
+__all__ = ["Bus", "Envelope"]

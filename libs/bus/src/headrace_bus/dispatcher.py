@@ -1,0 +1,153 @@
+"""The consumer edge: decode, trace, call the handler, then ack, nak or dead-letter.
+
+Handlers never see acks; they return (done), raise :class:`PermanentError` (dead-letter now)
+or raise anything else (redeliver with backoff until the retry policy is exhausted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from nats.aio.msg import Msg
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from headrace_contracts import Catalogue, ContractError, Envelope, Message, decode
+from headrace_telemetry import extract, process_attributes, process_span_name
+
+from .deadletter import dead_letter_headers, dead_letter_subject
+from .policy import Ack, DeadLetter, Nak, RetryPolicy, decide
+
+if TYPE_CHECKING:
+    from .bus import Bus
+
+Handler = Callable[[Envelope[Any]], Awaitable[None]]
+
+log = logging.getLogger("headrace.bus")
+
+
+class Dispatcher:
+    """Routes the messages of one durable consumer to their handlers by CloudEvents type."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        durable: str,
+        handlers: Mapping[type[Message], Handler],
+        policy: RetryPolicy,
+        catalogue: Catalogue,
+        ack_wait: float,
+    ) -> None:
+        self._bus = bus
+        self.durable = durable
+        self._handlers = dict(handlers)
+        self._policy = policy
+        self._catalogue = catalogue
+        self._ack_wait = ack_wait
+
+    @property
+    def subjects(self) -> list[str]:
+        return sorted({m.subject() for m in self._handlers})
+
+    async def __call__(self, raw: Msg) -> None:
+        headers = dict(raw.headers or {})
+        meta = raw.metadata
+        delivered = meta.num_delivered or 1
+        try:
+            envelope = decode(headers, raw.data, self._catalogue, subject=raw.subject)
+            handler = self._handlers.get(type(envelope.message))
+            if handler is None:
+                raise ContractError(
+                    f"consumer {self.durable!r} has no handler for {envelope.type!r} on "
+                    f"{raw.subject}: publish it with a type this service handles"
+                )
+        except ContractError as exc:
+            log.warning("dead-lettering invalid message on %s: %s", raw.subject, exc)
+            await self._settle(raw, headers, delivered, DeadLetter("invalid", str(exc)))
+            return
+
+        tracer = self._bus.tracer
+        attributes = process_attributes(
+            raw.subject,
+            message_id=envelope.id,
+            ce_type=envelope.type,
+            body_size=len(raw.data),
+            consumer_group=self.durable,
+            delivery_count=delivered,
+            client_id=self._bus.source,
+        )
+        with tracer.start_as_current_span(
+            process_span_name(raw.subject),
+            context=extract(headers),
+            kind=SpanKind.CONSUMER,
+            attributes=attributes,
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            error: BaseException | None = None
+            heartbeat = asyncio.create_task(self._keep_alive(raw))
+            try:
+                await handler(envelope)
+            except Exception as exc:
+                error = exc
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+            finally:
+                heartbeat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await heartbeat
+            action = decide(self._policy, delivered, error)
+            if error is not None:
+                log.log(
+                    logging.ERROR if isinstance(action, DeadLetter) else logging.WARNING,
+                    "%s handling %s (%s, delivery %d): %s -> %s",
+                    self.durable,
+                    envelope.type,
+                    envelope.id,
+                    delivered,
+                    error,
+                    type(action).__name__,
+                    exc_info=isinstance(action, DeadLetter),
+                )
+            await self._settle(raw, headers, delivered, action)
+
+    async def _keep_alive(self, raw: Msg) -> None:
+        """Tell the server a long handler is still working so it is not redelivered."""
+        interval = max(self._ack_wait / 3, 0.5)
+        while True:
+            await asyncio.sleep(interval)
+            with contextlib.suppress(Exception):
+                await raw.in_progress()
+
+    async def _settle(
+        self, raw: Msg, headers: dict[str, str], delivered: int, action: Ack | Nak | DeadLetter
+    ) -> None:
+        if isinstance(action, Ack):
+            await raw.ack()
+        elif isinstance(action, Nak):
+            await raw.nak(delay=action.delay)
+        else:
+            try:
+                await self._bus.publish_raw(
+                    dead_letter_subject(self._bus.config.dlq_prefix, self.durable),
+                    raw.data,
+                    dead_letter_headers(
+                        headers,
+                        reason=action.reason,
+                        error=action.error,
+                        consumer=self.durable,
+                        subject=raw.subject,
+                        deliveries=delivered,
+                        stream_seq=raw.metadata.sequence.stream,
+                    ),
+                    stream=self._bus.config.dlq_stream,
+                )
+            except Exception:
+                # Never lose it: leave it to be redelivered and dead-lettered later.
+                log.exception("could not dead-letter message on %s; will retry", raw.subject)
+                await raw.nak(delay=self._policy.backoff_max)
+                return
+            await raw.term()

@@ -1,0 +1,164 @@
+"""The Headrace message catalogue: every event, command and query, declared once.
+
+Services import messages from here and nowhere else. ``CATALOGUE`` indexes them by
+CloudEvents type and subject; :mod:`headrace_contracts.cloudevents` puts them on the wire.
+"""
+
+from . import artifacts, registry, runs, serving, steps, system, training, tuning
+from .artifacts import ArtifactWritten, MetricReported
+from .base import Command, Event, Message, Query, Reply
+from .catalogue import Catalogue
+from .cloudevents import Envelope, decode, derive_event_id, encode, new_event_id
+from .common import ArtifactRef, Resources
+from .errors import ContractError, InvalidCloudEvent, InvalidMessageData, UnknownMessageType
+from .registry import (
+    ModelPromoted,
+    ModelVersionRegistered,
+    PromoteModel,
+    PromotionRejected,
+    RegisterModel,
+)
+from .runs import (
+    CancelRun,
+    RunCancelled,
+    RunFailed,
+    RunRejected,
+    RunStarted,
+    RunSucceeded,
+    SubmitRun,
+)
+from .serving import (
+    ApplyInferenceService,
+    DeleteInferenceService,
+    InferenceServiceDeleted,
+    InferenceServiceFailed,
+    InferenceServiceReady,
+    InferenceServiceScaled,
+    ShiftTraffic,
+    TrafficShifted,
+)
+from .steps import (
+    CancelStep,
+    StepCached,
+    StepCancelled,
+    StepFailed,
+    StepInputs,
+    StepOutputSpec,
+    StepReady,
+    StepSkipped,
+    StepStarted,
+    StepSucceeded,
+)
+from .system import Ping, Pong
+from .training import (
+    CancelTrainingJob,
+    SubmitTrainingJob,
+    TrainingJobCancelled,
+    TrainingJobFailed,
+    TrainingJobStarted,
+    TrainingJobSucceeded,
+)
+from .tuning import (
+    CreateExperiment,
+    ExperimentFailed,
+    ExperimentStarted,
+    ExperimentStopped,
+    ExperimentSucceeded,
+    StopExperiment,
+    TrialCreated,
+    TrialEarlyStopped,
+    TrialFailed,
+    TrialStarted,
+    TrialSucceeded,
+)
+
+
+def _collect() -> Catalogue:
+    modules = (runs, steps, artifacts, training, tuning, registry, serving, system)
+    found: list[type[Message]] = []
+    for module in modules:
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, Message)
+                and value.__module__ == module.__name__
+                and value.AREA
+            ):
+                found.append(value)
+    return Catalogue(found)
+
+
+CATALOGUE = _collect()
+"""Every message type of the platform (immutable)."""
+
+__all__ = [
+    "CATALOGUE",
+    "ApplyInferenceService",
+    "ArtifactRef",
+    "ArtifactWritten",
+    "CancelRun",
+    "CancelStep",
+    "CancelTrainingJob",
+    "Catalogue",
+    "Command",
+    "ContractError",
+    "CreateExperiment",
+    "DeleteInferenceService",
+    "Envelope",
+    "Event",
+    "ExperimentFailed",
+    "ExperimentStarted",
+    "ExperimentStopped",
+    "ExperimentSucceeded",
+    "InferenceServiceDeleted",
+    "InferenceServiceFailed",
+    "InferenceServiceReady",
+    "InferenceServiceScaled",
+    "InvalidCloudEvent",
+    "InvalidMessageData",
+    "Message",
+    "MetricReported",
+    "ModelPromoted",
+    "ModelVersionRegistered",
+    "Ping",
+    "Pong",
+    "PromoteModel",
+    "PromotionRejected",
+    "Query",
+    "RegisterModel",
+    "Reply",
+    "Resources",
+    "RunCancelled",
+    "RunFailed",
+    "RunRejected",
+    "RunStarted",
+    "RunSucceeded",
+    "ShiftTraffic",
+    "StepCached",
+    "StepCancelled",
+    "StepFailed",
+    "StepInputs",
+    "StepOutputSpec",
+    "StepReady",
+    "StepSkipped",
+    "StepStarted",
+    "StepSucceeded",
+    "StopExperiment",
+    "SubmitRun",
+    "SubmitTrainingJob",
+    "TrafficShifted",
+    "TrainingJobCancelled",
+    "TrainingJobFailed",
+    "TrainingJobStarted",
+    "TrainingJobSucceeded",
+    "TrialCreated",
+    "TrialEarlyStopped",
+    "TrialFailed",
+    "TrialStarted",
+    "TrialSucceeded",
+    "UnknownMessageType",
+    "decode",
+    "derive_event_id",
+    "encode",
+    "new_event_id",
+]

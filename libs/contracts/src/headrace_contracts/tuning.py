@@ -1,0 +1,111 @@
+"""Hyperparameter tuning: Katib experiments and their trials (areas ``experiment``, ``trial``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from .base import Command, Event
+from .common import JsonValue
+
+
+class CreateExperiment(Command):
+    """Start an experiment; ``spec`` is a Katib Experiment (kubeflow.org/v1beta1) as JSON."""
+
+    AREA = "experiment"
+    NAME = "create"
+
+    experiment_id: str
+    spec: dict[str, Any]
+    run_id: str = ""
+    step_id: str = ""
+
+
+class ExperimentStarted(Event):
+    AREA = "experiment"
+    NAME = "started"
+
+    experiment_id: str
+    max_trial_count: int = 0
+    parallel_trial_count: int = 1
+
+
+class ExperimentSucceeded(Event):
+    AREA = "experiment"
+    NAME = "succeeded"
+
+    experiment_id: str
+    best_trial_id: str = ""
+    best_parameters: dict[str, JsonValue] = Field(default_factory=dict)
+    objective_metric: str = ""
+    objective_value: float | None = None
+
+
+class ExperimentFailed(Event):
+    AREA = "experiment"
+    NAME = "failed"
+
+    experiment_id: str
+    reason: str
+
+
+class StopExperiment(Command):
+    AREA = "experiment"
+    NAME = "stop"
+
+    experiment_id: str
+    reason: str = "stopped by user"
+
+
+class ExperimentStopped(Event):
+    AREA = "experiment"
+    NAME = "stopped"
+
+    experiment_id: str
+    reason: str = ""
+
+
+class TrialCreated(Event):
+    AREA = "trial"
+    NAME = "created"
+
+    experiment_id: str
+    trial_id: str
+    parameters: dict[str, JsonValue]
+
+
+class TrialStarted(Event):
+    AREA = "trial"
+    NAME = "started"
+
+    experiment_id: str
+    trial_id: str
+
+
+class TrialSucceeded(Event):
+    AREA = "trial"
+    NAME = "succeeded"
+
+    experiment_id: str
+    trial_id: str
+    objective_value: float
+    metrics: dict[str, float] = Field(default_factory=dict)
+
+
+class TrialFailed(Event):
+    AREA = "trial"
+    NAME = "failed"
+
+    experiment_id: str
+    trial_id: str
+    reason: str
+
+
+class TrialEarlyStopped(Event):
+    AREA = "trial"
+    NAME = "early_stopped"
+
+    experiment_id: str
+    trial_id: str
+    reason: str = ""

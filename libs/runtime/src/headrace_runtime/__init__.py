@@ -1,0 +1,25 @@
+"""The runtime every Headrace service is built on: settings from the environment, its own
+database, idempotent handlers, a transactional outbox and a clean lifecycle."""
+
+from .context import HandlerContext
+from .database import build_engine, create_tables, schema_for
+from .outbox import OutboxRelay, outbox_row
+from .service import Service, run_service
+from .settings import Settings, default_home
+from .tables import RUNTIME_TABLES, OutboxMessage, ProcessedMessage
+
+__all__ = [
+    "RUNTIME_TABLES",
+    "HandlerContext",
+    "OutboxMessage",
+    "OutboxRelay",
+    "ProcessedMessage",
+    "Service",
+    "Settings",
+    "build_engine",
+    "create_tables",
+    "default_home",
+    "outbox_row",
+    "run_service",
+    "schema_for",
+]

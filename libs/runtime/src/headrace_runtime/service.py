@@ -1,0 +1,207 @@
+"""A Headrace service process: one bootstrap, one bus, one database, one lifecycle.
+
+A service declares its handlers and query responders, then :meth:`Service.run` builds
+everything from settings, consumes through its durable consumer (shared by all its
+replicas), answers ``Ping``, and on SIGTERM/SIGINT drains and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SpanExporter
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel
+
+from headrace_bus import Bus
+from headrace_contracts import Envelope, Message, Ping, Pong, Query, Reply
+from headrace_telemetry import build_tracer_provider
+
+from .context import HandlerContext
+from .database import build_engine, create_tables
+from .outbox import OutboxRelay
+from .settings import Settings
+from .tables import RUNTIME_TABLES, ProcessedMessage
+
+M = TypeVar("M", bound=Message)
+Q = TypeVar("Q", bound=Query)
+HandlerFn = Callable[[Any, HandlerContext[Any]], Awaitable[None]]
+ResponderFn = Callable[[Any], Awaitable[Reply | None]]
+
+log = logging.getLogger("headrace.service")
+
+
+class Service:
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        *,
+        tables: Sequence[type[SQLModel]] = (),
+        version: str = "0.1.0",
+        span_exporter: SpanExporter | None = None,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.version = version
+        self.instance = settings.instance(name)
+        self.source = f"headrace/{name}"
+        self._tables = [*RUNTIME_TABLES, *tables]
+        self._span_exporter = span_exporter
+        self._handlers: dict[type[Message], HandlerFn] = {}
+        self._responders: list[tuple[type[Query], ResponderFn, bool]] = []
+        self._started_at = ""
+        self._stopping = asyncio.Event()
+        self.engine: Engine | None = None
+        self.bus: Bus | None = None
+        self.tracer_provider: TracerProvider | None = None
+        self._relay: OutboxRelay | None = None
+
+    # declaration -----------------------------------------------------------------------
+
+    def handles(self, message: type[M]) -> Callable[[HandlerFn], HandlerFn]:
+        """Register ``fn(message, ctx)`` for ``message``, run once per message id."""
+
+        def register(fn: HandlerFn) -> HandlerFn:
+            if message in self._handlers:
+                raise ValueError(f"{self.name} already handles {message.__name__}")
+            self._handlers[message] = fn
+            return fn
+
+        return register
+
+    def answers(
+        self, query: type[Q], *, one_replica: bool = True
+    ) -> Callable[[ResponderFn], ResponderFn]:
+        """Register ``fn(query) -> Reply``; with ``one_replica`` a single replica answers."""
+
+        def register(fn: ResponderFn) -> ResponderFn:
+            self._responders.append((query, fn, one_replica))
+            return fn
+
+        return register
+
+    @property
+    def durable(self) -> str:
+        return self.name
+
+    # lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._started_at = datetime.now(UTC).isoformat()
+        self.tracer_provider = build_tracer_provider(
+            self.name, instance_id=self.instance, exporter=self._span_exporter
+        )
+        self.engine = build_engine(self.settings.database_url_for(self.name), self.name)
+        create_tables(self.engine, self._tables)
+        self.bus = Bus(
+            self.settings.bus_config(self.name),
+            source=self.source,
+            tracer=self.tracer_provider.get_tracer(f"headrace.{self.name}"),
+        )
+        await self.bus.connect()
+        if self._handlers:
+            self.bus.consume(
+                self.durable, {m: self._wrap(m, fn) for m, fn in self._handlers.items()}
+            )
+        self.bus.respond(Ping, self._pong)
+        for query, fn, one in self._responders:
+            self.bus.respond(query, fn, queue=self.name if one else "")
+        self._relay = OutboxRelay(self.bus, self.engine, interval=self.settings.outbox_interval)
+        await self._relay.sweep()
+        await self.bus.start()
+        self._relay.start()
+        log.info(
+            "%s started (%s), consuming %d message types",
+            self.name,
+            self.instance,
+            len(self._handlers),
+        )
+
+    async def stop(self) -> None:
+        """Drain: stop fetching, let in-flight handlers finish, flush the outbox, close."""
+        if self.bus:
+            await self.bus.close()
+        if self._relay:
+            await self._relay.stop()
+        if self.engine:
+            self.engine.dispose()
+        if self.tracer_provider:
+            self.tracer_provider.shutdown()
+        log.info("%s stopped", self.instance)
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Start, serve until SIGTERM or SIGINT, then stop cleanly."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+        await self.start()
+        try:
+            await self._stopping.wait()
+        finally:
+            await self.stop()
+
+    # internals -------------------------------------------------------------------------
+
+    async def _pong(self, ping: Ping) -> Reply | None:
+        if ping.service and ping.service != self.name:
+            return None
+        return Pong(
+            service=self.name,
+            instance=self.instance,
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            version=self.version,
+            started_at=self._started_at,
+            healthy=self.bus is not None and self.bus.connection.is_connected,
+            consumer=self.durable if self._handlers else "",
+        )
+
+    def _wrap(self, message: type[Message], fn: HandlerFn) -> Callable[[Envelope[Any]], Any]:
+        async def handle(envelope: Envelope[Any]) -> None:
+            assert self.engine is not None
+            assert self._relay is not None
+            with Session(self.engine, expire_on_commit=False) as session:
+                key = (self.durable, envelope.id)
+                if session.get(ProcessedMessage, key) is not None:
+                    log.info("%s: %s %s already handled", self.name, envelope.type, envelope.id)
+                    return
+                ctx: HandlerContext[Any] = HandlerContext(
+                    envelope=envelope, session=session, source=self.source, service=self.name
+                )
+                await fn(envelope.message, ctx)
+                session.add(ProcessedMessage(consumer=self.durable, event_id=envelope.id))
+                try:
+                    session.commit()
+                except IntegrityError:
+                    session.rollback()
+                    log.info("%s: %s handled concurrently elsewhere", self.name, envelope.id)
+                    return
+            await self._relay.publish(ctx.published)
+
+        handle.__name__ = f"handle_{message.__name__}"
+        return handle
+
+
+def run_service(build: Callable[[Settings], Service]) -> None:
+    """The console entrypoint body shared by every service."""
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(build(settings).run())

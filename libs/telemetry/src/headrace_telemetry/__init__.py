@@ -1,0 +1,24 @@
+"""OpenTelemetry for Headrace: a provider per service, W3C context in message headers,
+messaging semantic conventions for span names and attributes."""
+
+from .messaging import (
+    SYSTEM,
+    process_attributes,
+    process_span_name,
+    publish_attributes,
+    publish_span_name,
+)
+from .propagation import TRACE_HEADERS, extract, inject
+from .setup import build_tracer_provider
+
+__all__ = [
+    "SYSTEM",
+    "TRACE_HEADERS",
+    "build_tracer_provider",
+    "extract",
+    "inject",
+    "process_attributes",
+    "process_span_name",
+    "publish_attributes",
+    "publish_span_name",
+]

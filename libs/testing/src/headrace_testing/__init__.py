@@ -1,0 +1,6 @@
+"""Test fixtures for Headrace: real nats-server, S3 server and databases."""
+
+from .database import database_url_for, postgres_url, reset_postgres
+from .nats import TestNats, nats_for_test
+
+__all__ = ["TestNats", "database_url_for", "nats_for_test", "postgres_url", "reset_postgres"]
