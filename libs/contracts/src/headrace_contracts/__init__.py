@@ -5,7 +5,7 @@ CloudEvents type and subject; :mod:`headrace_contracts.cloudevents` puts them on
 """
 
 from . import artifacts, registry, runs, serving, steps, system, training, tuning
-from .artifacts import ArtifactWritten, MetricReported
+from .artifacts import ArtifactList, ArtifactRecord, ArtifactWritten, ListArtifacts, MetricReported
 from .base import Command, Event, Message, Query, Reply
 from .catalogue import Catalogue
 from .cloudevents import Envelope, decode, derive_event_id, encode, new_event_id
@@ -94,6 +94,8 @@ CATALOGUE = _collect()
 __all__ = [
     "CATALOGUE",
     "ApplyInferenceService",
+    "ArtifactList",
+    "ArtifactRecord",
     "ArtifactRef",
     "ArtifactWritten",
     "CancelRun",
@@ -116,6 +118,7 @@ __all__ = [
     "InferenceServiceScaled",
     "InvalidCloudEvent",
     "InvalidMessageData",
+    "ListArtifacts",
     "Message",
     "MetricReported",
     "ModelPromoted",

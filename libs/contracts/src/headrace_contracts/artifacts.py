@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from .base import Event
+from .base import Event, Query, Reply
 from .common import ArtifactRef
 
 
@@ -34,3 +34,27 @@ class MetricReported(Event):
     trial_id: str = ""
     job_id: str = ""
     step: int | None = Field(default=None, description="epoch or iteration")
+
+
+class ArtifactRecord(Reply):
+    artifact: ArtifactRef
+    run_id: str = ""
+    step_id: str = ""
+    output_name: str = ""
+    event_id: str = ""
+
+
+class ArtifactList(Reply):
+    artifacts: list[ArtifactRecord] = Field(default_factory=list)
+    total: int = 0
+
+
+class ListArtifacts(Query):
+    """Artifacts recorded by the metadata service, newest first."""
+
+    AREA = "artifact"
+    NAME = "list"
+    REPLY = ArtifactList
+
+    run_id: str = ""
+    limit: int = Field(default=100, ge=1, le=10_000)

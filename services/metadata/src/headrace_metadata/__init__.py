@@ -1,1 +1,1 @@
-"""Headrace."""
+"""Headrace metadata service: lineage (artifacts, executions) and the model registry."""

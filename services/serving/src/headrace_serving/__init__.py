@@ -1,1 +1,1 @@
-"""Headrace."""
+"""Headrace serving manager: KServe InferenceServices."""

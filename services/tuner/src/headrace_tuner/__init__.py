@@ -1,1 +1,1 @@
-"""Headrace."""
+"""Headrace tuner: Katib experiments and trials."""
