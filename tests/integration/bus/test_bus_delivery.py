@@ -49,8 +49,9 @@ async def test_invalid_messages_are_dead_lettered_and_consumer_goes_on(
     await wait_for(lambda: handled == ["file:///tmp/a3"], what="the valid message")
     letters = await dead_letters(client)
     assert [m.headers["headrace-dlq-reason"] for m in letters] == ["invalid", "invalid"]
-    assert "missing header(s) ce-specversion, ce-id, ce-source, ce-type" in (
-        letters[0].headers["headrace-dlq-error"]
+    assert (
+        "missing header(s) ce-specversion, ce-id, ce-source, ce-type"
+        in (letters[0].headers["headrace-dlq-error"])
     )
     assert letters[0].data == b'{"x": 1}'
     second = letters[1].headers

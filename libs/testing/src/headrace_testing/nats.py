@@ -18,6 +18,8 @@ from headrace.natsserver import NatsServer
 
 @dataclass
 class TestNats:
+    __test__ = False  # not a test class, despite its name
+
     url: str
     server: NatsServer | None  # None when external
 
