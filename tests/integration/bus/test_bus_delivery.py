@@ -91,7 +91,8 @@ async def test_always_failing_handler_ends_in_dead_letters_after_max_deliver(
     @service.handles(ArtifactWritten)
     async def broken(event: ArtifactWritten, ctx: HandlerContext[ArtifactWritten]) -> None:
         attempts.append(1)
-        raise RuntimeError("model file is corrupt")
+        if event.artifact.uri == "file:///tmp/a0":
+            raise RuntimeError("model file is corrupt")
 
     await started(service)
     event_id = await client.publish(artifact())

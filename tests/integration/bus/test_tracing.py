@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Awaitable, Callable
 
 from conftest import wait_for
@@ -61,7 +62,7 @@ async def test_one_event_causes_one_trace_across_two_services(
 
     assert len({s.context.trace_id for s in chain}) == 1
     assert first_publish.parent is None
-    for parent, child in zip(chain, chain[1:], strict=False):
+    for parent, child in itertools.pairwise(chain):
         assert child.parent is not None
         assert child.parent.span_id == parent.context.span_id, (parent.name, child.name)
     assert [s.kind for s in chain] == [

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
-from sqlalchemy import Engine
+from sqlalchemy import Engine, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
@@ -31,7 +31,7 @@ from .context import HandlerContext
 from .database import build_engine, create_tables
 from .outbox import OutboxRelay
 from .settings import Settings
-from .tables import RUNTIME_TABLES, ProcessedMessage
+from .tables import RUNTIME_TABLES, ProcessedMessage, utcnow
 
 M = TypeVar("M", bound=Message)
 Q = TypeVar("Q", bound=Query)
@@ -170,20 +170,34 @@ class Service:
             consumer=self.durable if self._handlers else "",
         )
 
+    _table = ProcessedMessage.__table__  # type: ignore[attr-defined]
+    _seen = select(_table.c.event_id).where(
+        _table.c.consumer == bindparam("c"), _table.c.event_id == bindparam("e")
+    )
+    _mark = insert(_table)
+
     def _wrap(self, message: type[Message], fn: HandlerFn) -> Callable[[Envelope[Any]], Any]:
         async def handle(envelope: Envelope[Any]) -> None:
             assert self.engine is not None
             assert self._relay is not None
             with Session(self.engine, expire_on_commit=False) as session:
-                key = (self.durable, envelope.id)
-                if session.get(ProcessedMessage, key) is not None:
+                # Core statements, not the ORM: this runs for every message.
+                if (
+                    session.connection()
+                    .execute(self._seen, {"c": self.durable, "e": envelope.id})
+                    .first()
+                ):
                     log.info("%s: %s %s already handled", self.name, envelope.type, envelope.id)
                     return
                 ctx: HandlerContext[Any] = HandlerContext(
                     envelope=envelope, session=session, source=self.source, service=self.name
                 )
                 await fn(envelope.message, ctx)
-                session.add(ProcessedMessage(consumer=self.durable, event_id=envelope.id))
+                session.flush()
+                session.connection().execute(
+                    self._mark,
+                    {"consumer": self.durable, "event_id": envelope.id, "processed_at": utcnow()},
+                )
                 try:
                     session.commit()
                 except IntegrityError:

@@ -1,0 +1,172 @@
+"""Publish-to-handle latency and sustained throughput through one Headrace service.
+
+Compared in the same run with bare nats-py JetStream (publish + durable pull consumer +
+explicit ack, no envelope, no tracing, no database) so the ratio is Headrace's own cost:
+CloudEvents encoding, trace spans, the idempotency record committed with each message.
+
+    .venv/bin/python bench/bus_latency.py [--latency-count 500] [--throughput-count 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import nats
+from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
+
+from headrace.natsserver import NatsServer
+from headrace_bus import Bus, BusConfig
+from headrace_contracts import ArtifactRef, ArtifactWritten
+from headrace_runtime import HandlerContext, Service, Settings
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+class Probe:
+    """Arrival bookkeeping shared by both contenders."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, float] = {}
+        self.latencies: list[float] = []
+        self.count = 0
+        self.done = asyncio.Event()
+        self.target = 0
+
+    def arrived(self, key: str) -> None:
+        sent = self.sent.pop(key, None)
+        if sent is not None:
+            self.latencies.append(time.perf_counter() - sent)
+        self.count += 1
+        if self.count >= self.target:
+            self.done.set()
+
+    def expect(self, n: int) -> None:
+        self.count, self.target = 0, n
+        self.done = asyncio.Event()
+
+
+async def measure(
+    name: str, publish: Callable[[str], Awaitable[None]], probe: Probe, latency_n: int, rate_n: int
+) -> dict[str, float]:
+    for i in range(20):  # warm up
+        probe.expect(1)
+        await publish(f"warm-{i}")
+        await probe.done.wait()
+    probe.latencies.clear()
+    for i in range(latency_n):
+        key = f"lat-{i}"
+        probe.expect(1)
+        probe.sent[key] = time.perf_counter()
+        await publish(key)
+        await asyncio.wait_for(probe.done.wait(), 30)
+    lat = [v * 1000 for v in probe.latencies]
+
+    probe.expect(rate_n)
+    start = time.perf_counter()
+    window = 256
+    for first in range(0, rate_n, window):
+        await asyncio.gather(
+            *(publish(f"rate-{i}") for i in range(first, min(first + window, rate_n)))
+        )
+    await asyncio.wait_for(probe.done.wait(), 300)
+    elapsed = time.perf_counter() - start
+    result = {
+        "p50_ms": statistics.median(lat),
+        "p99_ms": percentile(lat, 0.99),
+        "events_per_s": rate_n / elapsed,
+    }
+    print(
+        f"{name:<28} p50 {result['p50_ms']:7.2f} ms   p99 {result['p99_ms']:7.2f} ms   "
+        f"{result['events_per_s']:8.0f} events/s ({rate_n} events, {elapsed:.2f} s)"
+    )
+    return result
+
+
+async def bare_nats(url: str, latency_n: int, rate_n: int) -> dict[str, float]:
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    await js.add_stream(StreamConfig(name="BARE", subjects=["bare.>"]))
+    await js.add_consumer(
+        "BARE",
+        ConsumerConfig(durable_name="bare", ack_policy=AckPolicy.EXPLICIT, max_ack_pending=1000),
+    )
+    sub = await js.pull_subscribe_bind("bare", stream="BARE")
+    probe = Probe()
+
+    async def consume() -> None:
+        while True:
+            try:
+                msgs = await sub.fetch(16, timeout=1)
+            except nats.errors.TimeoutError:
+                continue
+            for msg in msgs:
+                await msg.ack()
+                probe.arrived(msg.data.decode())
+
+    task = asyncio.create_task(consume())
+
+    async def publish(key: str) -> None:
+        await js.publish("bare.x", key.encode(), headers={"Nats-Msg-Id": key})
+
+    try:
+        return await measure("nats-py JetStream (bare)", publish, probe, latency_n, rate_n)
+    finally:
+        task.cancel()
+        await nc.close()
+
+
+async def headrace(url: str, home: Path, latency_n: int, rate_n: int) -> dict[str, float]:
+    probe = Probe()
+    service = Service("bench", Settings(home=home, nats_url=url, log_level="WARNING"))
+
+    @service.handles(ArtifactWritten)
+    async def on_artifact(event: ArtifactWritten, ctx: HandlerContext[ArtifactWritten]) -> None:
+        probe.arrived(event.artifact.name)
+
+    await service.start()
+    client = Bus(BusConfig(url=url), source="bench")
+    await client.connect()
+
+    async def publish(key: str) -> None:
+        await client.publish(ArtifactWritten(artifact=ArtifactRef(uri="file:///b", name=key)))
+
+    try:
+        return await measure("Headrace service (durable)", publish, probe, latency_n, rate_n)
+    finally:
+        await client.close()
+        await service.stop()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency-count", type=int, default=500)
+    parser.add_argument("--throughput-count", type=int, default=5000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        server = NatsServer(store_dir=Path(tmp) / "nats").start()
+        try:
+            print(f"nats-server {server.url}, JetStream file storage; SQLite idempotency store")
+            bare = await bare_nats(server.url, args.latency_count, args.throughput_count)
+            ours = await headrace(
+                server.url, Path(tmp) / "home", args.latency_count, args.throughput_count
+            )
+        finally:
+            server.stop()
+    print(
+        f"ratio Headrace/bare: p50 {ours['p50_ms'] / bare['p50_ms']:.2f}x, "
+        f"p99 {ours['p99_ms'] / bare['p99_ms']:.2f}x, "
+        f"throughput {ours['events_per_s'] / bare['events_per_s']:.2f}x"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
