@@ -1,0 +1,121 @@
+"""``headrace``: run the whole platform on one machine (``up``/``down``) and ask how it is
+(``status``).
+
+    headrace up [--home DIR] [--nats-url URL] [--database-url URL] [--artifacts URI]
+                [--detach] [--scale SERVICE=N ...] [--timeout S]
+    headrace down [--home DIR] [--timeout S]
+    headrace status [--home DIR] [--nats-url URL] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from . import commands
+from .scale import SERVICES, ScaleError, parse_scale_item
+
+
+def _scale_item(text: str) -> str:
+    try:
+        parse_scale_item(text)
+    except ScaleError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    home = argparse.ArgumentParser(add_help=False)
+    home.add_argument(
+        "--home",
+        metavar="DIR",
+        help="the platform's home folder (default: $HEADRACE_HOME or ~/.headrace)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="headrace",
+        description="Headrace: the Kubeflow platform as Python services on NATS.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = sub.add_parser(
+        "up",
+        parents=[home],
+        help="start the whole platform on this machine",
+        description="Start nats-server (unless --nats-url) and every service "
+        f"({', '.join(SERVICES)}), each as its own supervised process.",
+    )
+    up.add_argument(
+        "--nats-url",
+        metavar="URL",
+        default=os.environ.get("HEADRACE_NATS_URL") or None,
+        help="use this NATS server instead of starting one (default: $HEADRACE_NATS_URL)",
+    )
+    up.add_argument("--database-url", metavar="URL", help="SQLAlchemy URL for every service")
+    up.add_argument("--artifacts", metavar="URI", help="artifact store root (file:// or s3://)")
+    up.add_argument(
+        "--detach", action="store_true", help="run in the background; return once healthy"
+    )
+    up.add_argument(
+        "--scale",
+        metavar="SERVICE=N",
+        type=_scale_item,
+        nargs="+",
+        action="extend",
+        default=[],
+        help="run N replicas of SERVICE (default 1 each); repeatable",
+    )
+    up.add_argument(
+        "--timeout",
+        type=_positive,
+        default=60.0,
+        metavar="S",
+        help="seconds to wait for every replica to answer healthy (default 60)",
+    )
+    up.add_argument("--foreground-supervisor", action="store_true", help=argparse.SUPPRESS)
+
+    down = sub.add_parser("down", parents=[home], help="stop the platform started by `up`")
+    down.add_argument(
+        "--timeout",
+        type=_positive,
+        default=30.0,
+        metavar="S",
+        help="seconds to wait for a clean stop before killing (default 30)",
+    )
+
+    status = sub.add_parser("status", parents=[home], help="show each service's health")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    status.add_argument(
+        "--nats-url",
+        metavar="URL",
+        help="ask the services on this NATS server (default: the platform's, else "
+        "$HEADRACE_NATS_URL)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "up":
+            return commands.up(args)
+        if args.command == "down":
+            return commands.down(args)
+        return commands.status(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
