@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from headrace.cli import build_parser, main
+from headrace.home import Home, PlatformState, write_state
 
 
 def error_of(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
@@ -66,3 +69,21 @@ def test_down_without_a_platform_says_so(
 ) -> None:
     assert main(["down", "--home", str(tmp_path)]) == 0
     assert "No platform is running" in capsys.readouterr().out
+
+
+def test_status_of_a_dead_platform_says_its_supervisor_is_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("HEADRACE_NATS_URL", raising=False)
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    state = PlatformState(
+        supervisor_pid=child.pid,
+        nats_url="nats://127.0.0.1:1",
+        embedded_nats=True,
+        nats_pid=None,
+        started_at="",
+    )
+    write_state(Home(tmp_path), state)
+    assert main(["status", "--home", str(tmp_path)]) == 3
+    assert f"its supervisor (pid {child.pid}) is gone" in capsys.readouterr().err

@@ -139,4 +139,5 @@ def test_table_and_not_ready_explanation(tmp_path: Path) -> None:
 def test_unreachable_nats_is_shown() -> None:
     status = aggregate(None, [], nats_url=URL, nats_reachable=False)
     assert "NOT REACHABLE" in render_table(status)
+    assert explain_not_ready(status, Home(Path("/h"))).startswith(f"  NATS at {URL} does not")
     assert status.to_json()["nats_reachable"] is False

@@ -17,7 +17,7 @@ class BusConfig:
     stream_replicas: int = 1
     duplicate_window: float = 120.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    ack_wait: float = 30.0
+    ack_wait: float = 10.0
     max_ack_pending: int = 1000
     batch_size: int = 16
     fetch_timeout: float = 1.0

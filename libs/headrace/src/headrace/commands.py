@@ -98,8 +98,6 @@ def _supervisor_command(config: PlatformConfig) -> list[str]:
 
 
 def _up_detached(config: PlatformConfig, timeout: float) -> int:
-    from .status import PlatformNotReady, wait_until_healthy
-
     home = config.home
     home.create()
     started = time.monotonic()
@@ -111,6 +109,7 @@ def _up_detached(config: PlatformConfig, timeout: float) -> int:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    from .status import PlatformNotReady, wait_until_healthy  # the bus loads while it starts
 
     def mine() -> PlatformState | None:
         state = read_state(home)
@@ -154,7 +153,11 @@ def _up_foreground(config: PlatformConfig, timeout: float) -> int:
     started = time.monotonic()
 
     async def announce(supervisor: Supervisor) -> None:
-        status = await wait_until_healthy(supervisor.state, timeout=timeout)
+        try:
+            status = await wait_until_healthy(supervisor.state, timeout=timeout)
+        except Exception as exc:  # the report only; supervision goes on regardless
+            _err(f"could not check the platform's health: {exc}")
+            return
         if status is not None and status.healthy:
             print(render_table(status))
             print(
@@ -210,10 +213,17 @@ def status(args: argparse.Namespace) -> int:
         state = None
     url = args.nats_url or (state.nats_url if state else os.environ.get("HEADRACE_NATS_URL"))
     if not url:
-        _err(
-            f"no platform is running in {home.root}: start one with `headrace up` "
-            "(or point --home / HEADRACE_HOME / HEADRACE_NATS_URL at a running one)"
-        )
+        if found.stale and found.state is not None:
+            _err(
+                f"the platform in {home.root} is not running: its supervisor "
+                f"(pid {found.state.supervisor_pid}) is gone; `headrace up` cleans up and "
+                "starts a new one (`headrace down` only cleans up)"
+            )
+        else:
+            _err(
+                f"no platform is running in {home.root}: start one with `headrace up` "
+                "(or point --home / HEADRACE_HOME / HEADRACE_NATS_URL at a running one)"
+            )
         return EXIT_NO_PLATFORM
     result = asyncio.run(probe(state, url))
     if args.json:

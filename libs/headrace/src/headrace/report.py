@@ -51,6 +51,8 @@ def _why(service: ServiceStatus) -> str:
 def explain_not_ready(status: PlatformStatus, home: Home) -> str:
     """One line per service that is not healthy, with the log files to look at."""
     lines = []
+    if not status.nats_reachable:
+        lines.append(f"  NATS at {status.nats_url} does not answer")
     for service in status.not_ready():
         logs = ", ".join(str(home.service_log(i.instance)) for i in service.instances) or str(
             home.logs

@@ -8,6 +8,8 @@ import time
 from collections.abc import AsyncIterator, Callable
 from urllib.parse import urlsplit
 
+import nats.errors
+
 from headrace_bus import Bus, BusConfig
 from headrace_contracts import Ping, Pong
 
@@ -61,7 +63,10 @@ def expected_replicas(state: PlatformState | None) -> int | None:
 
 
 async def gather_pongs(bus: Bus, *, timeout: float, expected: int | None) -> list[Pong]:
-    replies = await bus.gather(Ping(), timeout=timeout, expected=expected)
+    try:
+        replies = await bus.gather(Ping(), timeout=timeout, expected=expected)
+    except nats.errors.Error:  # connection lost or reconnecting: nobody answered this time
+        return []
     return [reply for reply in replies if isinstance(reply, Pong)]
 
 

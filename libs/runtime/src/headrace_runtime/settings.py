@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     max_deliver: int = 5
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
-    ack_wait: float = 30.0
+    ack_wait: float = 10.0
     batch_size: int = 16
     outbox_interval: float = 1.0
 
