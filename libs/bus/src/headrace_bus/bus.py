@@ -34,6 +34,7 @@ from headrace_contracts import (
     decode,
     encode,
 )
+from headrace_contracts.wire import REPLY_ERROR_HEADER
 from headrace_telemetry import inject, publish_attributes, publish_span_name
 
 from .config import BusConfig
@@ -45,7 +46,7 @@ R = TypeVar("R", bound=Reply)
 Q = TypeVar("Q", bound=Query)
 Responder = Callable[[Any], Awaitable[Reply | None]]
 
-ERROR_HEADER = "headrace-error"
+ERROR_HEADER = REPLY_ERROR_HEADER
 log = logging.getLogger("headrace.bus")
 
 

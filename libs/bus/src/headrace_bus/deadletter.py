@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-REASON = "headrace-dlq-reason"
-ERROR = "headrace-dlq-error"
-CONSUMER = "headrace-dlq-consumer"
-SUBJECT = "headrace-dlq-subject"
-DELIVERIES = "headrace-dlq-deliveries"
-STREAM_SEQ = "headrace-dlq-stream-seq"
+from headrace_contracts.wire import DLQ_CONSUMER as CONSUMER
+from headrace_contracts.wire import DLQ_DELIVERIES as DELIVERIES
+from headrace_contracts.wire import DLQ_ERROR as ERROR
+from headrace_contracts.wire import DLQ_REASON as REASON
+from headrace_contracts.wire import DLQ_STREAM_SEQ as STREAM_SEQ
+from headrace_contracts.wire import DLQ_SUBJECT as SUBJECT
+
 MAX_ERROR = 4000
 
 

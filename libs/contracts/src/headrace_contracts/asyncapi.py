@@ -27,6 +27,17 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from .base import Command, Event, Message, Query
 from .catalogue import Catalogue
 from .cloudevents import CONTENT_TYPE, MSG_ID_HEADER, REQUIRED, SPECVERSION
+from .wire import (
+    DLQ_CONSUMER,
+    DLQ_DELIVERIES,
+    DLQ_ERROR,
+    DLQ_HEADERS,
+    DLQ_REASON,
+    DLQ_REASONS,
+    DLQ_STREAM_SEQ,
+    DLQ_SUBJECT,
+    REPLY_ERROR_HEADER,
+)
 
 JsonObject = dict[str, Any]
 
@@ -38,8 +49,6 @@ DLQ_STREAM = "HEADRACE_DLQ"
 DLQ_CHANNEL_ID = "headrace.dlq"
 DLQ_ADDRESS = "headrace.dlq.{consumer}"
 DLQ_MESSAGE = "DeadLetter"
-DLQ_REASONS = ("exhausted", "invalid", "rejected")
-REPLY_ERROR_HEADER = "headrace-error"
 TRACEPARENT_PATTERN = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
 
 _DESCRIPTION = """\
@@ -344,18 +353,9 @@ def _dlq_message() -> JsonObject:
         "contentType": "application/octet-stream",
         "headers": {
             "type": "object",
-            "required": sorted(
-                [
-                    "headrace-dlq-consumer",
-                    "headrace-dlq-deliveries",
-                    "headrace-dlq-error",
-                    "headrace-dlq-reason",
-                    "headrace-dlq-stream-seq",
-                    "headrace-dlq-subject",
-                ]
-            ),
+            "required": sorted(DLQ_HEADERS),
             "properties": {
-                "headrace-dlq-reason": {
+                DLQ_REASON: {
                     "type": "string",
                     "enum": list(DLQ_REASONS),
                     "description": "`invalid`: not a CloudEvent, an unknown type, data that "
@@ -363,23 +363,23 @@ def _dlq_message() -> JsonObject:
                     "the handler refused it as never able to succeed; `exhausted`: every "
                     "retry failed.",
                 },
-                "headrace-dlq-error": {
+                DLQ_ERROR: {
                     "type": "string",
                     "description": "The error text, on one line.",
                 },
-                "headrace-dlq-consumer": {
+                DLQ_CONSUMER: {
                     "type": "string",
                     "description": "The durable consumer that gave up.",
                 },
-                "headrace-dlq-subject": {
+                DLQ_SUBJECT: {
                     "type": "string",
                     "description": "The subject the message was originally published on.",
                 },
-                "headrace-dlq-deliveries": {
+                DLQ_DELIVERIES: {
                     **digits,
                     "description": "How many times it was delivered to the consumer.",
                 },
-                "headrace-dlq-stream-seq": {
+                DLQ_STREAM_SEQ: {
                     **digits,
                     "description": f"Its sequence number in the stream `{DOMAIN_STREAM}`.",
                 },
