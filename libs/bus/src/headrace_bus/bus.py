@@ -43,6 +43,7 @@ from .errors import NoResponders, RequestFailed, RequestTimeout
 from .streams import ensure_consumer, ensure_streams
 
 R = TypeVar("R", bound=Reply)
+M = TypeVar("M", bound=Message)
 Q = TypeVar("Q", bound=Query)
 Responder = Callable[[Any], Awaitable[Reply | None]]
 
@@ -118,10 +119,14 @@ class Bus:
 
     # consuming -------------------------------------------------------------------------
 
-    def consume(self, durable: str, handlers: Mapping[type[Message], Handler]) -> Dispatcher:
+    def consume(
+        self, durable: str, handlers: Mapping[type[Message], Handler], *, max_workers: int = 1
+    ) -> Dispatcher:
         """Handle ``handlers`` through the durable pull consumer ``durable``.
 
-        Every replica that registers the same durable shares its messages.
+        Every replica that registers the same durable shares its messages. With
+        ``max_workers`` > 1 this replica handles that many messages at once (for handlers
+        that wait on long work, such as running a step).
         """
         if self._started:
             raise RuntimeError("register consumers before Bus.start()")
@@ -142,10 +147,36 @@ class Bus:
             pull_sub=PullSub(batch_size=self.config.batch_size, timeout=self.config.fetch_timeout),
             ack_policy=AckPolicy.MANUAL,
             decoder=_raw_body,
+            max_workers=max_workers,
         )
         subscriber(on_message)
         self._dispatchers.append(dispatcher)
         return dispatcher
+
+    def listen(self, message: type[M], handler: Callable[[Envelope[M]], Awaitable[None]]) -> None:
+        """Give every replica of this service each ``message`` as it is published.
+
+        Not durable and not shared: a core NATS subscription to the message's subject, for
+        signals every replica must see (such as "stop this step", which only the replica
+        running it can act on). Durable handling goes through :meth:`consume`.
+        """
+        if message.KIND not in ("event", "command"):
+            raise TypeError(f"{message.__name__} is a {message.KIND}: use Bus.respond()")
+
+        async def callback(msg: Msg) -> None:
+            try:
+                envelope = decode(msg.headers, msg.data, self.catalogue, subject=msg.subject)
+            except ContractError as exc:
+                log.warning("ignoring invalid %s broadcast: %s", message.__name__, exc)
+                return
+            if not isinstance(envelope.message, message):
+                return
+            try:
+                await handler(envelope)
+            except Exception:
+                log.exception("listener for %s failed", message.__name__)
+
+        self._responders.append((message.subject(), "", callback))
 
     # publishing ------------------------------------------------------------------------
 

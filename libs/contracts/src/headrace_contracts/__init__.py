@@ -4,7 +4,7 @@ Services import messages from here and nowhere else. ``CATALOGUE`` indexes them 
 CloudEvents type and subject; :mod:`headrace_contracts.cloudevents` puts them on the wire.
 """
 
-from . import artifacts, registry, runs, serving, steps, system, training, tuning
+from . import artifacts, registry, run_views, runs, serving, steps, system, training, tuning
 from .artifacts import ArtifactList, ArtifactRecord, ArtifactWritten, ListArtifacts, MetricReported
 from .base import Command, Event, Message, Query, Reply
 from .catalogue import Catalogue
@@ -18,6 +18,7 @@ from .registry import (
     PromotionRejected,
     RegisterModel,
 )
+from .run_views import GetRun, ListRuns, RunDetail, RunList, RunView, StepView
 from .runs import (
     CancelRun,
     RunCancelled,
@@ -74,7 +75,7 @@ from .tuning import (
 
 
 def _collect() -> Catalogue:
-    modules = (runs, steps, artifacts, training, tuning, registry, serving, system)
+    modules = (runs, run_views, steps, artifacts, training, tuning, registry, serving, system)
     found: list[type[Message]] = []
     for module in modules:
         for value in vars(module).values():
@@ -112,6 +113,7 @@ __all__ = [
     "ExperimentStarted",
     "ExperimentStopped",
     "ExperimentSucceeded",
+    "GetRun",
     "InferenceServiceDeleted",
     "InferenceServiceFailed",
     "InferenceServiceReady",
@@ -119,6 +121,7 @@ __all__ = [
     "InvalidCloudEvent",
     "InvalidMessageData",
     "ListArtifacts",
+    "ListRuns",
     "Message",
     "MetricReported",
     "ModelPromoted",
@@ -132,10 +135,13 @@ __all__ = [
     "Reply",
     "Resources",
     "RunCancelled",
+    "RunDetail",
     "RunFailed",
+    "RunList",
     "RunRejected",
     "RunStarted",
     "RunSucceeded",
+    "RunView",
     "ShiftTraffic",
     "StepCached",
     "StepCancelled",
@@ -146,6 +152,7 @@ __all__ = [
     "StepSkipped",
     "StepStarted",
     "StepSucceeded",
+    "StepView",
     "StopExperiment",
     "SubmitRun",
     "SubmitTrainingJob",

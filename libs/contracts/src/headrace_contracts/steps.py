@@ -41,6 +41,10 @@ class StepReady(Event):
     cache_key: str = ""
     allow_host_containers: bool = False
     timeout_seconds: float | None = None
+    not_before: str = Field(
+        default="", description="ISO 8601 time; a retry waits until then before it starts"
+    )
+    pipeline_name: str = ""
 
 
 class StepStarted(Event):

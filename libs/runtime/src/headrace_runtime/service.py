@@ -37,6 +37,8 @@ M = TypeVar("M", bound=Message)
 Q = TypeVar("Q", bound=Query)
 HandlerFn = Callable[[Any, HandlerContext[Any]], Awaitable[None]]
 ResponderFn = Callable[[Any], Awaitable[Reply | None]]
+ListenerFn = Callable[[Any], Awaitable[None]]
+HookFn = Callable[[], Awaitable[None]]
 
 log = logging.getLogger("headrace.service")
 
@@ -50,8 +52,10 @@ class Service:
         tables: Sequence[type[SQLModel]] = (),
         version: str = "0.1.0",
         span_exporter: SpanExporter | None = None,
+        concurrency: int = 1,
     ) -> None:
         self.name = name
+        self.concurrency = concurrency
         self.settings = settings
         self.version = version
         self.instance = settings.instance(name)
@@ -60,6 +64,9 @@ class Service:
         self._span_exporter = span_exporter
         self._handlers: dict[type[Message], HandlerFn] = {}
         self._responders: list[tuple[type[Query], ResponderFn, bool]] = []
+        self._listeners: list[tuple[type[Message], ListenerFn]] = []
+        self._on_start: list[HookFn] = []
+        self._on_stop: list[HookFn] = []
         self._started_at = ""
         self._stopping = asyncio.Event()
         self.engine: Engine | None = None
@@ -91,6 +98,25 @@ class Service:
 
         return register
 
+    def listens(self, message: type[M]) -> Callable[[ListenerFn], ListenerFn]:
+        """Register ``fn(message)`` run by *every* replica for each ``message`` (no retry)."""
+
+        def register(fn: ListenerFn) -> ListenerFn:
+            self._listeners.append((message, fn))
+            return fn
+
+        return register
+
+    def on_start(self, fn: HookFn) -> HookFn:
+        """Run ``fn()`` after the database and bus are ready, before consuming starts."""
+        self._on_start.append(fn)
+        return fn
+
+    def on_stop(self, fn: HookFn) -> HookFn:
+        """Run ``fn()`` after consuming has stopped, before the bus closes for good."""
+        self._on_stop.append(fn)
+        return fn
+
     @property
     def durable(self) -> str:
         return self.name
@@ -112,13 +138,19 @@ class Service:
         await self.bus.connect()
         if self._handlers:
             self.bus.consume(
-                self.durable, {m: self._wrap(m, fn) for m, fn in self._handlers.items()}
+                self.durable,
+                {m: self._wrap(m, fn) for m, fn in self._handlers.items()},
+                max_workers=self.concurrency,
             )
+        for message, listener in self._listeners:
+            self.bus.listen(message, self._listener(listener))
         self.bus.respond(Ping, self._pong)
         for query, fn, one in self._responders:
             self.bus.respond(query, fn, queue=self.name if one else "")
         self._relay = OutboxRelay(self.bus, self.engine, interval=self.settings.outbox_interval)
         await self._relay.sweep()
+        for hook in self._on_start:
+            await hook()
         await self.bus.start()
         self._relay.start()
         log.info(
@@ -132,6 +164,11 @@ class Service:
         """Drain: stop fetching, let in-flight handlers finish, flush the outbox, close."""
         if self.bus:
             await self.bus.close()
+        for hook in self._on_stop:
+            try:
+                await hook()
+            except Exception:
+                log.exception("%s: stop hook %s failed", self.name, hook)
         if self._relay:
             await self._relay.stop()
         if self.engine:
@@ -189,6 +226,9 @@ class Service:
                 ):
                     log.info("%s: %s %s already handled", self.name, envelope.type, envelope.id)
                     return
+                # Give the connection back while the handler works: a handler that waits on
+                # long work (a running step) must not hold a pooled connection or a snapshot.
+                session.rollback()
                 ctx: HandlerContext[Any] = HandlerContext(
                     envelope=envelope, session=session, source=self.source, service=self.name
                 )
@@ -208,6 +248,13 @@ class Service:
 
         handle.__name__ = f"handle_{message.__name__}"
         return handle
+
+    @staticmethod
+    def _listener(fn: ListenerFn) -> Callable[[Envelope[Any]], Awaitable[None]]:
+        async def listen(envelope: Envelope[Any]) -> None:
+            await fn(envelope.message)
+
+        return listen
 
 
 def run_service(build: Callable[[Settings], Service]) -> None:

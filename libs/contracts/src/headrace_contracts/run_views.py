@@ -1,0 +1,88 @@
+"""What the scheduler answers about runs (area ``run``): request/reply, never stored."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from .base import Query, Reply
+from .common import ArtifactRef, JsonValue, Value
+
+RUN_STATES = ("PENDING", "RUNNING", "CANCELLING", "SUCCEEDED", "FAILED", "CANCELLED", "REJECTED")
+STEP_STATES = (
+    "PENDING",
+    "READY",
+    "RUNNING",
+    "SUCCEEDED",
+    "CACHED",
+    "FAILED",
+    "SKIPPED",
+    "CANCELLED",
+)
+
+
+class StepView(Value):
+    """One node of a run: a container or importer step, a sub-DAG, a loop or an iteration."""
+
+    step_id: str
+    task_name: str
+    kind: str = Field(description="container, importer, dag, loop or iteration")
+    parent: str = Field(default="", description="step_id of the enclosing DAG ('' for root)")
+    state: str
+    attempts: int = 0
+    cached: bool = False
+    cache_source_run_id: str = ""
+    output_parameters: dict[str, JsonValue] = Field(default_factory=dict)
+    output_artifacts: dict[str, list[ArtifactRef]] = Field(default_factory=dict)
+    log_uri: str = ""
+    reason: str = ""
+    exit_code: int | None = None
+    started_at: str = ""
+    finished_at: str = ""
+    duration_seconds: float | None = None
+
+
+class RunView(Value):
+    run_id: str
+    state: str
+    display_name: str = ""
+    pipeline_name: str = ""
+    experiment: str = ""
+    arguments: dict[str, JsonValue] = Field(default_factory=dict)
+    enable_caching: bool = True
+    created_at: str = ""
+    finished_at: str = ""
+    error: str = ""
+    output_parameters: dict[str, JsonValue] = Field(default_factory=dict)
+    output_artifacts: dict[str, list[ArtifactRef]] = Field(default_factory=dict)
+    steps: list[StepView] = Field(default_factory=list)
+
+
+class RunDetail(Reply):
+    run: RunView | None = Field(default=None, description="None when no such run is known")
+
+
+class GetRun(Query):
+    """One run with all its steps."""
+
+    AREA = "run"
+    NAME = "get"
+    REPLY = RunDetail
+
+    run_id: str
+
+
+class RunList(Reply):
+    runs: list[RunView] = Field(default_factory=list, description="without their steps")
+    total: int = 0
+
+
+class ListRuns(Query):
+    """Runs, newest first."""
+
+    AREA = "run"
+    NAME = "list"
+    REPLY = RunList
+
+    state: str = ""
+    experiment: str = ""
+    limit: int = Field(default=50, ge=1, le=10_000)
