@@ -1,1 +1,26 @@
-"""KFP v2 pipeline specs: load, validate, plan (pure logic, no I/O beyond parsing)."""
+"""KFP v2 pipeline specs: load, validate, plan (pure logic shared by scheduler and client)."""
+
+from . import cel
+from .arguments import bind_arguments
+from .errors import SpecError
+from .loading import PipelineSource, canonical_json, load_pipeline
+from .plan import ROOT, Plan, TaskPlan, compile_plan
+from .types import PARAMETER_TYPES, coerce, from_spec, parse_text, type_label
+
+__all__ = [
+    "PARAMETER_TYPES",
+    "ROOT",
+    "PipelineSource",
+    "Plan",
+    "SpecError",
+    "TaskPlan",
+    "bind_arguments",
+    "canonical_json",
+    "cel",
+    "coerce",
+    "compile_plan",
+    "from_spec",
+    "load_pipeline",
+    "parse_text",
+    "type_label",
+]

@@ -1,16 +1,64 @@
-"""Bootstrap of the pipeline scheduler: runs KFP v2 pipelines as a DAG driven by events."""
+"""Bootstrap of the scheduler: KFP v2 pipeline runs driven by events."""
 
 from __future__ import annotations
 
 from opentelemetry.sdk.trace.export import SpanExporter
 
+from headrace_artifacts import ArtifactStore, open_store
+from headrace_contracts import (
+    CancelRun,
+    GetRun,
+    ListRuns,
+    RunDetail,
+    RunList,
+    StepCancelled,
+    StepFailed,
+    StepStarted,
+    StepSucceeded,
+    SubmitRun,
+)
 from headrace_runtime import Service, Settings, run_service
+
+from .handlers import Scheduler
+from .store import TABLES
 
 NAME = "scheduler"
 
 
 def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> Service:
-    return Service(NAME, settings, span_exporter=span_exporter)
+    service = Service(NAME, settings, tables=TABLES, span_exporter=span_exporter, concurrency=4)
+
+    def artifacts() -> ArtifactStore:
+        return open_store(
+            settings.artifacts_root(),
+            s3_endpoint=settings.s3_endpoint,
+            s3_access_key=settings.s3_access_key,
+            s3_secret_key=settings.s3_secret_key,
+            s3_secure=settings.s3_secure,
+            s3_region=settings.s3_region,
+        )
+
+    def engine():  # type: ignore[no-untyped-def]
+        assert service.engine is not None
+        return service.engine
+
+    scheduler = Scheduler(artifacts, engine=engine)
+    service.handles(SubmitRun)(scheduler.submit)
+    service.handles(CancelRun)(scheduler.cancel)
+    service.handles(StepStarted)(scheduler.started)
+    service.handles(StepSucceeded)(scheduler.succeeded)
+    service.handles(StepFailed)(scheduler.failed)
+    service.handles(StepCancelled)(scheduler.cancelled)
+
+    @service.answers(GetRun)
+    async def get_run(query: GetRun) -> RunDetail:
+        return scheduler.get_run(query.run_id)
+
+    @service.answers(ListRuns)
+    async def list_runs(query: ListRuns) -> RunList:
+        return scheduler.list_runs(query)
+
+    return service
 
 
 def main() -> None:

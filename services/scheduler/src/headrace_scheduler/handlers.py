@@ -1,0 +1,356 @@
+"""The scheduler's message handlers: load a run, apply one event to its machine, save, publish.
+
+Everything here is I/O around :class:`RunMachine`: the run row (optimistic locking), the
+step cache, the artifact store (a cached artifact that is gone is a miss) and the outbox.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from headrace_artifacts import ArtifactStore
+from headrace_contracts import (
+    CancelRun,
+    CancelStep,
+    ListRuns,
+    RunCancelled,
+    RunDetail,
+    RunFailed,
+    RunList,
+    RunRejected,
+    RunStarted,
+    RunSucceeded,
+    StepCached,
+    StepCancelled,
+    StepFailed,
+    StepSkipped,
+    StepStarted,
+    StepSucceeded,
+    SubmitRun,
+)
+from headrace_contracts.common import ArtifactRef
+from headrace_pipelines import Plan, SpecError, bind_arguments, compile_plan
+from headrace_runtime import HandlerContext
+
+from . import store
+from .effects import Effect, Finished, Launch, Skipped, Stop
+from .machine import RunMachine
+from .state import RunState
+from .steps import cache_key, step_ready
+from .views import run_view
+
+log = logging.getLogger("headrace.scheduler")
+
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+class Scheduler:
+    """Handlers and query answers of the scheduler, over one engine and artifact store."""
+
+    def __init__(
+        self,
+        store_factory: Callable[[], ArtifactStore],
+        *,
+        engine: Callable[[], Any],
+        cancel_grace: float = 10.0,
+        plan_cache_size: int = 256,
+    ) -> None:
+        self._store_factory = store_factory
+        self._artifacts: ArtifactStore | None = None
+        self._engine = engine
+        self._plans: OrderedDict[str, Plan] = OrderedDict()
+        self._plan_cache_size = plan_cache_size
+        self._cancel_grace = cancel_grace
+
+    @property
+    def artifacts(self) -> ArtifactStore:
+        if self._artifacts is None:
+            self._artifacts = self._store_factory()
+        return self._artifacts
+
+    # commands --------------------------------------------------------------------------
+
+    async def submit(self, msg: SubmitRun, ctx: HandlerContext[Any]) -> None:
+        session = ctx.session
+        if session.get(store.RunRow, msg.run_id) is not None:
+            log.info("run %s already submitted; ignoring the repeat", msg.run_id)
+            return
+        now = _now()
+        run = RunState(
+            run_id=msg.run_id,
+            display_name=msg.display_name,
+            experiment=msg.experiment,
+            enable_caching=msg.enable_caching,
+            allow_host_containers=msg.allow_host_containers,
+            created_at=now.isoformat(),
+        )
+        try:
+            if not RUN_ID.match(msg.run_id):
+                raise SpecError(
+                    f"run id {msg.run_id!r} must be 1-128 letters, digits, '.', '_' or '-', "
+                    "starting with a letter or digit",
+                    field="run_id",
+                )
+            plan = compile_plan(msg.pipeline_spec)
+            run.arguments = bind_arguments(plan, dict(msg.arguments))
+            run.pipeline_name = plan.name
+        except SpecError as exc:
+            run.state = "REJECTED"
+            run.error = str(exc)
+            run.finished_at = now.isoformat()
+            row = self._new_row(run, msg.pipeline_spec, now)
+            session.add(row)
+            ctx.publish(RunRejected(run_id=msg.run_id, reason=str(exc)))
+            log.info("run %s rejected: %s", msg.run_id, exc)
+            return
+        row = self._new_row(run, msg.pipeline_spec, now)
+        session.add(row)
+        session.flush()
+        self._remember_plan(msg.run_id, plan)
+        machine = RunMachine(run, plan, now)
+        effects = machine.start()
+        ctx.publish(
+            RunStarted(run_id=run.run_id, pipeline_name=plan.name, step_count=plan.step_count())
+        )
+        self._carry_out(ctx, row, run, plan, machine, effects)
+
+    async def cancel(self, msg: CancelRun, ctx: HandlerContext[Any]) -> None:
+        self._apply(ctx, msg.run_id, lambda m: m.cancel(msg.reason or "cancelled by user"))
+
+    # step events -----------------------------------------------------------------------
+
+    async def started(self, msg: StepStarted, ctx: HandlerContext[Any]) -> None:
+        self._apply(ctx, msg.run_id, lambda m: m.step_started(msg.step_id, msg.attempt))
+
+    async def succeeded(self, msg: StepSucceeded, ctx: HandlerContext[Any]) -> None:
+        outputs = {
+            k: [a.model_dump(mode="json") for a in v] for k, v in msg.output_artifacts.items()
+        }
+
+        def apply(machine: RunMachine) -> list[Effect]:
+            node = machine.run.nodes.get(msg.step_id)
+            key = node.cache_key if node is not None and node.attempt == msg.attempt else ""
+            effects = machine.step_succeeded(
+                msg.step_id,
+                msg.attempt,
+                dict(msg.output_parameters),
+                outputs,
+                log_uri=msg.log_uri,
+                duration=msg.duration_seconds,
+            )
+            if key and node is not None and node.state == "SUCCEEDED":
+                store.remember(
+                    ctx.session,
+                    key,
+                    msg.run_id,
+                    msg.step_id,
+                    {"parameters": dict(msg.output_parameters), "artifacts": outputs},
+                    machine.now,
+                )
+            return effects
+
+        self._apply(ctx, msg.run_id, apply)
+
+    async def failed(self, msg: StepFailed, ctx: HandlerContext[Any]) -> None:
+        reason = msg.reason
+        self._apply(
+            ctx,
+            msg.run_id,
+            lambda m: m.step_failed(
+                msg.step_id, msg.attempt, reason, exit_code=msg.exit_code, log_uri=msg.log_uri
+            ),
+        )
+
+    async def cancelled(self, msg: StepCancelled, ctx: HandlerContext[Any]) -> None:
+        self._apply(ctx, msg.run_id, lambda m: m.step_cancelled(msg.step_id, 0, msg.reason))
+
+    # queries ---------------------------------------------------------------------------
+
+    def get_run(self, run_id: str) -> RunDetail:
+        with Session(self._engine()) as session:
+            found = store.load(session, run_id)
+        return RunDetail(run=run_view(found[1]) if found else None)
+
+    def list_runs(self, query: ListRuns) -> RunList:
+        with Session(self._engine()) as session:
+            statement = select(store.RunRow)
+            if query.state:
+                statement = statement.where(store.RunRow.state == query.state.upper())
+            if query.experiment:
+                statement = statement.where(store.RunRow.experiment == query.experiment)
+            rows = session.exec(
+                statement.order_by(col(store.RunRow.created_at).desc()).limit(query.limit)
+            ).all()
+        runs = [run_view(RunState.model_validate_json(r.document), with_steps=False) for r in rows]
+        return RunList(runs=runs, total=len(runs))
+
+    # machinery -------------------------------------------------------------------------
+
+    def _apply(
+        self,
+        ctx: HandlerContext[Any],
+        run_id: str,
+        change: Callable[[RunMachine], list[Effect]],
+    ) -> None:
+        found = store.load(ctx.session, run_id)
+        if found is None:
+            log.warning("%s for unknown run %s; ignoring", ctx.envelope.type, run_id)
+            return
+        row, run = found
+        if run.finished:
+            return
+        plan = self._plan(row)
+        machine = RunMachine(run, plan, _now())
+        effects = change(machine)
+        self._carry_out(ctx, row, run, plan, machine, effects)
+
+    def _carry_out(
+        self,
+        ctx: HandlerContext[Any],
+        row: store.RunRow,
+        run: RunState,
+        plan: Plan,
+        machine: RunMachine,
+        effects: list[Effect],
+    ) -> None:
+        queue = list(effects)
+        while queue:
+            effect = queue.pop(0)
+            if isinstance(effect, Launch):
+                queue.extend(self._launch(ctx, run, plan, machine, effect.node_id))
+            elif isinstance(effect, Stop):
+                node = run.nodes[effect.node_id]
+                ctx.publish(
+                    CancelStep(
+                        run_id=run.run_id,
+                        step_id=node.id,
+                        grace_seconds=self._cancel_grace,
+                        reason=effect.reason,
+                    ),
+                    key=f"{node.id}#{node.attempt}",
+                )
+            elif isinstance(effect, Skipped):
+                ctx.publish(
+                    StepSkipped(run_id=run.run_id, step_id=effect.node_id, reason=effect.reason),
+                    key=effect.node_id,
+                )
+            elif isinstance(effect, Finished):
+                ctx.publish(self._finished(run, effect))
+        store.save(ctx.session, row, run)
+
+    def _launch(
+        self,
+        ctx: HandlerContext[Any],
+        run: RunState,
+        plan: Plan,
+        machine: RunMachine,
+        node_id: str,
+    ) -> list[Effect]:
+        node = run.nodes[node_id]
+        scope = run.nodes[node.scope]
+        task = plan.tasks[scope.component][node.task]
+        step = step_ready(run, plan, node, task.spec, self.artifacts.uri_for)
+        if run.enable_caching and task.caching:
+            key = cache_key(step)
+            node.cache_key = key
+            hit = self._cache_hit(ctx.session, key)
+            if hit is not None:
+                parameters, artifacts, source = hit
+                ctx.publish(
+                    StepCached(
+                        run_id=run.run_id,
+                        step_id=node.id,
+                        cache_key=key,
+                        source_run_id=source.split("/", 1)[0],
+                        source_step_id=source.split("/", 1)[-1],
+                        output_parameters=parameters,
+                        output_artifacts={
+                            k: [ArtifactRef.model_validate(a) for a in v]
+                            for k, v in artifacts.items()
+                        },
+                    ),
+                    key=node.id,
+                )
+                return machine.step_cached(node.id, parameters, artifacts, source=source)
+            step = step.model_copy(update={"cache_key": key})
+        ctx.publish(step, key=f"{node.id}#{node.attempt}")
+        return []
+
+    def _cache_hit(
+        self, session: Session, key: str
+    ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]], str] | None:
+        entry = store.cached_outputs(session, key)
+        if entry is None:
+            return None
+        outputs = json.loads(entry.outputs)
+        artifacts: dict[str, list[dict[str, Any]]] = outputs.get("artifacts", {})
+        for refs in artifacts.values():
+            for ref in refs:
+                if not self._still_there(ref["uri"]):
+                    log.info("cache entry %s lost artifact %s: a miss", key, ref["uri"])
+                    store.forget(session, key)
+                    return None
+        return outputs.get("parameters", {}), artifacts, f"{entry.run_id}/{entry.step_id}"
+
+    def _still_there(self, uri: str) -> bool:
+        try:
+            return self.artifacts.exists(self.artifacts.resolve_key(uri))
+        except Exception as exc:  # outside this store, or the store is unreachable
+            log.info("cannot check cached artifact %s (%s): treating it as gone", uri, exc)
+            return False
+
+    @staticmethod
+    def _finished(run: RunState, effect: Finished) -> RunSucceeded | RunFailed | RunCancelled:
+        if effect.state == "SUCCEEDED":
+            return RunSucceeded(
+                run_id=run.run_id,
+                output_parameters=run.out_parameters,
+                output_artifacts={
+                    k: [ArtifactRef.model_validate(a) for a in v]
+                    for k, v in run.out_artifacts.items()
+                },
+            )
+        if effect.state == "CANCELLED":
+            return RunCancelled(run_id=run.run_id, reason=run.cancel_reason)
+        return RunFailed(run_id=run.run_id, reason=run.error, failed_steps=run.failed_steps)
+
+    def _plan(self, row: store.RunRow) -> Plan:
+        plan = self._plans.get(row.run_id)
+        if plan is None:
+            plan = compile_plan(json.loads(row.spec))
+            self._remember_plan(row.run_id, plan)
+        else:
+            self._plans.move_to_end(row.run_id)
+        return plan
+
+    def _remember_plan(self, run_id: str, plan: Plan) -> None:
+        self._plans[run_id] = plan
+        while len(self._plans) > self._plan_cache_size:
+            self._plans.popitem(last=False)
+
+    @staticmethod
+    def _new_row(run: RunState, spec: dict[str, Any], now: datetime) -> store.RunRow:
+        return store.RunRow(
+            run_id=run.run_id,
+            state=run.state,
+            version=0,
+            experiment=run.experiment,
+            display_name=run.display_name,
+            pipeline_name=run.pipeline_name,
+            error=run.error,
+            created_at=now,
+            spec=json.dumps(spec),
+            document=run.model_dump_json(),
+        )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
