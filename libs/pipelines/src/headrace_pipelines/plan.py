@@ -20,6 +20,7 @@ from .errors import SpecError
 
 SCHEMA_VERSIONS = ("2.0.0", "2.1.0")
 ROOT = "root"
+CHANNEL = "pipelinechannel--"  # kfp's prefix for values a task passes on inside constants
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ class _Builder:
         selectors: dict[str, cel.Node] = {}
         for key, source in (inputs.get("parameters") or {}).items():
             fld = f"inputs.parameters[{key!r}]"
-            if key not in declared_params and kind != "dag":
+            if key not in declared_params and kind != "dag" and not key.startswith(CHANNEL):
                 raise SpecError(
                     f"sets input parameter {key!r}, which component {ref!r} does not declare",
                     task=where,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from headrace_pipelines import Plan, SpecError, TaskPlan, cel, coerce, from_spec
@@ -39,7 +41,11 @@ def resolve(
     """
     sources = task.spec.get("inputs") or {}
     parameters: dict[str, Any] = {}
+    constants: dict[str, Any] = {}
     for key, source in (sources.get("parameters") or {}).items():
+        if "runtimeValue" in source:
+            constants[key] = source
+            continue
         found, value = _parameter(run, scope, source)
         if not found:
             continue
@@ -49,6 +55,12 @@ def resolve(
             except SpecError as exc:
                 raise InputError(f"input parameter {key!r}: {exc.detail}") from None
         parameters[key] = value
+    for key, source in constants.items():
+        # kfp writes pipeline channels used inside a constant (``[item, item]``) as
+        # placeholders and passes their values as extra ``pipelinechannel--`` inputs.
+        parameters[key] = _substitute(
+            from_spec((source["runtimeValue"] or {}).get("constant")), parameters
+        )
     artifacts: dict[str, list[dict[str, Any]]] = {}
     for key, source in (sources.get("artifacts") or {}).items():
         if "componentInputArtifact" in source:
@@ -60,6 +72,29 @@ def resolve(
         if value is not None:
             artifacts[key] = value
     return parameters, artifacts
+
+
+_PLACEHOLDER = re.compile(r"\{\{\$\.inputs\.parameters\['([^']+)'\]\}\}")
+
+
+def _substitute(value: Any, parameters: dict[str, Any]) -> Any:
+    if isinstance(value, str):
+        whole = _PLACEHOLDER.fullmatch(value)
+        if whole and whole.group(1) in parameters:
+            return parameters[whole.group(1)]
+        return _PLACEHOLDER.sub(
+            lambda m: _text(parameters[m.group(1)]) if m.group(1) in parameters else m.group(0),
+            value,
+        )
+    if isinstance(value, list):
+        return [_substitute(v, parameters) for v in value]
+    if isinstance(value, dict):
+        return {k: _substitute(v, parameters) for k, v in value.items()}
+    return value
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _parameter(run: RunState, scope: Node, source: dict[str, Any]) -> tuple[bool, Any]:
