@@ -4,9 +4,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from conftest import Driver
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Output, PipelineTaskFinalStatus
+from run_driver import Driver
 
 from headrace_scheduler.effects import Finished, Launch, Skipped, Stop
 
