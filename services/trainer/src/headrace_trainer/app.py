@@ -1,16 +1,84 @@
-"""Bootstrap of the workload launcher: steps and training jobs as processes or Kubernetes Jobs."""
+"""Bootstrap of the workload launcher: KFP steps as local processes (the local backend).
+
+Settings read: the service's (`headrace_runtime.Settings`: home, NATS, artifact store root
+and S3 credentials) and `TrainerSettings` (``HEADRACE_TRAINER_CONCURRENCY``,
+``HEADRACE_TRAINER_FORK_SERVER``, ``HEADRACE_TRAINER_CANCEL_MEMORY_SECONDS``).
+"""
 
 from __future__ import annotations
 
+import logging
+
 from opentelemetry.sdk.trace.export import SpanExporter
 
+from headrace_artifacts import ArtifactStore, open_store
+from headrace_contracts import CancelStep, Message, StepReady
 from headrace_runtime import Service, Settings, run_service
 
+from .config import TrainerSettings
+from .errors import ForkServerDied
+from .executor import Runner, SubprocessRunner
+from .forkserver.client import ForkServerRunner
+from .launcher import LocalLauncher
+
 NAME = "trainer"
+log = logging.getLogger("headrace.trainer")
 
 
-def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> Service:
-    return Service(NAME, settings, span_exporter=span_exporter)
+def open_artifact_store(settings: Settings) -> ArtifactStore:
+    return open_store(
+        settings.artifacts_root(),
+        s3_endpoint=settings.s3_endpoint,
+        s3_access_key=settings.s3_access_key,
+        s3_secret_key=settings.s3_secret_key,
+        s3_secure=settings.s3_secure,
+        s3_region=settings.s3_region,
+    )
+
+
+def build(
+    settings: Settings,
+    *,
+    span_exporter: SpanExporter | None = None,
+    trainer: TrainerSettings | None = None,
+) -> Service:
+    config = trainer or TrainerSettings()
+    service = Service(
+        NAME, settings, span_exporter=span_exporter, concurrency=config.handler_concurrency
+    )
+    runner: Runner = ForkServerRunner() if config.fork_server else SubprocessRunner()
+
+    async def announce(message: Message, event_id: str) -> None:
+        assert service.bus is not None
+        await service.bus.publish(message, event_id=event_id)
+
+    launcher = LocalLauncher(
+        store=open_artifact_store(settings),
+        work_root=settings.home / "work",
+        runner=runner,
+        worker=service.instance,
+        announce=announce,
+        config=config,
+        service=NAME,
+    )
+    service.handles(StepReady)(launcher.handle)
+    service.listens(CancelStep)(launcher.cancel)
+
+    if isinstance(runner, ForkServerRunner):
+        fork_runner = runner
+
+        @service.on_start
+        async def start_fork_server() -> None:
+            try:
+                await fork_runner.open()
+            except ForkServerDied as error:
+                log.warning("%s; lightweight steps run as plain subprocesses", error)
+
+        @service.on_stop
+        async def stop_fork_server() -> None:
+            await fork_runner.close()
+
+    return service
 
 
 def main() -> None:

@@ -1,0 +1,5 @@
+"""``python -m headrace_trainer.executor STEP.json --out OUTCOME.json``."""
+
+from .cli import main
+
+raise SystemExit(main())

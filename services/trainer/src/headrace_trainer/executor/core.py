@@ -1,0 +1,221 @@
+"""`execute`: one execution of one step, the same locally and inside a Kubernetes pod.
+
+Fetch inputs, run the user command through a `Runner`, collect output parameters and
+artifacts, upload them and the log, and say what happened as an `Outcome`. Nothing is
+published here: the launcher (or the pod's caller) turns the outcome into events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from headrace_artifacts import ArtifactStore
+from headrace_artifacts import ArtifactStoreError as StoreError
+from headrace_contracts import ArtifactRef, StepReady
+
+from ..errors import ForkServerDied, OutputError, PlaceholderError, StepError
+from .control import StepControl
+from .logs import log_key, read_tail
+from .outcome import Metric, Outcome
+from .parameters import coerce_parameter, parse_parameter
+from .plan import Plan, plan_step
+from .runner import Runner, Running, describe_exit
+from .staging import Staging
+
+__all__ = ["LOG_FILE", "execute"]
+
+LOG_FILE = "log.txt"
+OnStart = Callable[[int], Awaitable[None]]
+log = logging.getLogger("headrace.trainer.executor")
+
+
+async def execute(
+    step: StepReady,
+    store: ArtifactStore,
+    workdir: Path,
+    runner: Runner,
+    *,
+    control: StepControl | None = None,
+    on_start: OnStart | None = None,
+) -> Outcome:
+    """Run ``step`` in ``workdir`` (created here; the caller removes it); its outcome."""
+    begun = time.monotonic()
+    control = control or StepControl()
+    staging = Staging(store, workdir)
+    log_path = workdir / LOG_FILE
+
+    def outcome(**fields: Any) -> Outcome:
+        return Outcome(duration_seconds=round(time.monotonic() - begun, 6), **fields)
+
+    try:
+        plan = await asyncio.to_thread(plan_step, step, staging, log_path)
+    except StepError as error:
+        return outcome(status="failed", reason=_reason(step, error))
+    if control.cancel_reason is not None:
+        return outcome(status="cancelled", reason=control.cancel_reason)
+    try:
+        running = await runner.start(plan.launch)
+    except StepError as error:
+        return outcome(status="failed", reason=_reason(step, error))
+    control.attach(running.pid)
+    try:
+        if on_start is not None:
+            await on_start(running.pid)
+        code, timed_out = await _wait(running, control, step.timeout_seconds)
+    except ForkServerDied as error:
+        control.kill_now()
+        control.exited()
+        tail = read_tail(log_path)
+        log_uri = await _store_log(staging, log_path, step)
+        return outcome(
+            status="failed",
+            reason=f"step '{step.task_name}': {error}",
+            stderr_tail=tail,
+            log_uri=log_uri,
+        )
+    except BaseException:
+        control.kill_now()
+        raise
+    finally:
+        control.exited()
+
+    log_uri = await _store_log(staging, log_path, step)
+    tail = read_tail(log_path)
+    common: dict[str, Any] = {"log_uri": log_uri, "stderr_tail": tail}
+    if control.cancel_reason is not None:
+        return outcome(status="cancelled", reason=control.cancel_reason, exit_code=code, **common)
+    if timed_out:
+        reason = (
+            f"step '{step.task_name}' ran longer than its timeout of "
+            f"{step.timeout_seconds:g} s and was killed: raise the task's timeout or make it faster"
+        )
+        return outcome(status="failed", reason=reason, exit_code=code, **common)
+    if code != 0:
+        reason = f"step '{step.task_name}' {describe_exit(code)}" + _hint(plan, tail)
+        return outcome(status="failed", reason=reason, exit_code=code, **common)
+    try:
+        parameters, artifacts, metrics = await asyncio.to_thread(_collect, plan, staging)
+    except StepError as error:
+        return outcome(status="failed", reason=_reason(step, error), exit_code=0, **common)
+    return outcome(
+        status="succeeded",
+        exit_code=0,
+        output_parameters=parameters,
+        output_artifacts=artifacts,
+        metrics=metrics,
+        **common,
+    )
+
+
+async def _wait(running: Running, control: StepControl, timeout: float | None) -> tuple[int, bool]:
+    waiter = asyncio.ensure_future(running.wait())
+    try:
+        done, _ = await asyncio.wait({waiter}, timeout=timeout if timeout else None)
+        if done:
+            return waiter.result(), False
+        control.kill_now()
+        return await waiter, True
+    finally:
+        if not waiter.done():
+            waiter.cancel()
+
+
+async def _store_log(staging: Staging, log_path: Path, step: StepReady) -> str:
+    try:
+        return await asyncio.to_thread(
+            staging.store_log, log_path, log_key(step.run_id, step.step_id, step.attempt)
+        )
+    except StoreError as error:
+        log.warning("step %s: its log could not be stored: %s", step.step_id, error)
+        return ""
+
+
+def _collect(
+    plan: Plan, staging: Staging
+) -> tuple[dict[str, Any], dict[str, list[ArtifactRef]], list[Metric]]:
+    reported = _executor_output(plan.executor_output)
+    values = reported.get("parameterValues") or {}
+    parameters: dict[str, Any] = {}
+    for name, kfp_type in plan.parameter_types.items():
+        path = plan.parameter_files[name]
+        if name in values:
+            parameters[name] = coerce_parameter(name, values[name], kfp_type)
+        elif path.is_file():
+            parameters[name] = parse_parameter(name, path.read_text(encoding="utf-8"), kfp_type)
+        else:
+            raise OutputError(
+                f"declares output parameter '{name}' but did not write it (expected it in "
+                f"{plan.executor_output.name} or as text at {path}): return it from the "
+                "component or write its output file"
+            )
+    artifacts: dict[str, list[ArtifactRef]] = {}
+    metrics: list[Metric] = []
+    reported_artifacts = reported.get("artifacts") or {}
+    for out in plan.artifacts:
+        listed = (reported_artifacts.get(out.name) or {}).get("artifacts") or [{}]
+        metadata = dict(listed[0].get("metadata") or {})
+        info = staging.store_output(out.name, out.target, out.path, out.schema_title, metadata)
+        artifacts[out.name] = [
+            ArtifactRef(
+                uri=info.uri,
+                name=out.name,
+                schema_title=out.schema_title,
+                schema_version=out.schema_version,
+                digest=info.digest,
+                size=info.size,
+                is_dir=info.is_dir,
+                metadata=metadata,
+            )
+        ]
+        if out.schema_title == "system.Metrics":
+            metrics.extend(_metrics(out.name, metadata))
+    return parameters, artifacts, metrics
+
+
+def _executor_output(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise OutputError(
+            f"wrote {path.name} that is not JSON ({error}): write an ExecutorOutput JSON object "
+            "to {{$.outputs.output_file}}, or nothing"
+        ) from error
+    if not isinstance(found, dict):
+        raise OutputError(f"wrote {path.name} that is not a JSON object: write an ExecutorOutput")
+    return found
+
+
+def _metrics(output_name: str, metadata: dict[str, Any]) -> list[Metric]:
+    return [
+        Metric(output_name=output_name, name=key, value=float(value))
+        for key, value in metadata.items()
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    ]
+
+
+def _reason(step: StepReady, error: StepError) -> str:
+    text = str(error)
+    if text.startswith("step '"):
+        return text
+    if isinstance(error, PlaceholderError):
+        return f"step '{step.task_name}': {text}"
+    return f"step '{step.task_name}' {text}"
+
+
+def _hint(plan: Plan, tail: str) -> str:
+    if "ModuleNotFoundError" in tail and plan.packages:
+        wanted = ", ".join(plan.packages)
+        return (
+            f" (the component asks for packages {wanted}, which the local backend does not "
+            "install: add them to the platform's Python environment)"
+        )
+    return ""

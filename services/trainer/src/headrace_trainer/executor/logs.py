@@ -1,0 +1,46 @@
+"""Step logs: where they are stored and the tail a failure event carries (pure)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+__all__ = ["TAIL_BYTES", "log_key", "read_tail", "safe_segment", "step_key"]
+
+TAIL_BYTES = 2048
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def safe_segment(text: str) -> str:
+    """``text`` as one artifact-key segment; a suffix of its hash keeps changed names apart."""
+    clean = _UNSAFE.sub("_", text).strip(".") or "_"
+    if clean.startswith(".headrace-tmp-"):
+        clean = "_" + clean
+    if clean == text:
+        return clean
+    return f"{clean}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+
+
+def step_key(run_id: str, step_id: str) -> str:
+    """``runs/<run>/<step path>`` with every part made key-safe
+    (``root/for-loop-2[3]/train`` -> ``root/for-loop-2_3_-<hash>/train``)."""
+    parts = [safe_segment(part) for part in step_id.split("/") if part]
+    return "/".join(["runs", safe_segment(run_id), *(parts or ["_"])])
+
+
+def log_key(run_id: str, step_id: str, attempt: int) -> str:
+    return f"{step_key(run_id, step_id)}/attempt-{attempt}/log.txt"
+
+
+def read_tail(path: Path, limit: int = TAIL_BYTES) -> str:
+    """The last ``limit`` bytes of a log file, decoded leniently; "" when there is none."""
+    try:
+        with path.open("rb") as file:
+            file.seek(0, 2)
+            size = file.tell()
+            file.seek(max(0, size - limit))
+            data = file.read()
+    except FileNotFoundError:
+        return ""
+    return data.decode("utf-8", errors="replace")

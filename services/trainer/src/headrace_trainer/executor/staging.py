@@ -1,0 +1,133 @@
+"""Moving artifacts between the store and the step's local paths.
+
+A ``file://`` artifact is used where it lies (no copy): inputs are read in place, and with a
+`FileStore` outputs are written straight into the store and only digested afterwards.
+Anything else is downloaded into the workdir before the step and uploaded after it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+from headrace_artifacts import ArtifactInfo, ArtifactNotFound, ArtifactStore, FileStore
+from headrace_artifacts import ArtifactStoreError as StoreError
+from headrace_contracts import ArtifactRef
+
+from ..errors import OutputError, StepError
+from .logs import safe_segment
+
+__all__ = ["METRICS_TYPES", "Staging", "local_path_of"]
+
+METRICS_TYPES = frozenset(
+    {"system.Metrics", "system.ClassificationMetrics", "system.SlicedClassificationMetrics"}
+)
+
+
+def local_path_of(uri: str) -> Path | None:
+    """The local path of a ``file://`` URI, else None."""
+    parts = urlsplit(uri)
+    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        return None
+    return Path(url2pathname(parts.path))
+
+
+class Staging:
+    """Local paths for one execution's artifacts, below ``workdir`` where a copy is needed."""
+
+    def __init__(self, store: ArtifactStore, workdir: Path) -> None:
+        self.store = store
+        self.workdir = workdir
+
+    def fetch_input(self, name: str, index: int, ref: ArtifactRef) -> Path:
+        """A local path holding input artifact ``ref`` (the ``index``-th of input ``name``)."""
+        local = local_path_of(ref.uri)
+        if local is not None:
+            if not local.exists():
+                raise StepError(
+                    f"reads input artifact '{name}' at {ref.uri}, which does not exist: re-run "
+                    "the step that produced it, or check the artifact store root"
+                )
+            return local
+        tail = ref.uri.rstrip("/").rsplit("/", 1)[-1] or name
+        target = self.workdir / "inputs" / safe_segment(name) / str(index) / safe_segment(tail)
+        try:
+            self.store.get(ref.uri, target)
+        except ArtifactNotFound:
+            raise StepError(
+                f"reads input artifact '{name}' at {ref.uri}, which is not in the artifact "
+                "store: re-run the step that produced it"
+            ) from None
+        except StoreError as error:
+            raise StepError(f"could not download input artifact '{name}': {error}") from error
+        return target
+
+    def in_place(self, ref: ArtifactRef) -> bool:
+        """Whether output ``ref`` is written straight into the (file) store."""
+        return isinstance(self.store, FileStore) and local_path_of(ref.uri) is not None
+
+    def output_path(self, name: str, ref: ArtifactRef) -> Path:
+        """Where the step writes output artifact ``name`` (a file or a folder)."""
+        key = self._key(name, ref)
+        if self.in_place(ref):
+            self.store.delete(key)  # a previous attempt's output
+            path = local_path_of(ref.uri)
+            assert path is not None
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return path
+        tail = key.rsplit("/", 1)[-1]
+        path = self.workdir / "outputs" / safe_segment(name) / tail
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def store_output(
+        self,
+        name: str,
+        ref: ArtifactRef,
+        path: Path,
+        schema_title: str,
+        metadata: Mapping[str, Any],
+    ) -> ArtifactInfo:
+        """Upload (or digest in place) what the step wrote at ``path`` for ``name``."""
+        if not path.exists() and schema_title in METRICS_TYPES:
+            # kfp's Metrics keep their values in metadata and write no file: store them.
+            path.write_text(json.dumps(dict(metadata), sort_keys=True), encoding="utf-8")
+        if not path.exists():
+            raise OutputError(
+                f"declares output artifact '{name}' but did not write it (expected a file or "
+                f"folder at {path}): write to the output's .path in the component"
+            )
+        if path.is_dir() and not any(files for _, _, files in os.walk(path)):
+            raise OutputError(
+                f"wrote output artifact '{name}' as an empty folder at {path}: write at least "
+                "one file into it (object stores have no empty folders)"
+            )
+        key = self._key(name, ref)
+        try:
+            if self.in_place(ref):
+                return self.store.stat(key)
+            if path.is_dir():
+                return self.store.put_dir(path, key)
+            return self.store.put_file(path, key)
+        except StoreError as error:
+            raise OutputError(f"could not store output artifact '{name}': {error}") from error
+
+    def store_log(self, log_path: Path, key: str) -> str:
+        """Upload the step log under ``key`` (an empty one when the step wrote none)."""
+        log_path.touch()
+        return self.store.put_file(log_path, key).uri
+
+    def _key(self, name: str, ref: ArtifactRef) -> str:
+        try:
+            return self.store.key_for(ref.uri)
+        except StoreError as error:
+            raise StepError(
+                f"writes output artifact '{name}' to {ref.uri}, which is not in this launcher's "
+                f"artifact store ({self.store.root_uri}): give the scheduler and the trainer "
+                f"the same HEADRACE_ARTIFACTS root ({error})"
+            ) from error

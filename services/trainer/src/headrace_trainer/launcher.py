@@ -1,0 +1,195 @@
+"""The local backend: runs each ready step as a process on this machine.
+
+Per StepReady: answer at once if the step was cancelled, wait until ``not_before``, take one
+of ``concurrency`` slots, publish StepStarted when the process starts, run it through
+`execute`, and hand back the outcome events for the handler to publish through the outbox.
+A CancelStep (seen by every replica) stops the step here if this replica runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from headrace_artifacts import ArtifactStore
+from headrace_contracts import (
+    CancelStep,
+    Message,
+    StepCancelled,
+    StepReady,
+    StepStarted,
+    derive_event_id,
+)
+from headrace_runtime import HandlerContext
+
+from .config import TrainerSettings
+from .events import outcome_events
+from .executor import Outcome, Runner, StepControl, execute
+from .executor.logs import safe_segment
+
+__all__ = ["Announce", "LocalLauncher"]
+
+Announce = Callable[[Message, str], Awaitable[Any]]
+StepKey = tuple[str, str]
+log = logging.getLogger("headrace.trainer.launcher")
+
+
+class LocalLauncher:
+    def __init__(
+        self,
+        *,
+        store: ArtifactStore,
+        work_root: Path,
+        runner: Runner,
+        worker: str,
+        announce: Announce,
+        config: TrainerSettings | None = None,
+        service: str = "trainer",
+    ) -> None:
+        self.store = store
+        self.work_root = work_root
+        self.runner = runner
+        self.worker = worker
+        self.config = config or TrainerSettings()
+        self._announce = announce
+        self._service = service
+        self._slots = asyncio.Semaphore(self.config.concurrency)
+        self._running: dict[StepKey, StepControl] = {}
+        self._cancelled: dict[StepKey, tuple[str, float]] = {}
+
+    # handlers --------------------------------------------------------------------------
+
+    async def handle(self, step: StepReady, ctx: HandlerContext[Any]) -> None:
+        """The StepReady handler: run the step, publish its outcome through the outbox."""
+        for message, key in await self.run(step, ctx.event_id):
+            ctx.publish(message, key=key)
+
+    async def cancel(self, command: CancelStep) -> None:
+        """The CancelStep listener: remember it, and stop the step if it runs here."""
+        key = (command.run_id, command.step_id)
+        reason = command.reason or "cancelled on request"
+        self._remember(key, reason)
+        control = self._running.get(key)
+        if control is not None:
+            log.info("cancelling step %s of run %s: %s", key[1], key[0], reason)
+            control.cancel(reason, command.grace_seconds)
+
+    # the work --------------------------------------------------------------------------
+
+    async def run(self, step: StepReady, cause_id: str) -> list[tuple[Message, str]]:
+        """Run ``step`` (or not, when cancelled) and return the events to publish."""
+        key = (step.run_id, step.step_id)
+        reason = self._cancel_reason(key)
+        if reason is not None:
+            return [(StepCancelled(run_id=step.run_id, step_id=step.step_id, reason=reason), "")]
+        control = StepControl()
+        self._running[key] = control
+        try:
+            outcome = await self._run(step, control, cause_id)
+        finally:
+            if self._running.get(key) is control:
+                del self._running[key]
+        return outcome_events(step, outcome)
+
+    async def _run(self, step: StepReady, control: StepControl, cause_id: str) -> Outcome:
+        if not await self._wait_until(step, control) or not await self._take_slot(control):
+            return Outcome(status="cancelled", reason=control.cancel_reason or "cancelled")
+        try:
+            workdir = self._workdir(step)
+            try:
+
+                async def started(pid: int) -> None:
+                    await self._started(step, cause_id, pid)
+
+                return await execute(
+                    step, self.store, workdir, self.runner, control=control, on_start=started
+                )
+            finally:
+                await asyncio.to_thread(shutil.rmtree, workdir, True)
+        finally:
+            self._slots.release()
+
+    async def _started(self, step: StepReady, cause_id: str, pid: int) -> None:
+        message = StepStarted(
+            run_id=step.run_id,
+            step_id=step.step_id,
+            attempt=step.attempt,
+            backend="local",
+            worker=self.worker,
+        )
+        event_id = derive_event_id(cause_id, self._service, message.ce_type(), "started")
+        try:
+            await self._announce(message, event_id)
+        except Exception:
+            # The step runs anyway: StepStarted is informative, its outcome is what counts.
+            log.exception("step %s (pid %d): StepStarted could not be published", step.step_id, pid)
+
+    async def _wait_until(self, step: StepReady, control: StepControl) -> bool:
+        """Sleep until ``not_before``; False when the step is cancelled meanwhile."""
+        delay = _seconds_until(step.not_before)
+        if delay > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(control.cancelled.wait(), delay)
+        return not control.cancelled.is_set()
+
+    async def _take_slot(self, control: StepControl) -> bool:
+        """Acquire a slot; False (holding none) when the step is cancelled first."""
+        if control.cancelled.is_set():
+            return False
+        acquire = asyncio.ensure_future(self._slots.acquire())
+        cancelled = asyncio.ensure_future(control.cancelled.wait())
+        try:
+            await asyncio.wait({acquire, cancelled}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            cancelled.cancel()
+            if not acquire.done():
+                acquire.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await acquire
+        got = acquire.done() and not acquire.cancelled()
+        if got and control.cancelled.is_set():
+            self._slots.release()
+            return False
+        return got
+
+    def _workdir(self, step: StepReady) -> Path:
+        name = safe_segment(step.step_id.replace("/", "."))[:80]
+        return (
+            self.work_root
+            / safe_segment(step.run_id)
+            / f"{name}-attempt-{step.attempt}-{uuid.uuid4().hex[:8]}"
+        )
+
+    # cancelled steps -------------------------------------------------------------------
+
+    def _remember(self, key: StepKey, reason: str) -> None:
+        now = time.monotonic()
+        self._cancelled = {k: v for k, v in self._cancelled.items() if v[1] > now}
+        self._cancelled[key] = (reason, now + self.config.cancel_memory_seconds)
+
+    def _cancel_reason(self, key: StepKey) -> str | None:
+        found = self._cancelled.get(key)
+        if found is None or found[1] <= time.monotonic():
+            return None
+        return found[0]
+
+
+def _seconds_until(not_before: str) -> float:
+    if not not_before:
+        return 0.0
+    try:
+        moment = datetime.fromisoformat(not_before)
+    except ValueError:
+        log.warning("not_before %r is not an ISO 8601 time; starting the step now", not_before)
+        return 0.0
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - datetime.now(UTC)).total_seconds()
