@@ -34,6 +34,7 @@ class StepView(Value):
     output_parameters: dict[str, JsonValue] = Field(default_factory=dict)
     output_artifacts: dict[str, list[ArtifactRef]] = Field(default_factory=dict)
     log_uri: str = ""
+    worker: str = Field(default="", description="launcher instance that ran the last attempt")
     reason: str = ""
     exit_code: int | None = None
     started_at: str = ""

@@ -128,7 +128,7 @@ class Scheduler:
     # step events -----------------------------------------------------------------------
 
     async def started(self, msg: StepStarted, ctx: HandlerContext[Any]) -> None:
-        self._apply(ctx, msg.run_id, lambda m: m.step_started(msg.step_id, msg.attempt))
+        self._apply(ctx, msg.run_id, lambda m: m.step_started(msg.step_id, msg.attempt, msg.worker))
 
     async def succeeded(self, msg: StepSucceeded, ctx: HandlerContext[Any]) -> None:
         outputs = {

@@ -64,10 +64,11 @@ class RunMachine:
         self._enter(root)
         return self._settle()
 
-    def step_started(self, node_id: str, attempt: int) -> list[Effect]:
+    def step_started(self, node_id: str, attempt: int, worker: str = "") -> list[Effect]:
         node = self._step(node_id)
         if node is None or attempt != node.attempt:
             return []
+        node.worker = worker or node.worker
         if node.state == "READY":
             node.state = "RUNNING"
             node.started_at = node.started_at or self._stamp()

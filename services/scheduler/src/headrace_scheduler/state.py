@@ -35,6 +35,7 @@ class Node(BaseModel):
     upstream_failed: bool = Field(default=False, description="skipped because of a failure")
     stopping: bool = False
     log_uri: str = ""
+    worker: str = ""
     cached: bool = False
     cache_source: str = ""
     cache_key: str = ""

@@ -40,6 +40,7 @@ def step_view(node: Node) -> StepView:
         output_parameters=node.out_parameters,
         output_artifacts=_artifacts(node.out_artifacts),
         log_uri=node.log_uri,
+        worker=node.worker,
         reason=node.reason,
         exit_code=node.exit_code,
         started_at=node.started_at,
