@@ -37,7 +37,7 @@ lint: setup
 	@$(VENV_BIN)/ruff format --check .
 
 typecheck: setup
-	@$(VENV_BIN)/mypy libs/*/src
+	@$(VENV_BIN)/mypy libs/*/src services/*/src
 
 unit: setup
 	@$(VENV_BIN)/pytest tests/unit $(PYTEST_ARGS)
