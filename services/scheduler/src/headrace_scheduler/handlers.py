@@ -69,6 +69,7 @@ class Scheduler:
         self._plans: OrderedDict[str, Plan] = OrderedDict()
         self._plan_cache_size = plan_cache_size
         self._cancel_grace = cancel_grace
+        self._states = store.StateCache()
 
     @property
     def artifacts(self) -> ArtifactStore:
@@ -200,17 +201,21 @@ class Scheduler:
         run_id: str,
         change: Callable[[RunMachine], list[Effect]],
     ) -> None:
-        found = store.load(ctx.session, run_id)
+        found = store.load(ctx.session, run_id, self._states)
         if found is None:
             log.warning("%s for unknown run %s; ignoring", ctx.envelope.type, run_id)
             return
         row, run = found
         if run.finished:
             return
-        plan = self._plan(row)
-        machine = RunMachine(run, plan, _now())
-        effects = change(machine)
-        self._carry_out(ctx, row, run, plan, machine, effects)
+        try:
+            plan = self._plan(row)
+            machine = RunMachine(run, plan, _now())
+            effects = change(machine)
+            self._carry_out(ctx, row, run, plan, machine, effects)
+        except BaseException:
+            self._states.drop(run_id)  # the cached state may be half-changed
+            raise
 
     def _carry_out(
         self,
@@ -244,7 +249,7 @@ class Scheduler:
                 )
             elif isinstance(effect, Finished):
                 ctx.publish(self._finished(run, effect))
-        store.save(ctx.session, row, run)
+        store.save(ctx.session, row, run, self._states)
 
     def _launch(
         self,

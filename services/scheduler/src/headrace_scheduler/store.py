@@ -7,6 +7,7 @@ handling events of the same run never overwrite each other: the loser retries.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
@@ -50,14 +51,50 @@ class StaleRun(Exception):
     """Another replica changed the run meanwhile; the message is retried."""
 
 
-def load(session: Session, run_id: str) -> tuple[RunRow, RunState] | None:
+class StateCache:
+    """Parsed run states, reused while the stored document is byte-for-byte the same.
+
+    Parsing a large run's document is the scheduler's main cost per event; comparing it with
+    the text it was parsed from is almost free. An entry is trusted only when the stored
+    text equals the cached text, so a rolled-back save or another replica's write is never
+    mistaken for the cached state; a handler that fails mid-way drops its run's entry.
+    """
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._entries: OrderedDict[str, tuple[str, RunState]] = OrderedDict()
+
+    def get(self, run_id: str, document: str) -> RunState | None:
+        entry = self._entries.get(run_id)
+        if entry is None or entry[0] != document:
+            return None
+        self._entries.move_to_end(run_id)
+        return entry[1]
+
+    def put(self, run_id: str, document: str, run: RunState) -> None:
+        self._entries[run_id] = (document, run)
+        self._entries.move_to_end(run_id)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+    def drop(self, run_id: str) -> None:
+        self._entries.pop(run_id, None)
+
+
+def load(
+    session: Session, run_id: str, cache: StateCache | None = None
+) -> tuple[RunRow, RunState] | None:
     row = session.get(RunRow, run_id)
     if row is None:
         return None
-    return row, RunState.model_validate_json(row.document)
+    run = cache.get(run_id, row.document) if cache else None
+    if run is None:
+        run = RunState.model_validate_json(row.document)
+    return row, run
 
 
-def save(session: Session, row: RunRow, run: RunState) -> None:
+def save(session: Session, row: RunRow, run: RunState, cache: StateCache | None = None) -> None:
+    document = run.model_dump_json()
     table = RunRow.__table__  # type: ignore[attr-defined]
     result = session.connection().execute(
         update(table)
@@ -66,11 +103,13 @@ def save(session: Session, row: RunRow, run: RunState) -> None:
             version=row.version + 1,
             state=run.state,
             error=run.error,
-            document=run.model_dump_json(),
+            document=document,
         )
     )
     if result.rowcount != 1:
         raise StaleRun(f"run {row.run_id} changed while handling this message; retrying")
+    if cache is not None:
+        cache.put(row.run_id, document, run)
 
 
 def cached_outputs(session: Session, key: str) -> CacheEntry | None:
