@@ -228,3 +228,24 @@ async def test_bad_specs_and_arguments_are_rejected_at_submission(
     garbage = await platform.run({"root": {"dag": {"tasks": 5}}, "schemaVersion": "2.1.0"})
     assert garbage.state == "REJECTED"
     assert "not a valid KFP PipelineSpec" in garbage.error
+
+
+@dsl.component
+def killed() -> None:
+    import os
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+async def test_a_killed_step_fails_the_run_naming_the_signal(platform: Platform) -> None:
+    @dsl.pipeline
+    def doomed() -> None:
+        killed()
+
+    run = await platform.run(doomed)
+    assert run.state == "FAILED"
+    dead = step(run, "killed")
+    assert dead is not None
+    assert "SIGKILL" in dead.reason
+    assert "SIGKILL" in run.error
