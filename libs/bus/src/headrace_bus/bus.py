@@ -172,7 +172,7 @@ class Bus:
             if not isinstance(envelope.message, message):
                 return
             try:
-                await handler(envelope)
+                await handler(envelope)  # type: ignore[arg-type]  # checked just above
             except Exception:
                 log.exception("listener for %s failed", message.__name__)
 

@@ -1,1 +1,53 @@
-"""Headrace."""
+"""Headrace: the SDK (:class:`Client`) and the ``headrace`` command.
+
+The client is imported on first use, so ``headrace up``/``down``/``status`` do not pay
+for the bus and the pipeline compiler.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .client import Client
+    from .run_errors import (
+        ClientError,
+        PipelineLoadError,
+        PlatformUnavailable,
+        RunExistsError,
+        RunNotFound,
+        RunRejectedError,
+        RunTimeout,
+    )
+
+_EXPORTS = {
+    "Client": "client",
+    "ClientError": "run_errors",
+    "PipelineLoadError": "run_errors",
+    "PlatformUnavailable": "run_errors",
+    "RunExistsError": "run_errors",
+    "RunNotFound": "run_errors",
+    "RunRejectedError": "run_errors",
+    "RunTimeout": "run_errors",
+}
+
+__all__ = [
+    "Client",
+    "ClientError",
+    "PipelineLoadError",
+    "PlatformUnavailable",
+    "RunExistsError",
+    "RunNotFound",
+    "RunRejectedError",
+    "RunTimeout",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'headrace' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

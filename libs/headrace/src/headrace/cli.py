@@ -5,6 +5,7 @@
                 [--detach] [--scale SERVICE=N ...] [--timeout S]
     headrace down [--home DIR] [--timeout S]
     headrace status [--home DIR] [--nats-url URL] [--json]
+    headrace run submit|list|get|watch|cancel|logs ...   (see :mod:`headrace.run_args`)
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from . import commands
+from .run_args import add_run_parser
 from .scale import SERVICES, ScaleError, parse_scale_item
 
 
@@ -102,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="ask the services on this NATS server (default: the platform's, else "
         "$HEADRACE_NATS_URL)",
     )
+    add_run_parser(sub)
     return parser
 
 
@@ -112,6 +115,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return commands.up(args)
         if args.command == "down":
             return commands.down(args)
+        if args.command == "run":
+            from .run_commands import run  # loads the bus and kfp's spec only when needed
+
+            return run(args)
         return commands.status(args)
     except KeyboardInterrupt:
         return 130

@@ -12,9 +12,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from google.protobuf import json_format
-from kfp.pipeline_spec import pipeline_spec_pb2
-
 from . import cel
 from .errors import SpecError
 
@@ -114,6 +111,11 @@ def compile_plan(spec: dict[str, Any]) -> Plan:
 
 
 def _parse_proto(spec: dict[str, Any]) -> None:
+    # Imported here: ``kfp.pipeline_spec`` loads the whole kfp package (about 1.5 s), which
+    # commands that never validate a spec (``headrace run list``) should not pay for.
+    from google.protobuf import json_format
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
     try:
         json_format.ParseDict(spec, pipeline_spec_pb2.PipelineSpec())
     except json_format.ParseError as exc:

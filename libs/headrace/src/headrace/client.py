@@ -1,0 +1,367 @@
+"""The Headrace client: submit pipeline runs and follow them, from plain synchronous code.
+
+::
+
+    from headrace import Client
+
+    with Client() as client:                       # the platform `headrace up` started
+        run_id = client.submit(my_pipeline, {"n": 5})
+        run = client.wait(run_id, timeout=600)
+        print(run.state, run.output_parameters)
+
+The client runs its own asyncio loop in a background thread and talks to the scheduler
+through :class:`headrace_bus.Bus`: it publishes ``SubmitRun``/``CancelRun`` and asks
+``GetRun``/``ListRuns``. Errors are :mod:`headrace.run_errors` (re-exported here).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections.abc import Coroutine, Iterator, Mapping
+from typing import Any, TypeVar
+
+from headrace_bus import (
+    DEFAULT_URL,
+    Bus,
+    BusConfig,
+    NoResponders,
+    RequestFailed,
+    RequestTimeout,
+)
+from headrace_contracts import (
+    CancelRun,
+    GetRun,
+    ListRuns,
+    Message,
+    Query,
+    RunDetail,
+    RunList,
+    RunView,
+    StepView,
+    SubmitRun,
+)
+from headrace_contracts.run_views import RUN_STATES
+from headrace_pipelines import Plan, SpecError, bind_arguments, compile_plan
+
+from .run_errors import (
+    ClientError,
+    PipelineLoadError,
+    PlatformUnavailable,
+    RunExistsError,
+    RunNotFound,
+    RunRejectedError,
+    RunTimeout,
+)
+from .run_ids import check_run_id, new_run_id
+from .run_source import load_source
+
+__all__ = [
+    "Client",
+    "ClientError",
+    "PipelineLoadError",
+    "PlatformUnavailable",
+    "RunExistsError",
+    "RunNotFound",
+    "RunRejectedError",
+    "RunTimeout",
+    "platform_nats_url",
+]
+
+T = TypeVar("T")
+RUN_TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELLED", "REJECTED"})
+SOURCE = "headrace/client"
+
+
+def platform_nats_url(home: str | os.PathLike[str] | None = None) -> str:
+    """The NATS URL of the platform running in ``home`` (as ``headrace status`` finds it),
+    else ``HEADRACE_NATS_URL``, else ``nats://127.0.0.1:4222``."""
+    from .control import find_platform
+    from .home import Home, resolve_home
+
+    found = find_platform(Home(resolve_home(home)))
+    if found.running and found.state is not None:
+        return found.state.nats_url
+    return os.environ.get("HEADRACE_NATS_URL") or DEFAULT_URL
+
+
+class Client:
+    """A synchronous connection to a Headrace platform; use it as a context manager.
+
+    ``timeout`` bounds connecting and each question to the scheduler; ``submit_timeout``
+    how long :meth:`submit` waits for the scheduler to accept or reject a run.
+    """
+
+    def __init__(
+        self,
+        nats_url: str | None = None,
+        home: str | os.PathLike[str] | None = None,
+        timeout: float = 5.0,
+        *,
+        submit_timeout: float = 10.0,
+    ) -> None:
+        self.nats_url = nats_url or platform_nats_url(home)
+        self.timeout = timeout
+        self.submit_timeout = submit_timeout
+        self._bus: Bus | None = None
+        self._connecting: asyncio.Lock | None = None
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="headrace-client", daemon=True
+        )
+        self._thread.start()
+        self._closed = False
+
+    # lifecycle -------------------------------------------------------------------------
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Disconnect and stop the client's loop thread; safe to call twice."""
+        if self._closed:
+            return
+        try:
+            if self._bus is not None:
+                self._call(self._bus.close())
+        finally:
+            self._closed = True
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+            if not self._thread.is_alive():
+                self._loop.close()
+
+    # runs ------------------------------------------------------------------------------
+
+    def submit(
+        self,
+        pipeline: Any,
+        arguments: Mapping[str, Any] | None = None,
+        *,
+        run_id: str | None = None,
+        display_name: str = "",
+        experiment: str = "Default",
+        enable_caching: bool = True,
+        allow_host_containers: bool = False,
+        labels: Mapping[str, str] | None = None,
+        pipeline_name: str | None = None,
+    ) -> str:
+        """Start a run of ``pipeline``; returns its run id once the scheduler accepted it.
+
+        ``pipeline`` is a ``@dsl.pipeline`` function, a path to a compiled YAML/JSON or to a
+        ``.py`` file defining a pipeline (``pipeline_name`` picks one of several), YAML
+        text, or a PipelineSpec dict. The spec and ``arguments`` are checked here first;
+        :class:`RunRejectedError` says what is wrong, locally or from the scheduler.
+        """
+        spec, platform = load_source(pipeline, pipeline_name=pipeline_name)
+        plan = checked_plan(spec)
+        given = dict(arguments or {})
+        try:
+            bound = bind_arguments(plan, given)
+        except SpecError as exc:
+            raise RunRejectedError(str(exc)) from None
+        chosen = check_run_id(run_id) if run_id else new_run_id(plan.name)
+        message = SubmitRun(
+            run_id=chosen,
+            pipeline_spec=spec,
+            platform_spec=platform,
+            arguments={name: bound[name] for name in given},
+            display_name=display_name,
+            experiment=experiment,
+            enable_caching=enable_caching,
+            allow_host_containers=allow_host_containers,
+            labels=dict(labels or {}),
+        )
+        return self._call(self._submit(message))
+
+    def get(self, run_id: str) -> RunView:
+        """The run with all its steps; :class:`RunNotFound` if the scheduler knows none."""
+        run = self._call(self._find(run_id))
+        if run is None:
+            raise RunNotFound(run_id)
+        return run
+
+    def wait(self, run_id: str, timeout: float | None = None) -> RunView:
+        """Poll until the run has ended (SUCCEEDED, FAILED, CANCELLED or REJECTED)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        views = self.watch(run_id, interval=None, deadline=deadline)
+        run = next(views)
+        for run in views:  # noqa: B007 - the last one is the answer
+            pass
+        if run.state not in RUN_TERMINAL:
+            raise RunTimeout(run_id, run.state, timeout or 0.0)
+        return run
+
+    def watch(
+        self,
+        run_id: str,
+        *,
+        interval: float | None = 0.3,
+        deadline: float | None = None,
+    ) -> Iterator[RunView]:
+        """Yield the run as it is now and then after every poll, until it has ended (or
+        ``time.monotonic()`` passes ``deadline``). ``interval=None`` polls every 0.05 s at
+        first, slowing down to every 0.5 s."""
+        pause = 0.05 if interval is None else interval
+        while True:
+            run = self.get(run_id)
+            yield run
+            if run.state in RUN_TERMINAL:
+                return
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                pause = min(pause, left)
+            time.sleep(pause)
+            if interval is None:
+                pause = min(pause * 1.5, 0.5)
+
+    def list_runs(self, state: str = "", experiment: str = "", limit: int = 50) -> list[RunView]:
+        """Runs, newest first, without their steps."""
+        if state and state.upper() not in RUN_STATES:
+            raise ValueError(f"unknown run state {state!r}: one of {', '.join(RUN_STATES)}")
+        reply = self._call(
+            self._ask(ListRuns(state=state.upper(), experiment=experiment, limit=limit))
+        )
+        assert isinstance(reply, RunList)
+        return list(reply.runs)
+
+    def cancel(self, run_id: str, reason: str = "cancelled by user") -> RunView:
+        """Ask the scheduler to cancel a run; returns the run as it was before. A run that
+        has ended stays as it is."""
+        run = self.get(run_id)
+        if run.state not in RUN_TERMINAL:
+            self._call(self._publish(CancelRun(run_id=run_id, reason=reason)))
+        return run
+
+    def logs(self, run_id: str, step_id: str | None = None) -> str:
+        """One step's log, or (without ``step_id``) every step's log under a header each."""
+        from .run_logs import read_log, step_log_or_note
+
+        run = self.get(run_id)
+        if step_id is not None:
+            step = find_step(run, step_id)
+            if not step.log_uri:
+                raise ClientError(
+                    f"step {step_id!r} of run {run_id!r} has no log yet (it is {step.state}): "
+                    f"try again once it runs, e.g. `headrace run watch {run_id}`"
+                )
+            return read_log(step.log_uri, what=f"step {step_id!r} of run {run_id!r}")
+        parts = []
+        for step in run.steps:
+            if step.kind in ("container", "importer"):
+                parts.append(f"==> {step.step_id} ({step.state}) <==")
+                parts.append(step_log_or_note(step, run_id).rstrip("\n"))
+        return "\n".join(parts) + ("\n" if parts else "")
+
+    # on the loop -----------------------------------------------------------------------
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self._closed:
+            coro.close()
+            raise ClientError("this Client is closed: make a new one")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    async def _connected(self) -> Bus:
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        async with self._connecting:
+            if self._bus is not None:
+                return self._bus
+            bus = Bus(
+                BusConfig(
+                    url=self.nats_url,
+                    connect_timeout=self.timeout,
+                    publish_attempts=3,
+                    client_name="headrace-client",
+                ),
+                source=SOURCE,
+            )
+            try:
+                await asyncio.wait_for(bus.connect(), self.timeout)
+            except Exception as exc:
+                await bus.close()
+                why = "no answer" if isinstance(exc, TimeoutError) else f"{exc}"
+                raise PlatformUnavailable(
+                    self.nats_url,
+                    f"cannot reach NATS at {self.nats_url} ({why}): start the platform with "
+                    "`headrace up`, or point HEADRACE_NATS_URL at a running one",
+                ) from None
+            self._bus = bus
+            return bus
+
+    async def _ask(self, query: Query) -> Any:
+        bus = await self._connected()
+        try:
+            return await bus.request(query, timeout=self.timeout)
+        except RequestTimeout:
+            raise PlatformUnavailable(
+                self.nats_url,
+                f"the scheduler on NATS at {self.nats_url} did not answer within "
+                f"{self.timeout:g}s: it may be busy or down; check `headrace status`",
+            ) from None
+        except NoResponders:
+            raise PlatformUnavailable(self.nats_url) from None
+        except RequestFailed as exc:
+            raise ClientError(f"the scheduler could not answer: {exc}") from None
+
+    async def _find(self, run_id: str) -> RunView | None:
+        reply = await self._ask(GetRun(run_id=run_id))
+        assert isinstance(reply, RunDetail)
+        return reply.run
+
+    async def _publish(self, message: Message) -> None:
+        bus = await self._connected()
+        try:
+            await bus.publish(message)
+        except Exception as exc:
+            raise PlatformUnavailable(
+                self.nats_url,
+                f"could not publish {type(message).__name__} to NATS at {self.nats_url} "
+                f"({type(exc).__name__}: {exc}): check the platform with `headrace status`",
+            ) from None
+
+    async def _submit(self, message: SubmitRun) -> str:
+        existing = await self._find(message.run_id)  # also: is a scheduler there at all?
+        if existing is not None:
+            raise RunExistsError(message.run_id, existing.state)
+        await self._publish(message)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.submit_timeout
+        pause = 0.02
+        while (run := await self._find(message.run_id)) is None:
+            if loop.time() > deadline:
+                raise ClientError(
+                    f"run {message.run_id!r} was sent, but the scheduler did not take it up "
+                    f"within {self.submit_timeout:g}s: it may be busy or stuck; look for it "
+                    f"later with `headrace run get {message.run_id}`"
+                )
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.25)
+        if run.state == "REJECTED":
+            raise RunRejectedError(run.error or "no reason given", run_id=message.run_id)
+        return message.run_id
+
+
+def checked_plan(spec: dict[str, Any]) -> Plan:
+    """The plan of a spec, or :class:`RunRejectedError` with the spec's fault."""
+    try:
+        return compile_plan(spec)
+    except SpecError as exc:
+        raise RunRejectedError(str(exc)) from None
+
+
+def find_step(run: RunView, step_id: str) -> StepView:
+    for step in run.steps:
+        if step.step_id == step_id:
+            return step
+    known = ", ".join(s.step_id for s in run.steps if s.kind in ("container", "importer"))
+    raise ClientError(
+        f"run {run.run_id!r} has no step {step_id!r} (its steps: {known or 'none yet'})"
+    )

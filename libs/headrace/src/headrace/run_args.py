@@ -1,0 +1,140 @@
+"""The command line of ``headrace run``: argparse only, nothing heavy imported.
+
+    headrace run submit FILE [-p NAME=VALUE ...] [--no-cache] [--allow-host-containers]
+                        [--run-id ID] [--name NAME] [--experiment E] [--pipeline NAME]
+                        [--watch] [--json]
+    headrace run list [--state S] [--experiment E] [--limit N] [--json]
+    headrace run get RUN [--json]
+    headrace run watch RUN
+    headrace run cancel RUN [--reason TEXT]
+    headrace run logs RUN [STEP]
+
+Every action takes ``--home DIR`` and ``--nats-url URL`` to find the platform (default:
+the one ``headrace up`` started, else ``$HEADRACE_NATS_URL``).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+RUN_STATES = ("PENDING", "RUNNING", "CANCELLING", "SUCCEEDED", "FAILED", "CANCELLED", "REJECTED")
+
+
+def _state(text: str) -> str:
+    state = text.upper()
+    if state not in RUN_STATES:
+        raise argparse.ArgumentTypeError(
+            f"unknown run state {text!r} (states: {', '.join(RUN_STATES)})"
+        )
+    return state
+
+
+def _limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"expected a number from 1 to 10000, got {text!r}")
+    return value
+
+
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def add_run_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    """Add ``run`` and its actions to the ``headrace`` subparsers ``sub``."""
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument(
+        "--home",
+        metavar="DIR",
+        help="the platform's home folder (default: $HEADRACE_HOME or ~/.headrace)",
+    )
+    where.add_argument(
+        "--nats-url",
+        metavar="URL",
+        help="the platform's NATS server (default: the running platform's, else "
+        "$HEADRACE_NATS_URL, else nats://127.0.0.1:4222)",
+    )
+    where.add_argument(
+        "--timeout",
+        type=_timeout,
+        default=5.0,
+        metavar="S",
+        help="seconds to wait for NATS and the scheduler to answer (default 5)",
+    )
+    run = sub.add_parser(
+        "run",
+        help="submit, follow and cancel pipeline runs",
+        description="Submit KFP v2 pipelines to the scheduler and follow their runs.",
+    )
+    actions = run.add_subparsers(dest="run_command", required=True, metavar="ACTION")
+
+    submit = actions.add_parser(
+        "submit",
+        parents=[where],
+        help="start a run of a pipeline",
+        description="Start a run of FILE: kfp's compiled .yaml/.yml/.json, or a .py that "
+        "defines a @dsl.pipeline (compiled here first). Prints the run id.",
+    )
+    submit.add_argument("file", metavar="FILE", help="compiled pipeline or .py file")
+    submit.add_argument(
+        "-p",
+        "--param",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        help="a pipeline parameter, typed as the pipeline declares it (lists and dicts as "
+        "JSON); repeatable",
+    )
+    submit.add_argument("--no-cache", action="store_true", help="run every step anew")
+    submit.add_argument(
+        "--allow-host-containers",
+        action="store_true",
+        help="run container components' commands on this host",
+    )
+    submit.add_argument("--run-id", metavar="ID", help="the run's id (default: made up)")
+    submit.add_argument("--name", metavar="NAME", default="", help="a display name")
+    submit.add_argument("--experiment", metavar="E", default="Default", help="default: Default")
+    submit.add_argument(
+        "--pipeline", metavar="NAME", help="which pipeline of a .py file that defines several"
+    )
+    submit.add_argument(
+        "--watch", action="store_true", help="follow the run; exit 0 only if it succeeds"
+    )
+    submit.add_argument("--json", action="store_true", help="print JSON")
+
+    listing = actions.add_parser("list", parents=[where], help="list runs, newest first")
+    listing.add_argument("--state", type=_state, help="only runs in this state")
+    listing.add_argument("--experiment", metavar="E", default="", help="only this experiment")
+    listing.add_argument("--limit", type=_limit, default=50, metavar="N", help="default 50")
+    listing.add_argument("--json", action="store_true", help="print a JSON list")
+
+    get = actions.add_parser("get", parents=[where], help="show a run and its steps")
+    get.add_argument("run_id", metavar="RUN")
+    get.add_argument("--json", action="store_true", help="print the run as JSON")
+
+    watch = actions.add_parser(
+        "watch", parents=[where], help="follow a run until it ends (exit 0 if it succeeds)"
+    )
+    watch.add_argument("run_id", metavar="RUN")
+
+    cancel = actions.add_parser("cancel", parents=[where], help="cancel a run")
+    cancel.add_argument("run_id", metavar="RUN")
+    cancel.add_argument("--reason", default="cancelled by user", help=argparse.SUPPRESS)
+
+    logs = actions.add_parser("logs", parents=[where], help="print a step's log, or every step's")
+    logs.add_argument("run_id", metavar="RUN")
+    logs.add_argument(
+        "step_id", metavar="STEP", nargs="?", help="a step id, e.g. train or for-loop-2[0]/add"
+    )
+    return run

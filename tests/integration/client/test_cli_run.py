@@ -1,0 +1,208 @@
+"""`headrace run ...` as a user types it, against the real scheduler on a real nats-server."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import pty
+import select
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from client_pipelines import PIPELINE_PY
+from conftest import Platform
+
+from headrace import Client
+from headrace.cli import main
+from headrace.home import Home, PlatformState, write_state
+from headrace.run_commands import follow
+
+
+@pytest.fixture
+def pipeline_yaml(tmp_path: Path, summed_spec: dict[str, Any]) -> Path:
+    path = tmp_path / "summed.yaml"
+    path.write_text(yaml.safe_dump(summed_spec))
+    return path
+
+
+def headrace(
+    platform: Platform, capsys: pytest.CaptureFixture[str], *argv: str
+) -> tuple[int, str, str]:
+    code = main(["run", *argv, "--nats-url", platform.url])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_submit_types_the_parameters_and_get_shows_them(
+    platform: Platform, capsys: pytest.CaptureFixture[str], pipeline_yaml: Path
+) -> None:
+    code, out, err = headrace(
+        platform, capsys, "submit", str(pipeline_yaml), "-p", "n=5", "-p", "m=-1"
+    )
+    assert (code, err) == (0, "")
+    run_id = out.strip()
+    assert run_id.startswith("sum-pipeline-")
+
+    code, out, _ = headrace(platform, capsys, "get", run_id, "--json")
+    assert code == 0
+    run = json.loads(out)
+    assert run["arguments"] == {"n": 5, "m": -1}
+    assert run["state"] == "RUNNING"
+    assert [(s["step_id"], s["state"], s["attempts"]) for s in run["steps"]] == [
+        ("add", "READY", 1),
+        ("add-2", "PENDING", 0),
+    ]
+
+    code, out, _ = headrace(platform, capsys, "get", run_id)
+    assert code == 0
+    assert f"run         {run_id}\nstate       RUNNING\npipeline    sum-pipeline\n" in out
+    assert "arguments:\n  m = -1\n  n = 5\nsteps:\n  add  READY\n  add-2  PENDING\n" in out
+
+
+def test_submit_a_py_file_with_options_prints_json(
+    platform: Platform, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = headrace(
+        platform,
+        capsys,
+        "submit",
+        str(PIPELINE_PY),
+        "-p",
+        "n=1",
+        "--name",
+        "from the cli",
+        "--experiment",
+        "cli",
+        "--no-cache",
+        "--run-id",
+        "cli-run-1",
+        "--json",
+    )
+    assert (code, json.loads(out), err) == (0, {"run_id": "cli-run-1"}, "")
+    with Client(nats_url=platform.url) as client:
+        run = client.get("cli-run-1")
+    assert (run.display_name, run.experiment, run.enable_caching) == ("from the cli", "cli", False)
+
+
+def test_list_cancel_and_watch(
+    platform: Platform, capsys: pytest.CaptureFixture[str], pipeline_yaml: Path
+) -> None:
+    _, out, _ = headrace(platform, capsys, "submit", str(pipeline_yaml), "-p", "n=1")
+    run_id = out.strip()
+
+    code, out, _ = headrace(platform, capsys, "list")
+    header, row = out.splitlines()
+    assert (code, header.split()) == (0, ["RUN", "ID", "PIPELINE", "STATE", "CREATED", "DURATION"])
+    assert row.split()[:3] == [run_id, "sum-pipeline", "RUNNING"]
+
+    code, out, _ = headrace(platform, capsys, "cancel", run_id)
+    assert (code, out) == (
+        0,
+        f"cancelling run {run_id} (it was RUNNING); follow it with `headrace run watch {run_id}`\n",
+    )
+    code, out, _ = headrace(platform, capsys, "watch", run_id)
+    assert code == 1  # the run did not succeed
+    assert out.splitlines()[-1] == f"run {run_id}: CANCELLED"
+
+    code, out, _ = headrace(platform, capsys, "cancel", run_id)
+    assert out == f"run {run_id} has already ended (CANCELLED); nothing to cancel\n"
+    code, out, _ = headrace(platform, capsys, "list", "--state", "cancelled", "--json")
+    assert [r["run_id"] for r in json.loads(out)] == [run_id]
+    code, out, _ = headrace(platform, capsys, "list", "--experiment", "other")
+    assert out == "No runs.\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["get", "nope"], "no run 'nope' is known to the scheduler"),
+        (["watch", "nope"], "no run 'nope' is known to the scheduler"),
+        (["logs", "nope"], "no run 'nope' is known to the scheduler"),
+        (["submit", "{yaml}", "-p", "n=five"], "parameter 'n': 'five' is not a NUMBER_INTEGER"),
+        (["submit", "{yaml}", "-p", "x=1"], "has no parameter 'x' (its parameters: m, n)"),
+        (["submit", "{yaml}", "-p", "n"], "-p expects NAME=VALUE, got 'n'"),
+        (["submit", "{yaml}"], "parameter 'n': is required and has no default"),
+        (["submit", "missing.yaml"], "no pipeline file at missing.yaml"),
+        (["submit", "{bad}", "-p", "n=1"], "schemaVersion '0.1' is not supported"),
+        (["submit", "{yaml}", "-p", "n=1", "--run-id", "a b"], "run id 'a b' must be"),
+    ],
+)
+def test_a_mistake_is_one_line_and_exit_code_2(
+    platform: Platform,
+    capsys: pytest.CaptureFixture[str],
+    pipeline_yaml: Path,
+    summed_spec: dict[str, Any],
+    argv: list[str],
+    message: str,
+) -> None:
+    bad = copy.deepcopy(summed_spec)
+    bad["schemaVersion"] = "0.1"
+    bad_yaml = pipeline_yaml.with_name("bad.yaml")
+    bad_yaml.write_text(yaml.safe_dump(bad))
+    argv = [a.format(yaml=pipeline_yaml, bad=bad_yaml) for a in argv]
+    code, out, err = headrace(platform, capsys, *argv)
+    assert (code, out) == (2, "")
+    assert err.startswith("headrace: ")
+    assert message in err
+    assert err.count("\n") == 1
+    assert platform.submits() == 0
+
+
+def test_without_a_scheduler_exit_code_3(
+    bare: Platform, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = headrace(bare, capsys, "list")
+    assert (code, out) == (3, "")
+    assert err == (
+        f"headrace: no scheduler answers on NATS at {bare.url}: start the platform with "
+        "`headrace up`\n"
+    )
+
+
+def test_the_running_platform_is_found_through_the_home_folder(
+    platform: Platform,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HEADRACE_NATS_URL", "nats://127.0.0.1:1")  # the home folder wins
+    home = tmp_path / "platform-home"
+    home.mkdir()
+    state = PlatformState(
+        os.getpid(), platform.url, embedded_nats=True, nats_pid=None, started_at=""
+    )
+    write_state(Home(home), state)
+    assert main(["run", "list", "--home", str(home)]) == 0
+    assert capsys.readouterr().out == "No runs.\n"
+
+
+def test_the_live_view_redraws_in_place_on_a_terminal(
+    platform: Platform, client: Client, summed_spec: dict[str, Any]
+) -> None:
+    run_id = client.submit(summed_spec, {"n": 1})
+    master, replica = pty.openpty()
+    screen = b""
+    with os.fdopen(replica, "w") as terminal:
+        followed = threading.Thread(target=follow, args=(client, run_id, terminal, 0.05))
+        followed.start()
+        while b"PENDING" not in screen:  # the first frame: both steps
+            assert select.select([master], [], [], 30)[0], "no frame drawn within 30s"
+            screen += os.read(master, 4096)
+        client.cancel(run_id)
+        followed.join(timeout=30)
+        assert not followed.is_alive()
+    while select.select([master], [], [], 0.5)[0]:
+        try:
+            screen += os.read(master, 4096)
+        except OSError:
+            break
+    os.close(master)
+    text = screen.decode()
+    assert text.startswith(f"run {run_id}  RUNNING  pipeline sum-pipeline")
+    assert "\x1b[3F\x1b[J" in text  # back over the three lines of a frame, cleared
+    last = text.rsplit("\x1b[J", 1)[1].replace("\r\n", "\n")
+    assert last.splitlines()[0].startswith(f"run {run_id}  CANCELLED")

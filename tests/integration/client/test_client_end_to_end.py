@@ -1,0 +1,51 @@
+"""A pipeline runs to the end through the real scheduler and the real trainer (steps as
+local processes): outputs, per-step outputs and logs come back through the Client and CLI."""
+
+from __future__ import annotations
+
+import pytest
+from client_pipelines import PIPELINE_PY, summed
+from conftest import Platform
+
+from headrace import Client
+from headrace.cli import main
+
+
+@pytest.fixture
+def full(platform: Platform) -> Platform:
+    platform.start_trainer()
+    return platform
+
+
+def test_a_pipeline_succeeds_with_its_outputs_and_logs(full: Platform, client: Client) -> None:
+    run_id = client.submit(summed, {"n": 3})
+    run = client.wait(run_id, timeout=120)
+    assert (run.state, run.error) == ("SUCCEEDED", "")
+    assert run.output_parameters == {"Output": 15}
+    steps = {s.step_id: s for s in run.steps}
+    assert {k: (s.state, s.output_parameters) for k, s in steps.items()} == {
+        "add": ("SUCCEEDED", {"Output": 5}),
+        "add-2": ("SUCCEEDED", {"Output": 15}),
+    }
+    assert "adding 3 and 2" in client.logs(run_id, "add")
+    every = client.logs(run_id)
+    assert every.index("==> add (SUCCEEDED) <==") < every.index("adding 3 and 2")
+    assert every.index("==> add-2 (SUCCEEDED) <==") < every.index("adding 5 and 10")
+
+    again = client.wait(client.submit(summed, {"n": 3}), timeout=120)
+    assert again.output_parameters == {"Output": 15}
+    assert all(s.cached and s.state == "CACHED" for s in again.steps)
+
+
+def test_submit_watch_exits_0_on_success(
+    full: Platform, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["run", "submit", str(PIPELINE_PY), "-p", "n=4", "--watch", "--nats-url", full.url]
+    assert main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    run_id = out[0].removeprefix("submitted ")
+    assert out[-1] == f"run {run_id}: SUCCEEDED"
+    assert any(line.startswith("add-2: SUCCEEDED") for line in out)
+
+    assert main(["run", "logs", run_id, "add", "--nats-url", full.url]) == 0
+    assert "adding 4 and 2" in capsys.readouterr().out

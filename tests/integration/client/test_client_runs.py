@@ -1,0 +1,230 @@
+"""The Client against the real scheduler on a real nats-server: submit, reject, get, list,
+wait, cancel. No trainer runs here, so an accepted run stays RUNNING with its first step
+READY until it is cancelled."""
+
+from __future__ import annotations
+
+import copy
+import socket
+import time
+from typing import Any
+
+import pytest
+from client_pipelines import summed
+from conftest import Platform
+
+from headrace import (
+    Client,
+    ClientError,
+    PlatformUnavailable,
+    RunExistsError,
+    RunNotFound,
+    RunRejectedError,
+    RunTimeout,
+)
+from headrace.run_ids import RUN_ID
+from headrace_bus import Bus, BusConfig
+from headrace_contracts import SubmitRun
+
+
+def test_a_compiled_spec_is_accepted_and_its_first_step_is_ready(
+    platform: Platform, client: Client, summed_spec: dict[str, Any]
+) -> None:
+    run_id = client.submit(summed_spec, {"n": 3})
+    assert RUN_ID.match(run_id)
+    assert run_id.startswith("sum-pipeline-")
+    run = client.get(run_id)
+    assert run.state == "RUNNING"
+    assert run.pipeline_name == "sum-pipeline"
+    assert run.arguments == {"n": 3, "m": 2}
+    assert run.experiment == "Default"
+    assert {s.step_id: s.state for s in run.steps} == {"add": "READY", "add-2": "PENDING"}
+
+
+def test_a_pipeline_function_is_compiled_and_submitted(platform: Platform, client: Client) -> None:
+    run_id = client.submit(
+        summed,
+        {"n": 1, "m": 4},
+        run_id="my-own-run",
+        display_name="first try",
+        experiment="tests",
+        enable_caching=False,
+        labels={"team": "a"},
+    )
+    assert run_id == "my-own-run"
+    run = client.get(run_id)
+    assert (run.display_name, run.experiment, run.enable_caching) == ("first try", "tests", False)
+    assert run.arguments == {"n": 1, "m": 4}
+
+
+def test_a_bad_spec_is_rejected_before_anything_is_published(
+    platform: Platform, client: Client, summed_spec: dict[str, Any]
+) -> None:
+    bad = copy.deepcopy(summed_spec)
+    bad["schemaVersion"] = "9.9.9"
+    with pytest.raises(RunRejectedError) as caught:
+        client.submit(bad, {"n": 1})
+    assert "schemaVersion '9.9.9' is not supported" in str(caught.value)
+    assert platform.submits() == 0
+    assert client.list_runs() == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({}, "parameter 'n': is required and has no default: pass it (CLI: -p n=VALUE)"),
+        ({"n": "five"}, "parameter 'n': expects NUMBER_INTEGER (int) but got str \"five\""),
+        ({"n": 1, "k": 2}, "has no parameter 'k' (its parameters: m, n)"),
+    ],
+)
+def test_bad_arguments_are_rejected_with_the_parameter_named(
+    platform: Platform,
+    client: Client,
+    summed_spec: dict[str, Any],
+    arguments: dict[str, Any],
+    message: str,
+) -> None:
+    with pytest.raises(RunRejectedError) as caught:
+        client.submit(summed_spec, arguments)
+    assert message in str(caught.value)
+    assert isinstance(caught.value, ValueError)
+    assert platform.submits() == 0
+
+
+def test_a_run_the_scheduler_rejects_reads_as_rejected_with_its_reason(
+    platform: Platform, client: Client, summed_spec: dict[str, Any]
+) -> None:
+    async def publish_around_the_client() -> None:
+        bus = Bus(BusConfig(url=platform.url), source="tests/other-submitter")
+        await bus.connect()
+        try:
+            await bus.publish(
+                SubmitRun(run_id="bad-args", pipeline_spec=summed_spec, arguments={"n": "x"})
+            )
+        finally:
+            await bus.close()
+
+    platform.run(publish_around_the_client())
+    assert _appears(client, "bad-args"), "the scheduler never recorded run 'bad-args'"
+    run = client.wait("bad-args", timeout=30)
+    assert run.state == "REJECTED"
+    assert "parameter 'n': expects NUMBER_INTEGER (int)" in run.error
+
+
+def _appears(client: Client, run_id: str) -> bool:
+    for _ in range(300):
+        try:
+            client.get(run_id)
+            return True
+        except RunNotFound:
+            time.sleep(0.05)
+    return False
+
+
+def test_a_taken_run_id_is_refused(
+    platform: Platform, client: Client, summed_spec: dict[str, Any]
+) -> None:
+    client.submit(summed_spec, {"n": 1}, run_id="twice")
+    with pytest.raises(RunExistsError, match=r"run 'twice' already exists \(RUNNING\)"):
+        client.submit(summed_spec, {"n": 2}, run_id="twice")
+    assert client.get("twice").arguments["n"] == 1
+
+
+def test_an_invalid_run_id_is_refused_locally(
+    platform: Platform, client: Client, summed_spec: dict[str, Any]
+) -> None:
+    with pytest.raises(RunRejectedError, match="must be 1-128 letters"):
+        client.submit(summed_spec, {"n": 1}, run_id="has space")
+    assert platform.submits() == 0
+
+
+def test_list_runs_filters_by_experiment_and_state(
+    platform: Platform, client: Client, summed_spec: dict[str, Any]
+) -> None:
+    first = client.submit(summed_spec, {"n": 1}, experiment="a")
+    second = client.submit(summed_spec, {"n": 2}, experiment="b")
+    client.cancel(first)
+    assert client.wait(first, timeout=30).state == "CANCELLED"
+
+    assert [r.run_id for r in client.list_runs()] == [second, first]
+    assert [r.run_id for r in client.list_runs(experiment="a")] == [first]
+    assert [r.run_id for r in client.list_runs(state="running")] == [second]
+    assert [r.run_id for r in client.list_runs(state="CANCELLED")] == [first]
+    assert [r.run_id for r in client.list_runs(limit=1)] == [second]
+    assert all(r.steps == [] for r in client.list_runs())
+    with pytest.raises(ValueError, match="unknown run state 'DONE'"):
+        client.list_runs(state="DONE")
+
+
+def test_cancel_ends_a_run_that_never_started(
+    platform: Platform, client: Client, summed_spec: dict[str, Any]
+) -> None:
+    run_id = client.submit(summed_spec, {"n": 1})
+    before = client.cancel(run_id, reason="not today")
+    assert before.state == "RUNNING"
+    run = client.wait(run_id, timeout=30)
+    assert run.state == "CANCELLED"
+    assert all(s.state in ("CANCELLED", "SKIPPED") for s in run.steps)
+    assert client.cancel(run_id).state == "CANCELLED"  # an ended run stays as it is
+
+
+def test_wait_times_out_naming_the_run_and_its_state(
+    platform: Platform, client: Client, summed_spec: dict[str, Any]
+) -> None:
+    run_id = client.submit(summed_spec, {"n": 1})
+    with pytest.raises(RunTimeout) as caught:
+        client.wait(run_id, timeout=0.3)
+    assert (caught.value.run_id, caught.value.state) == (run_id, "RUNNING")
+    assert f"run {run_id!r} is still RUNNING after 0.3s" in str(caught.value)
+    assert isinstance(caught.value, TimeoutError)
+
+
+def test_an_unknown_run_is_named(platform: Platform, client: Client) -> None:
+    for call in (client.get, client.wait, client.cancel, client.logs):
+        with pytest.raises(RunNotFound, match="no run 'nope' is known to the scheduler"):
+            call("nope")
+
+
+def test_logs_of_a_step_that_has_not_run(
+    platform: Platform, client: Client, summed_spec: dict[str, Any]
+) -> None:
+    run_id = client.submit(summed_spec, {"n": 1})
+    with pytest.raises(ClientError, match=r"step 'add' of run .* has no log yet \(it is READY\)"):
+        client.logs(run_id, "add")
+    with pytest.raises(ClientError, match=r"has no step 'train' \(its steps: add, add-2\)"):
+        client.logs(run_id, "train")
+    assert client.logs(run_id) == (
+        "==> add (READY) <==\n(no log yet: the step is READY)\n"
+        "==> add-2 (PENDING) <==\n(no log yet: the step is PENDING)\n"
+    )
+
+
+def test_without_a_scheduler_the_error_says_to_start_the_platform(
+    bare: Platform, client: Client, summed_spec: dict[str, Any]
+) -> None:
+    expected = f"no scheduler answers on NATS at {bare.url}: start the platform with `headrace up`"
+    with pytest.raises(PlatformUnavailable) as caught:
+        client.submit(summed_spec, {"n": 1})
+    assert str(caught.value) == expected
+    assert bare.submits() == 0
+    with pytest.raises(PlatformUnavailable, match="no scheduler answers"):
+        client.list_runs()
+
+
+def test_without_nats_the_error_names_the_url() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"nats://127.0.0.1:{sock.getsockname()[1]}"
+    with Client(nats_url=url, timeout=1.0) as client, pytest.raises(PlatformUnavailable) as caught:
+        client.list_runs()
+    assert f"cannot reach NATS at {url}" in str(caught.value)
+    assert "`headrace up`" in str(caught.value)
+
+
+def test_a_closed_client_says_so(platform: Platform, settings: Any) -> None:
+    client = Client(nats_url=platform.url)
+    assert client.list_runs() == []
+    client.close()
+    client.close()
+    with pytest.raises(ClientError, match="this Client is closed"):
+        client.list_runs()
