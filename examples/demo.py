@@ -1,60 +1,72 @@
-"""`make demo`: start the whole platform on this machine and show that it is healthy.
+"""`make demo`: start the platform and run a real KFP pipeline on it, end to end.
 
-Until the pipeline service lands, the demo starts the platform (embedded nats-server and
-the five services), publishes one event through the bus and reads it back from the metadata
-service, then prints the platform's status and how to stop it.
+1. `headrace up --detach` starts the embedded nats-server and the five services.
+2. `headrace run submit examples/sklearn_pipeline.py` compiles the kfp pipeline in that file
+   (prepare a scikit-learn data set -> train a classifier -> evaluate it) and submits it.
+3. `headrace run watch` shows the steps live; `headrace run get --json` gives the outcome.
+4. The demo prints the accuracy, where each artifact and log lies, and the commands to look.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-
-from headrace_bus import Bus, BusConfig
-from headrace_contracts import ArtifactRef, ArtifactWritten, ListArtifacts
+from typing import Any
 
 BIN = Path(sys.executable).parent
+HERE = Path(__file__).parent
 HOME = Path(os.environ.get("HEADRACE_HOME") or Path.home() / ".headrace")
 
 
-def headrace(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "headrace"), *args], text=True, capture_output=True)
-
-
-async def round_trip(nats_url: str) -> None:
-    bus = Bus(BusConfig(url=nats_url), source="examples/demo")
-    await bus.connect()
-    try:
-        uri = (HOME / "artifacts" / "demo.txt").as_uri()
-        event_id = await bus.publish(
-            ArtifactWritten(artifact=ArtifactRef(uri=uri, name="demo"), run_id="demo")
-        )
-        for _ in range(100):
-            reply = await bus.request(ListArtifacts(run_id="demo"), timeout=2)
-            if any(r.event_id == event_id for r in reply.artifacts):  # type: ignore[attr-defined]
-                print(f"event {event_id} published and recorded by the metadata service")
-                return
-            await asyncio.sleep(0.1)
-        raise SystemExit("the metadata service did not record the demo event")
-    finally:
-        await bus.close()
+def headrace(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([str(BIN / "headrace"), *args], text=True, capture_output=True)
+    if check and done.returncode != 0:
+        print(done.stdout, end="")
+        print(done.stderr, end="", file=sys.stderr)
+        raise SystemExit(f"`headrace {' '.join(args)}` failed with exit code {done.returncode}")
+    return done
 
 
 def main() -> None:
-    up = headrace("up", "--detach")
-    print(up.stdout, end="")
-    if up.returncode != 0:
-        print(up.stderr, end="", file=sys.stderr)
-        raise SystemExit(up.returncode)
-    status = headrace("status", "--json")
-    nats_url = json.loads(status.stdout)["nats_url"]
-    asyncio.run(round_trip(nats_url))
-    print(headrace("status").stdout, end="")
-    print(f"Platform home: {HOME} (logs in {HOME / 'logs'}). Stop it with: .venv/bin/headrace down")
+    print(headrace("up", "--detach").stdout, end="")
+    submitted = headrace(
+        "run",
+        "submit",
+        str(HERE / "sklearn_pipeline.py"),
+        "-p",
+        "seed=7",
+        "-p",
+        "c=0.5",
+        "--name",
+        "demo: breast cancer classifier",
+        "--json",
+    )
+    run_id = json.loads(submitted.stdout)["run_id"]
+    print(f"submitted run {run_id}")
+    watched = subprocess.run([str(BIN / "headrace"), "run", "watch", run_id], text=True)
+    run: dict[str, Any] = json.loads(headrace("run", "get", run_id, "--json").stdout)
+    if run["state"] != "SUCCEEDED" or watched.returncode != 0:
+        raise SystemExit(f"run {run_id} ended {run['state']}: {run.get('error', '')}")
+
+    print(f"\nrun {run_id} SUCCEEDED - accuracy {run['output_parameters']['Output']:.4f}")
+    print("\nartifacts:")
+    for found in run["steps"]:
+        for name, refs in found["output_artifacts"].items():
+            for ref in refs:
+                print(f"  {found['step_id']:>9}.{name:<12} {ref['schema_title']:<28} {ref['uri']}")
+        if found["log_uri"]:
+            print(f"  {found['step_id']:>9}.{'log':<12} {'stdout+stderr':<28} {found['log_uri']}")
+    print(
+        "\nlook further:\n"
+        f"  .venv/bin/headrace run get {run_id}          # steps, outputs, durations\n"
+        f"  .venv/bin/headrace run logs {run_id} train   # a step's log\n"
+        f"  .venv/bin/headrace run submit examples/sklearn_pipeline.py   # again: cache hits\n"
+        "  .venv/bin/headrace run list\n"
+        f"  platform home {HOME} (logs in {HOME / 'logs'}); stop it: .venv/bin/headrace down"
+    )
 
 
 if __name__ == "__main__":
