@@ -17,11 +17,14 @@ through :class:`headrace_bus.Bus`: it publishes ``SubmitRun``/``CancelRun`` and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 import time
 from collections.abc import Coroutine, Iterator, Mapping
 from typing import Any, TypeVar
+
+from nats.aio.msg import Msg
 
 from headrace_bus import (
     DEFAULT_URL,
@@ -37,8 +40,12 @@ from headrace_contracts import (
     ListRuns,
     Message,
     Query,
+    RunCancelled,
     RunDetail,
+    RunFailed,
     RunList,
+    RunRejected,
+    RunSucceeded,
     RunView,
     StepView,
     SubmitRun,
@@ -187,15 +194,48 @@ class Client:
         return run
 
     def wait(self, run_id: str, timeout: float | None = None) -> RunView:
-        """Poll until the run has ended (SUCCEEDED, FAILED, CANCELLED or REJECTED)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        views = self.watch(run_id, interval=None, deadline=deadline)
-        run = next(views)
-        for run in views:  # noqa: B007 - the last one is the answer
-            pass
+        """Until the run has ended (SUCCEEDED, FAILED, CANCELLED or REJECTED).
+
+        Woken by the run's final event as it is published, and polling every 0.5 s besides
+        in case that event went by before this call subscribed.
+        """
+        run = self._call(self._wait(run_id, timeout))
         if run.state not in RUN_TERMINAL:
             raise RunTimeout(run_id, run.state, timeout or 0.0)
         return run
+
+    async def _wait(self, run_id: str, timeout: float | None) -> RunView:
+        bus = await self._connected()
+        ended = asyncio.Event()
+        marker = f'"run_id":"{run_id}"'.encode()
+
+        async def on_event(msg: Msg) -> None:
+            if marker in msg.data.replace(b" ", b""):
+                ended.set()
+
+        subscriptions = [
+            await bus.connection.subscribe(kind.subject(), cb=on_event)
+            for kind in (RunSucceeded, RunFailed, RunCancelled, RunRejected)
+        ]
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            while True:
+                run = await self._find(run_id)
+                if run is None:
+                    raise RunNotFound(run_id)
+                if run.state in RUN_TERMINAL:
+                    return run
+                pause = 0.5
+                if deadline is not None:
+                    pause = min(pause, deadline - time.monotonic())
+                    if pause <= 0:
+                        return run
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(ended.wait(), pause)
+        finally:
+            for subscription in subscriptions:
+                with contextlib.suppress(Exception):
+                    await subscription.unsubscribe()
 
     def watch(
         self,

@@ -4,7 +4,7 @@ from . import cel
 from .arguments import bind_arguments
 from .errors import SpecError
 from .loading import PipelineSource, canonical_json, load_pipeline
-from .plan import ROOT, Plan, TaskPlan, compile_plan
+from .plan import ROOT, Plan, TaskPlan, compile_plan, load_protobuf_support
 from .types import PARAMETER_TYPES, coerce, from_spec, parse_text, type_label
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "compile_plan",
     "from_spec",
     "load_pipeline",
+    "load_protobuf_support",
     "parse_text",
     "type_label",
 ]

@@ -110,6 +110,15 @@ def compile_plan(spec: dict[str, Any]) -> Plan:
     return Plan(spec=spec, name=name, tasks=builder.tasks)
 
 
+def load_protobuf_support() -> None:
+    """Import the PipelineSpec protobuf code now rather than at the first validation.
+
+    A service that validates specs calls this at start so its first run is not slowed by
+    loading kfp (about 1.5 s); a command that never validates never pays for it.
+    """
+    from kfp.pipeline_spec import pipeline_spec_pb2  # noqa: F401
+
+
 def _parse_proto(spec: dict[str, Any]) -> None:
     # Imported here: ``kfp.pipeline_spec`` loads the whole kfp package (about 1.5 s), which
     # commands that never validate a spec (``headrace run list``) should not pay for.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from headrace_artifacts import ArtifactStore, open_store
@@ -17,6 +19,7 @@ from headrace_contracts import (
     StepSucceeded,
     SubmitRun,
 )
+from headrace_pipelines import load_protobuf_support
 from headrace_runtime import Service, Settings, run_service
 
 from .handlers import Scheduler
@@ -43,6 +46,11 @@ def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> S
         return service.engine
 
     scheduler = Scheduler(artifacts, engine=engine)
+
+    @service.on_start
+    async def warm_up() -> None:
+        await asyncio.to_thread(load_protobuf_support)
+
     service.handles(SubmitRun)(scheduler.submit)
     service.handles(CancelRun)(scheduler.cancel)
     service.handles(StepStarted)(scheduler.started)
