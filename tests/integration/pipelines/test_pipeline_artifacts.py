@@ -148,3 +148,32 @@ async def test_importer_brings_an_existing_artifact_in(
     assert importer is not None
     assert importer.output_artifacts["artifact"][0].uri == info.uri
     assert json.dumps(importer.output_artifacts["artifact"][0].metadata) == '{"origin": "t"}'
+
+
+@dsl.pipeline
+def shards(xs: list) -> list[Dataset]:
+    with dsl.ParallelFor(xs) as x:
+        s = shard(i=x)
+    return dsl.Collected(s.outputs["out"])
+
+
+@dsl.component
+def add_up(xs: list) -> int:
+    return sum(xs)
+
+
+@dsl.pipeline
+def loop_over_artifacts(xs: list = [2, 3, 4]) -> int:  # noqa: B006
+    parts = shards(xs=xs)
+    with dsl.ParallelFor(parts.output, parallelism=2) as part:
+        n = size(data=part)
+    return add_up(xs=dsl.Collected(n.output)).output
+
+
+async def test_parallel_for_over_artifacts(platform: Platform) -> None:
+    run = await platform.run(loop_over_artifacts, {"xs": [3, 10, 12]})
+    assert run.state == "SUCCEEDED", run.error
+    # sizes of "9", "100", "144"
+    assert run.output_parameters["Output"] == 1 + 3 + 3
+    loop = [s for s in run.steps if s.kind == "iteration" and s.parent == "for-loop-1"]
+    assert len(loop) == 3
