@@ -131,6 +131,13 @@ def _consume_inputs(spec: dict[str, Any]) -> dict[str, Any]:
             ),
             r"task 'consume'.*container.image: its container has no image",
         ),
+        (
+            lambda s: s["deploymentSpec"]["executors"].update(
+                {"exec-consume": {"resolver": {"outputArtifactQueries": {}}}}
+            ),
+            r"task 'consume', deploymentSpec.executors\['exec-consume'\]: executor 'exec-consume' "
+            r"is a resolver executor; Headrace runs container and importer executors",
+        ),
     ],
     ids=[
         "undeclared-output",
@@ -141,6 +148,7 @@ def _consume_inputs(spec: dict[str, Any]) -> dict[str, Any]:
         "missing-input",
         "bad-condition",
         "no-image",
+        "unsupported-executor",
     ],
 )
 def test_malformed_specs_are_refused_naming_task_and_field(
