@@ -19,7 +19,9 @@ class BusConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     ack_wait: float = 10.0
     max_ack_pending: int = 1000
-    batch_size: int = 16
+    # 1: a pull for more than one message lingers until the batch fills or the fetch times
+    # out (nats-py), so after an idle spell the first message waited up to fetch_timeout.
+    batch_size: int = 1
     fetch_timeout: float = 1.0
     publish_timeout: float = 5.0
     publish_attempts: int = 20

@@ -41,7 +41,9 @@ class Settings(BaseSettings):
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     ack_wait: float = 10.0
-    batch_size: int = 16
+    batch_size: int = Field(
+        default=1, ge=1, description="messages per pull; >1 adds latency after idle spells"
+    )
     outbox_interval: float = 1.0
 
     def database_url_for(self, service: str) -> str:
