@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import pytest
-from conftest import dead_letters, wait_for
+from bus_support import dead_letters, wait_for
 from sqlmodel import Field, Session, SQLModel, select
 
 from headrace_bus import Bus, PermanentError

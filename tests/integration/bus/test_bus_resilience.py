@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 
 import pytest
-from conftest import wait_for
+from bus_support import wait_for
 
 from headrace_bus import Bus, NoResponders
 from headrace_contracts import ArtifactRef, ArtifactWritten, ListArtifacts, Ping, Pong
