@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from client_pipelines import PIPELINE_PY
-from conftest import Platform
+from client_platform import Platform
 
 from headrace import Client
 from headrace.cli import main

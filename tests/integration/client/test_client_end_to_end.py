@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from client_pipelines import PIPELINE_PY, summed
-from conftest import Platform
+from client_platform import Platform
 
 from headrace import Client
 from headrace.cli import main

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from client_pipelines import summed
-from conftest import Platform
+from client_platform import Platform
 
 from headrace import (
     Client,
