@@ -113,7 +113,7 @@ class Service:
         return fn
 
     def on_stop(self, fn: HookFn) -> HookFn:
-        """Run ``fn()`` after consuming has stopped, before the bus closes for good."""
+        """Run ``fn()`` at stop, once in-flight handlers have finished and the bus is closed."""
         self._on_stop.append(fn)
         return fn
 
