@@ -24,15 +24,7 @@ def store_for(uri: str) -> tuple[ArtifactStore, str]:
     if parts.scheme == "file":
         store = open_store(Path(url2pathname(parts.path)).parent.as_uri())
     elif parts.scheme == "s3":
-        settings = Settings()
-        store = open_store(
-            f"s3://{parts.netloc}",
-            s3_endpoint=settings.s3_endpoint,
-            s3_access_key=settings.s3_access_key,
-            s3_secret_key=settings.s3_secret_key,
-            s3_secure=settings.s3_secure,
-            s3_region=settings.s3_region,
-        )
+        store = open_store(f"s3://{parts.netloc}", **Settings().s3_options())
     else:
         raise ClientError(f"cannot read log {uri!r}: only file:// and s3:// URIs are supported")
     return store, store.key_for(uri)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,6 +57,16 @@ class Settings(BaseSettings):
 
     def artifacts_root(self) -> str:
         return self.artifacts or (self.home / "artifacts").as_uri()
+
+    def s3_options(self) -> dict[str, Any]:
+        """The ``s3_*`` keyword arguments of ``headrace_artifacts.open_store``."""
+        return {
+            "s3_endpoint": self.s3_endpoint,
+            "s3_access_key": self.s3_access_key,
+            "s3_secret_key": self.s3_secret_key,
+            "s3_secure": self.s3_secure,
+            "s3_region": self.s3_region,
+        }
 
     def instance(self, service: str) -> str:
         return self.instance_id or f"{service}-{socket.gethostname()}-{os.getpid()}"

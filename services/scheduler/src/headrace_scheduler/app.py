@@ -32,14 +32,7 @@ def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> S
     service = Service(NAME, settings, tables=TABLES, span_exporter=span_exporter, concurrency=4)
 
     def artifacts() -> ArtifactStore:
-        return open_store(
-            settings.artifacts_root(),
-            s3_endpoint=settings.s3_endpoint,
-            s3_access_key=settings.s3_access_key,
-            s3_secret_key=settings.s3_secret_key,
-            s3_secure=settings.s3_secure,
-            s3_region=settings.s3_region,
-        )
+        return open_store(settings.artifacts_root(), **settings.s3_options())
 
     def engine():  # type: ignore[no-untyped-def]
         assert service.engine is not None

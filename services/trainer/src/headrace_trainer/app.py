@@ -26,14 +26,7 @@ log = logging.getLogger("headrace.trainer")
 
 
 def open_artifact_store(settings: Settings) -> ArtifactStore:
-    return open_store(
-        settings.artifacts_root(),
-        s3_endpoint=settings.s3_endpoint,
-        s3_access_key=settings.s3_access_key,
-        s3_secret_key=settings.s3_secret_key,
-        s3_secure=settings.s3_secure,
-        s3_region=settings.s3_region,
-    )
+    return open_store(settings.artifacts_root(), **settings.s3_options())
 
 
 def build(

@@ -50,14 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 3
     settings = Settings()
-    store = open_store(
-        args.artifacts or settings.artifacts_root(),
-        s3_endpoint=settings.s3_endpoint,
-        s3_access_key=settings.s3_access_key,
-        s3_secret_key=settings.s3_secret_key,
-        s3_secure=settings.s3_secure,
-        s3_region=settings.s3_region,
-    )
+    store = open_store(args.artifacts or settings.artifacts_root(), **settings.s3_options())
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="headrace-step-"))
     try:
         outcome = asyncio.run(_run(step, store, workdir))
