@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from . import commands
-from .run_args import add_run_parser
+from .run_args import add_run_parser, positive_seconds
 from .scale import SERVICES, ScaleError, parse_scale_item
 
 
@@ -26,16 +26,6 @@ def _scale_item(text: str) -> str:
     except ScaleError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument(
         "--timeout",
-        type=_positive,
+        type=positive_seconds,
         default=60.0,
         metavar="S",
         help="seconds to wait for every replica to answer healthy (default 60)",
@@ -90,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     down = sub.add_parser("down", parents=[home], help="stop the platform started by `up`")
     down.add_argument(
         "--timeout",
-        type=_positive,
+        type=positive_seconds,
         default=30.0,
         metavar="S",
         help="seconds to wait for a clean stop before killing (default 30)",

@@ -39,7 +39,7 @@ def _limit(text: str) -> int:
     return value
 
 
-def _timeout(text: str) -> float:
+def positive_seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -67,7 +67,7 @@ def add_run_parser(
     )
     where.add_argument(
         "--timeout",
-        type=_timeout,
+        type=positive_seconds,
         default=5.0,
         metavar="S",
         help="seconds to wait for NATS and the scheduler to answer (default 5)",
