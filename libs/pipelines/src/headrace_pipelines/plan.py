@@ -161,7 +161,7 @@ class _Builder:
             plans[task_name] = self.task(component_name, component, path, task_name, task)
         _check_acyclic(plans, path)
         self.tasks[component_name] = plans
-        self.check_dag_outputs(component_name, component, path, plans)
+        self.check_dag_outputs(component, path)
         for task in plans.values():
             if task.kind == "dag":
                 self.visit(task.component_name, f"{path}/{task.name}", (*stack, component_name))
@@ -427,10 +427,10 @@ class _Builder:
         if (iterator or art_iterator) and kind != "dag":
             raise SpecError("only a DAG task can loop", task=where, field="parameterIterator")
 
-    def check_dag_outputs(
-        self, name: str, component: dict[str, Any], path: str, plans: dict[str, TaskPlan]
-    ) -> None:
-        outputs = (component.get("dag") or {}).get("outputs") or {}
+    def check_dag_outputs(self, component: dict[str, Any], path: str) -> None:
+        dag = component.get("dag") or {}
+        tasks = dag.get("tasks") or {}
+        outputs = dag.get("outputs") or {}
         for key, source in (outputs.get("parameters") or {}).items():
             selectors = []
             if "valueFromParameter" in source:
@@ -439,7 +439,7 @@ class _Builder:
                 selectors = source["valueFromOneof"].get("parameterSelectors") or []
             for sel in selectors:
                 self.check_output(
-                    self.component(name)["dag"].get("tasks") or {},
+                    tasks,
                     sel.get("producerSubtask", ""),
                     sel.get("outputParameterKey", ""),
                     "parameters",
@@ -449,14 +449,13 @@ class _Builder:
         for key, source in (outputs.get("artifacts") or {}).items():
             for sel in source.get("artifactSelectors") or []:
                 self.check_output(
-                    self.component(name)["dag"].get("tasks") or {},
+                    tasks,
                     sel.get("producerSubtask", ""),
                     sel.get("outputArtifactKey", ""),
                     "artifacts",
                     path,
                     f"dag.outputs.artifacts[{key!r}]",
                 )
-        del plans
 
 
 def _parse_cel(text: str, where: str, fld: str) -> cel.Node:
