@@ -10,21 +10,13 @@ import pytest
 
 from headrace_bus import Bus, BusConfig
 from headrace_runtime import Service, Settings
-from headrace_testing import TestNats
+from headrace_testing import TestNats, service_settings
 
 
 @pytest.fixture
 def settings(tmp_path: Path, nats_server: TestNats) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "home": tmp_path / "home",
-            "nats_url": nats_server.url,
-            "backoff_initial": 0.05,
-            "backoff_max": 0.2,
-            "outbox_interval": 0.2,
-        }
-        values.update(overrides)
-        return Settings(**values)
+        return service_settings(tmp_path / "home", nats_server.url, **overrides)
 
     return make
 

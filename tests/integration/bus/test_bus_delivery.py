@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import pytest
-from bus_support import dead_letters, wait_for
+from bus_support import dead_letters
 from sqlmodel import Field, Session, SQLModel, select
 
 from headrace_bus import Bus, PermanentError
 from headrace_contracts import ArtifactRef, ArtifactWritten, MetricReported, encode
 from headrace_runtime import HandlerContext, Service, Settings
+from headrace_testing import wait_for
 
 Start = Callable[[Service], Awaitable[Service]]
 

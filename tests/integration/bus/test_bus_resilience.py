@@ -7,13 +7,12 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 
 import pytest
-from bus_support import wait_for
 
 from headrace_bus import Bus, NoResponders
 from headrace_contracts import ArtifactRef, ArtifactWritten, ListArtifacts, Ping, Pong
 from headrace_metadata.app import build as build_metadata
 from headrace_runtime import HandlerContext, Service, Settings
-from headrace_testing import TestNats
+from headrace_testing import TestNats, wait_for
 
 Start = Callable[[Service], Awaitable[Service]]
 

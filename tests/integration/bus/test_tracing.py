@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Awaitable, Callable
 
-from bus_support import wait_for
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -14,7 +13,7 @@ from opentelemetry.trace import SpanKind
 from headrace_bus import Bus, BusConfig
 from headrace_contracts import ArtifactRef, ArtifactWritten, MetricReported
 from headrace_runtime import HandlerContext, Service, Settings
-from headrace_testing import TestNats
+from headrace_testing import TestNats, wait_for
 
 Start = Callable[[Service], Awaitable[Service]]
 

@@ -16,18 +16,12 @@ from headrace import Client
 from headrace.run_source import load_source
 from headrace_runtime import Settings
 from headrace_scheduler.app import build as build_scheduler
-from headrace_testing import TestNats
+from headrace_testing import TestNats, service_settings
 
 
 @pytest.fixture
 def settings(tmp_path: Path, nats_server: TestNats) -> Settings:
-    return Settings(
-        home=tmp_path / "home",
-        nats_url=nats_server.url,
-        backoff_initial=0.05,
-        backoff_max=0.2,
-        outbox_interval=0.2,
-    )
+    return service_settings(tmp_path / "home", nats_server.url)
 
 
 @pytest.fixture

@@ -13,20 +13,14 @@ from headrace_bus import Bus, BusConfig
 from headrace_metadata.app import build as build_metadata
 from headrace_runtime import Service, Settings
 from headrace_scheduler.app import build as build_scheduler
-from headrace_testing import TestNats
+from headrace_testing import TestNats, service_settings
 from headrace_trainer.app import build as build_trainer
 from headrace_trainer.config import TrainerSettings
 
 
 @pytest.fixture
 def settings(tmp_path: Path, nats_server: TestNats) -> Settings:
-    return Settings(
-        home=tmp_path / "home",
-        nats_url=nats_server.url,
-        backoff_initial=0.05,
-        backoff_max=0.5,
-        outbox_interval=0.2,
-    )
+    return service_settings(tmp_path / "home", nats_server.url, backoff_max=0.5)
 
 
 @pytest.fixture

@@ -13,20 +13,14 @@ from trainer_support import Recorder
 from headrace_artifacts import FileStore
 from headrace_bus import Bus, BusConfig
 from headrace_runtime import Service, Settings
-from headrace_testing import TestNats
+from headrace_testing import TestNats, service_settings
 from headrace_trainer.app import build
 from headrace_trainer.config import TrainerSettings
 
 
 @pytest.fixture
 def settings(tmp_path: Path, nats_server: TestNats) -> Settings:
-    return Settings(
-        home=tmp_path / "home",
-        nats_url=nats_server.url,
-        backoff_initial=0.05,
-        backoff_max=0.2,
-        outbox_interval=0.05,
-    )
+    return service_settings(tmp_path / "home", nats_server.url, outbox_interval=0.05)
 
 
 @pytest.fixture

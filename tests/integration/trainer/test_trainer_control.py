@@ -11,12 +11,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from kfp import dsl
-from trainer_support import Recorder, step_ready, wait_for
+from trainer_support import Recorder, step_ready
 
 from headrace_artifacts import FileStore
 from headrace_bus import Bus
 from headrace_contracts import CancelStep, StepCancelled, StepStarted, StepSucceeded
 from headrace_runtime import Service
+from headrace_testing import wait_for
 from headrace_trainer.executor import SubprocessRunner, execute
 from headrace_trainer.forkserver.client import ForkServerRunner
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,16 +12,9 @@ from nats.aio.msg import Msg
 from headrace_artifacts import ArtifactStore
 from headrace_bus import Bus
 from headrace_contracts import ArtifactRef, Message, StepReady, decode
+from headrace_testing import wait_for
 
 M = TypeVar("M", bound=Message)
-
-
-async def wait_for(predicate: Callable[[], bool], timeout: float = 15.0, what: str = "") -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
-        await asyncio.sleep(0.02)
 
 
 def compile_component(component: Any, folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -2,5 +2,15 @@
 
 from .database import database_url_for, postgres_url, reset_postgres
 from .nats import TestNats, nats_for_test
+from .settings import service_settings
+from .waiting import wait_for
 
-__all__ = ["TestNats", "database_url_for", "nats_for_test", "postgres_url", "reset_postgres"]
+__all__ = [
+    "TestNats",
+    "database_url_for",
+    "nats_for_test",
+    "postgres_url",
+    "reset_postgres",
+    "service_settings",
+    "wait_for",
+]
