@@ -8,6 +8,7 @@ from .base import Query, Reply
 from .common import ArtifactRef, JsonValue, Value
 
 RUN_STATES = ("PENDING", "RUNNING", "CANCELLING", "SUCCEEDED", "FAILED", "CANCELLED", "REJECTED")
+RUN_FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED", "REJECTED"})
 STEP_STATES = (
     "PENDING",
     "READY",

@@ -50,7 +50,7 @@ from headrace_contracts import (
     StepView,
     SubmitRun,
 )
-from headrace_contracts.run_views import RUN_STATES
+from headrace_contracts.run_views import RUN_FINAL_STATES, RUN_STATES
 from headrace_pipelines import Plan, SpecError, bind_arguments, compile_plan
 
 from .run_errors import (
@@ -78,7 +78,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-RUN_TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELLED", "REJECTED"})
 SOURCE = "headrace/client"
 
 
@@ -200,7 +199,7 @@ class Client:
         in case that event went by before this call subscribed.
         """
         run = self._call(self._wait(run_id, timeout))
-        if run.state not in RUN_TERMINAL:
+        if run.state not in RUN_FINAL_STATES:
             raise RunTimeout(run_id, run.state, timeout or 0.0)
         return run
 
@@ -223,7 +222,7 @@ class Client:
                 run = await self._find(run_id)
                 if run is None:
                     raise RunNotFound(run_id)
-                if run.state in RUN_TERMINAL:
+                if run.state in RUN_FINAL_STATES:
                     return run
                 pause = 0.5
                 if deadline is not None:
@@ -251,7 +250,7 @@ class Client:
         while True:
             run = self.get(run_id)
             yield run
-            if run.state in RUN_TERMINAL:
+            if run.state in RUN_FINAL_STATES:
                 return
             if deadline is not None:
                 left = deadline - time.monotonic()
@@ -276,7 +275,7 @@ class Client:
         """Ask the scheduler to cancel a run; returns the run as it was before. A run that
         has ended stays as it is."""
         run = self.get(run_id)
-        if run.state not in RUN_TERMINAL:
+        if run.state not in RUN_FINAL_STATES:
             self._call(self._publish(CancelRun(run_id=run_id, reason=reason)))
         return run
 

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import TextIO
 
 from headrace_contracts import RunView
+from headrace_contracts.run_views import RUN_FINAL_STATES
 
 from .client import Client, checked_plan
 from .run_errors import ClientError, PlatformUnavailable
 from .run_params import parse_params
 from .run_render import (
-    RUN_TERMINAL,
     render_detail,
     render_list,
     render_tree,
@@ -119,7 +119,7 @@ def watch(args: argparse.Namespace) -> int:
 def cancel(args: argparse.Namespace) -> int:
     with _client(args) as client:
         before = client.cancel(args.run_id, args.reason)
-    if before.state in RUN_TERMINAL:
+    if before.state in RUN_FINAL_STATES:
         print(f"run {args.run_id} has already ended ({before.state}); nothing to cancel")
     else:
         print(

@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from headrace_contracts import RunView, StepView
+from headrace_contracts.run_views import RUN_FINAL_STATES
 
-RUN_TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELLED", "REJECTED"})
 _REASON_WIDTH = 100
 
 
@@ -48,7 +48,7 @@ def _parse_time(text: str) -> datetime | None:
 def run_duration(run: RunView, now: datetime | None = None) -> float | None:
     """From creation to the end, or to ``now`` while it runs."""
     start = _parse_time(run.created_at)
-    end = _parse_time(run.finished_at) or (None if run.state in RUN_TERMINAL else now)
+    end = _parse_time(run.finished_at) or (None if run.state in RUN_FINAL_STATES else now)
     if start is None or end is None:
         return None
     return max((end - start).total_seconds(), 0.0)
@@ -139,7 +139,7 @@ def render_tree(run: RunView, now: datetime | None = None) -> list[str]:
         notes = step_notes(step)
         line = f"{label.ljust(width)}  {step.state.ljust(state_width)}  {notes}"
         lines.append(line.rstrip())
-    if run.error and run.state in RUN_TERMINAL:
+    if run.error and run.state in RUN_FINAL_STATES:
         lines.append(f"  error: {_short(run.error, 300)}")
     return lines
 
@@ -155,7 +155,7 @@ def state_changes(before: RunView | None, after: RunView) -> list[str]:
             lines.append(f"{step.step_id}: {step.state}" + (f"  {notes}" if notes else ""))
     if before is None or before.state != after.state:
         lines.append(f"run {after.run_id}: {after.state}")
-        if after.error and after.state in RUN_TERMINAL:
+        if after.error and after.state in RUN_FINAL_STATES:
             lines.append(f"  error: {_short(after.error, 300)}")
     return lines
 

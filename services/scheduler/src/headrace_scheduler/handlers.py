@@ -262,7 +262,7 @@ class Scheduler:
         node = run.nodes[node_id]
         scope = run.nodes[node.scope]
         task = plan.tasks[scope.component][node.task]
-        step = step_ready(run, plan, node, task.spec, self.artifacts.uri_for)
+        step = step_ready(run, plan, node, self.artifacts.uri_for)
         if run.enable_caching and task.caching:
             key = cache_key(step)
             node.cache_key = key

@@ -29,7 +29,7 @@ from headrace_pipelines.errors import SpecError
 from . import retry
 from .effects import Effect, Finished, Launch, Skipped, Stop
 from .inputs import InputError, check_artifacts, resolve, typed_parameters
-from .state import ACTIVE, SUCCESS, Node, RunState, child_id, iteration_id
+from .state import ACTIVE, Node, RunState, child_id, iteration_id
 
 ROOT_ID = ""
 COMPLETED = "ALL_UPSTREAM_TASKS_COMPLETED"
@@ -403,9 +403,7 @@ class RunMachine:
 
     @staticmethod
     def _outcome(children: list[Node]) -> str:
-        if any(
-            c.state == "FAILED" or (c.state == "SKIPPED" and c.upstream_failed) for c in children
-        ):
+        if any(c.failure and c.state != "CANCELLED" for c in children):
             return "FAILED"
         if any(c.state == "CANCELLED" for c in children):
             return "CANCELLED"
@@ -480,7 +478,3 @@ class RunMachine:
 
     def _stamp(self) -> str:
         return self.now.isoformat()
-
-
-def succeeded(node: Node) -> bool:
-    return node.state in SUCCESS

@@ -10,10 +10,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from headrace_contracts.run_views import RUN_FINAL_STATES
+
 ACTIVE = frozenset({"READY", "RUNNING"})
 TERMINAL = frozenset({"SUCCEEDED", "CACHED", "FAILED", "SKIPPED", "CANCELLED"})
-SUCCESS = frozenset({"SUCCEEDED", "CACHED"})
-RUN_TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELLED", "REJECTED"})
 
 
 class Node(BaseModel):
@@ -85,7 +85,7 @@ class RunState(BaseModel):
 
     @property
     def finished(self) -> bool:
-        return self.state in RUN_TERMINAL
+        return self.state in RUN_FINAL_STATES
 
 
 def child_id(scope: str, task: str) -> str:

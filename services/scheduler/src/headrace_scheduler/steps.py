@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from typing import Any
 
 from headrace_contracts import ArtifactRef, StepInputs, StepOutputSpec, StepReady
 from headrace_pipelines import Plan, canonical_json
@@ -23,7 +22,6 @@ def step_ready(
     run: RunState,
     plan: Plan,
     node: Node,
-    task_spec: dict[str, Any],
     uri_for: Callable[[str], str],
 ) -> StepReady:
     component = plan.component(node.component)
