@@ -176,8 +176,9 @@ class Scheduler:
     # queries ---------------------------------------------------------------------------
 
     def get_run(self, run_id: str) -> RunDetail:
+        # Clients poll this; the parsed-state cache spares a parse per poll of a busy run.
         with Session(self._engine()) as session:
-            found = store.load(session, run_id)
+            found = store.load(session, run_id, self._states)
         return RunDetail(run=run_view(found[1]) if found else None)
 
     def list_runs(self, query: ListRuns) -> RunList:
