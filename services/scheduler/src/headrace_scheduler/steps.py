@@ -9,6 +9,7 @@ from collections.abc import Callable
 from headrace_contracts import ArtifactRef, StepInputs, StepOutputSpec, StepReady
 from headrace_pipelines import Plan, canonical_json
 
+from .resources import resources_of, timeout_of
 from .state import Node, RunState
 
 
@@ -42,12 +43,14 @@ def step_ready(
             for name, definition in plan.artifact_outputs(node.component).items()
         },
     )
+    container = plan.executor(node.component)["container"]
+    platform = plan.platform_executor(node.component)
     return StepReady(
         run_id=run.run_id,
         step_id=node.id,
         task_name=node.task,
         attempt=node.attempt,
-        executor=plan.executor(node.component)["container"],
+        executor=container,
         component=component,
         inputs=StepInputs(
             parameters=node.parameters,
@@ -60,6 +63,9 @@ def step_ready(
         not_before=node.not_before,
         pipeline_name=plan.name,
         cache_key=node.cache_key,
+        resources=resources_of(container, node.parameters),
+        platform=platform,
+        timeout_seconds=timeout_of(platform),
     )
 
 
