@@ -18,6 +18,12 @@ from .errors import SpecError
 SCHEMA_VERSIONS = ("2.0.0", "2.1.0")
 ROOT = "root"
 CHANNEL = "pipelinechannel--"  # kfp's prefix for values a task passes on inside constants
+# Inputs kfp adds to a task whose set_cpu_limit(...) etc. take a pipeline parameter: the
+# executor's resources read them as placeholders; the component does not declare them.
+RESOURCE_INPUTS = frozenset(
+    {"cpu_request", "cpu_limit", "memory_request", "memory_limit"}
+    | {"accelerator_type", "accelerator_count"}
+)
 
 
 @dataclass(frozen=True)
@@ -217,7 +223,8 @@ class _Builder:
         selectors: dict[str, cel.Node] = {}
         for key, source in (inputs.get("parameters") or {}).items():
             fld = f"inputs.parameters[{key!r}]"
-            if key not in declared_params and kind != "dag" and not key.startswith(CHANNEL):
+            undeclared = key not in declared_params and key not in RESOURCE_INPUTS
+            if undeclared and kind != "dag" and not key.startswith(CHANNEL):
                 raise SpecError(
                     f"sets input parameter {key!r}, which component {ref!r} does not declare",
                     task=where,

@@ -123,21 +123,15 @@ class Placement:
 
     def _limits(self, step: StepReady, placed: Placed) -> None:
         resources = step.resources
-        memory = resources.memory_limit
-        cpu = resources.cpu_limit
-        if not memory and not cpu:
+        memory, cpu = resources.memory_limit, resources.cpu_limit
+        asked = [f"memory limit {memory}" if memory else "", f"CPU limit {cpu}" if cpu else ""]
+        limits = " and ".join(part for part in asked if part)
+        if not limits:
             return
-        asked = " and ".join(
-            part
-            for part in (
-                f"memory limit {memory}" if memory else "",
-                f"CPU limit {cpu}" if cpu else "",
-            )
-            if part
-        )
+        verb = "are" if memory and cpu else "is"
         if isinstance(self.enforcer, str):
             placed.notices.append(
-                f"the {asked} of step '{step.task_name}' are not enforced: {self.enforcer}"
+                f"the {limits} of step '{step.task_name}' {verb} not enforced: {self.enforcer}"
             )
             if not self._warned:
                 self._warned = True
@@ -150,7 +144,7 @@ class Placement:
             )
         except (OSError, ValueError) as error:
             placed.notices.append(
-                f"the {asked} of step '{step.task_name}' are not enforced: {error}"
+                f"the {limits} of step '{step.task_name}' {verb} not enforced: {error}"
             )
 
 
