@@ -47,8 +47,3 @@ class Resources(Value):
         default="", description="set_accelerator_type, e.g. 'nvidia.com/gpu'"
     )
     accelerator_count: int = Field(default=0, description="set_accelerator_limit")
-
-    @property
-    def empty(self) -> bool:
-        """Whether the workload asks for nothing in particular."""
-        return self == Resources()

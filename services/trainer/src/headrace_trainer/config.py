@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from pydantic import Field
+from kubernetes.utils.quantity import parse_quantity
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["TrainerSettings"]
@@ -32,6 +33,19 @@ class TrainerSettings(BaseSettings):
     memory: str | None = None
     gpus: str | None = None
     cgroup: str = ""  # a delegated cgroup v2 folder for step limits (see cgroups.py)
+
+    @field_validator("memory")
+    @classmethod
+    def _memory_quantity(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                parse_quantity(value)
+            except ValueError:
+                raise ValueError(
+                    f"HEADRACE_TRAINER_MEMORY={value!r} is not a Kubernetes quantity: "
+                    "write it like 16Gi or 8G"
+                ) from None
+        return value
 
     @property
     def handler_concurrency(self) -> int:

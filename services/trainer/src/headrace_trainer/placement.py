@@ -146,6 +146,13 @@ class Placement:
             placed.notices.append(
                 f"the {limits} of step '{step.task_name}' {verb} not enforced: {error}"
             )
+            return
+        if cpu and not (placed.cgroup.path / "cpu.max").exists():
+            placed.notices.append(
+                f"the CPU limit {cpu} of step '{step.task_name}' is not enforced: the cpu "
+                f"controller is not enabled for children of {self.enforcer.parent} (add +cpu "
+                "to its cgroup.subtree_control)"
+            )
 
 
 def _with_env(step: StepReady, env: dict[str, str]) -> StepReady:
