@@ -41,6 +41,14 @@ class Seen:
     def of(self, kind: type[Any], step_id: str) -> list[Any]:
         return [e for e in self.events if isinstance(e, kind) and e.step_id == step_id]
 
+    async def start(self, bus: Bus) -> "Seen":
+        async def received(msg: Msg) -> None:
+            envelope = decode(msg.headers, msg.data, bus.catalogue, subject=msg.subject)
+            self.events.append(envelope.message)
+
+        await bus.connection.subscribe("headrace.>", cb=received)
+        return self
+
 
 @pytest.fixture
 async def platform(
@@ -58,14 +66,7 @@ async def platform(
         await service.start()
     bus = Bus(BusConfig(url=nats_server.url), source="tests/resources")
     await bus.connect()
-    seen = Seen()
-
-    async def received(msg: Msg) -> None:
-        seen.events.append(
-            decode(msg.headers, msg.data, bus.catalogue, subject=msg.subject).message
-        )
-
-    await bus.connection.subscribe("headrace.>", cb=received)
+    seen = await Seen().start(bus)
     folder = tmp_path / "compiled"
     folder.mkdir()
     yield Platform(bus, folder, services), seen
@@ -322,3 +323,43 @@ async def test_kubernetes_set_timeout_is_the_steps_timeout(
     failed = step(found, "busy")
     assert failed is not None
     assert failed.reason.startswith("step 'busy' ran longer than its timeout of 1 s and was killed")
+
+
+@dsl.pipeline
+def placed_chain() -> None:
+    first = busy(seconds=2.0)
+    kubernetes.add_node_selector(first, label_key="disk", label_value="ssd")
+    second = busy(seconds=0.0).after(first)
+    kubernetes.add_node_selector(second, label_key="disk", label_value="ssd")
+
+
+async def test_the_platform_spec_is_kept_with_the_run_across_a_scheduler_restart(
+    settings: Settings, tmp_path: Path, nats_server: TestNats
+) -> None:
+    """The scheduler that launches the second step is not the one that took the submit: it
+    reads the spec back from the database, and its StepReady still carries the settings."""
+    first_scheduler = build_scheduler(settings)
+    others = [build_trainer(settings, trainer=TrainerSettings(concurrency=2))]
+    for service in [first_scheduler, *others]:
+        await service.start()
+    bus = Bus(BusConfig(url=nats_server.url), source="tests/resources")
+    await bus.connect()
+    seen = await Seen().start(bus)
+    shared = Platform(bus, tmp_path, [first_scheduler, *others])
+    second_scheduler = build_scheduler(settings)
+    try:
+        spec, platform_spec = compiled(placed_chain, tmp_path)
+        run_id = await shared.submit(spec, platform_spec=platform_spec, enable_caching=False)
+        await shared.wait_step(run_id, "busy", "RUNNING")
+        await first_scheduler.stop()
+        await second_scheduler.start()
+        found = await shared.wait(run_id)
+        assert found.state == "SUCCEEDED", found.error
+        ready = {e.step_id: e for e in seen.events if isinstance(e, StepReady)}
+        assert set(ready) == {"busy", "busy-2"}
+        selector = {"nodeSelector": {"labels": {"disk": "ssd"}}}
+        assert [r.platform for r in ready.values()] == [selector, selector]
+    finally:
+        await bus.close()
+        for service in [second_scheduler, *others]:
+            await service.stop()
