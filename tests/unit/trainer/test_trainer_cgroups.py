@@ -55,15 +55,23 @@ def test_a_delegated_cgroup_with_memory_enabled_enforces(tmp_path: Path) -> None
     assert group.path.parent == parent
 
 
-def test_a_cgroup_without_the_memory_controller_says_why(tmp_path: Path) -> None:
-    parent = fake_cgroup(tmp_path / "busy", subtree="cpu")
-    (parent / "cgroup.subtree_control").chmod(0o444)
-    found = probe(str(parent))
-    if isinstance(found, Enforcer):  # root ignores the mode: the "+memory" write went through
-        assert (parent / "cgroup.subtree_control").read_text() == "+memory"
-        return
-    assert found.startswith(f"the memory controller is not enabled for children of {parent}")
-    assert "HEADRACE_TRAINER_CGROUP" in found
+def test_the_trainers_own_cgroup_without_the_memory_controller_is_left_alone(
+    tmp_path: Path,
+) -> None:
+    own = fake_cgroup(tmp_path / "trainer.service", subtree="cpu")
+    found = probe("", own=own)
+    assert found == (
+        f"the memory controller is not enabled for children of {own} (it is not in its "
+        "cgroup.subtree_control): delegate a cgroup to the trainer and point "
+        "HEADRACE_TRAINER_CGROUP at it, or add +memory to its cgroup.subtree_control"
+    )
+    assert (own / "cgroup.subtree_control").read_text() == "cpu"
+
+
+def test_a_configured_cgroup_gets_the_memory_controller_enabled(tmp_path: Path) -> None:
+    parent = fake_cgroup(tmp_path / "headrace", subtree="")
+    assert probe(str(parent)) == Enforcer(parent)
+    assert (parent / "cgroup.subtree_control").read_text() == "+memory"
 
 
 def test_a_folder_that_is_no_cgroup_is_refused(tmp_path: Path) -> None:

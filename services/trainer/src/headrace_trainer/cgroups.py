@@ -3,8 +3,9 @@ child cgroup of it, where the machine allows it.
 
 Enforcement needs a cgroup v2 directory the trainer may create children in, with the
 ``memory`` controller enabled for its children (``cgroup.subtree_control``). That is the
-trainer's own cgroup when it is a delegated one without processes of its own, or the folder
-``HEADRACE_TRAINER_CGROUP`` names (e.g. one an administrator created and delegated). Each
+folder ``HEADRACE_TRAINER_CGROUP`` names (e.g. one an administrator created and delegated;
+``+memory`` is enabled there if it is not yet), else the trainer's own cgroup when memory is
+already enabled for its children (the root cgroup, typically). Each
 step gets ``<parent>/headrace-step-<id>`` with ``memory.max`` (and ``cpu.max`` for a CPU
 limit); its process is moved there as it starts, and the folder is removed after it ends.
 When that is not possible, `probe` says why, and the launcher reports the limits as not
@@ -105,14 +106,19 @@ def probe(configured: str = "", own: Path | None = None) -> Enforcer | str:
     if not control.is_file():
         return f"{parent} is not a cgroup v2 folder: set HEADRACE_TRAINER_CGROUP to one"
     if "memory" not in control.read_text().split():
-        try:
-            control.write_text("+memory")
-        except OSError as error:
+        # Only a folder given for the purpose is changed; the trainer's own cgroup is not.
+        why = "it is not in its cgroup.subtree_control"
+        if configured:
+            try:
+                control.write_text("+memory")
+                why = ""
+            except OSError as error:
+                why = f"it could not be enabled: {error.strerror or error}"
+        if why:
             return (
-                f"the memory controller is not enabled for children of {parent} and could not "
-                f"be ({error.strerror or error}): delegate a cgroup to the trainer (systemd: "
-                "Delegate=yes) or point HEADRACE_TRAINER_CGROUP at one with +memory in its "
-                "cgroup.subtree_control"
+                f"the memory controller is not enabled for children of {parent} ({why}): "
+                "delegate a cgroup to the trainer and point HEADRACE_TRAINER_CGROUP at it, "
+                "or add +memory to its cgroup.subtree_control"
             )
     if not os.access(parent, os.W_OK):
         return f"the trainer may not create cgroups in {parent}: delegate it to the trainer's user"
