@@ -28,9 +28,22 @@ class ArtifactRef(Value):
 
 
 class Resources(Value):
-    """Compute a workload asks for (Kubernetes-style quantities)."""
+    """Compute a workload asks for (Kubernetes-style quantities: ``500m``, ``2``, ``4Gi``).
+
+    ``cpu``/``memory`` are what the workload needs to be admitted: its request, else its
+    limit (Kubernetes defaults a request to the limit). ``gpu``/``gpu_type`` mirror the
+    accelerator count and type. The request and limit fields keep what the spec said.
+    """
 
     cpu: str | None = None
     memory: str | None = None
     gpu: int = 0
     gpu_type: str = "nvidia.com/gpu"
+    cpu_request: str | None = Field(default=None, description="set_cpu_request, e.g. '500m'")
+    cpu_limit: str | None = Field(default=None, description="set_cpu_limit, e.g. '2'")
+    memory_request: str | None = Field(default=None, description="set_memory_request, e.g. '1G'")
+    memory_limit: str | None = Field(default=None, description="set_memory_limit, e.g. '4Gi'")
+    accelerator_type: str = Field(
+        default="", description="set_accelerator_type, e.g. 'nvidia.com/gpu'"
+    )
+    accelerator_count: int = Field(default=0, description="set_accelerator_limit")

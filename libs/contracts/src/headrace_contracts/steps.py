@@ -38,6 +38,11 @@ class StepReady(Event):
     inputs: StepInputs = Field(default_factory=StepInputs)
     outputs: StepOutputSpec = Field(default_factory=StepOutputSpec)
     resources: Resources = Field(default_factory=Resources)
+    platform: dict[str, Any] = Field(
+        default_factory=dict,
+        description="kfp-kubernetes KubernetesExecutorConfig JSON of this step's executor "
+        "(node selectors, tolerations, secrets, volumes, ...); empty when the pipeline has none",
+    )
     cache_key: str = ""
     allow_host_containers: bool = False
     timeout_seconds: float | None = None
@@ -56,6 +61,11 @@ class StepStarted(Event):
     attempt: int = 1
     backend: str = "local"
     worker: str = ""
+    notices: list[str] = Field(
+        default_factory=list,
+        description="what the backend did not apply for this step (platform settings it "
+        "cannot honour, limits it cannot enforce), said once; also in the step log",
+    )
 
 
 class StepSucceeded(Event):

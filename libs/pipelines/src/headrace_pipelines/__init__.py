@@ -3,7 +3,7 @@
 from . import cel
 from .arguments import bind_arguments
 from .errors import SpecError
-from .loading import PipelineSource, canonical_json, load_pipeline
+from .loading import PipelineSource, canonical_json, load_pipeline, pack_pipeline
 from .plan import ROOT, Plan, TaskPlan, compile_plan, load_protobuf_support
 from .types import PARAMETER_TYPES, coerce, from_spec, parse_text, type_label
 
@@ -22,6 +22,7 @@ __all__ = [
     "from_spec",
     "load_pipeline",
     "load_protobuf_support",
+    "pack_pipeline",
     "parse_text",
     "type_label",
 ]

@@ -46,6 +46,14 @@ def load_pipeline(source: PipelineSource) -> tuple[dict[str, Any], dict[str, Any
     return spec, platform
 
 
+def pack_pipeline(spec: dict[str, Any], platform: dict[str, Any] | None) -> dict[str, Any]:
+    """One JSON document holding both specs, which `load_pipeline` reads back: the
+    PipelineSpec alone when there is no PlatformSpec."""
+    if not platform:
+        return spec
+    return {"pipeline_spec": spec, "platform_spec": platform}
+
+
 def _mapping(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise SpecError(f"the {what} is a {type(value).__name__}, not a mapping")

@@ -18,6 +18,12 @@ from .errors import SpecError
 SCHEMA_VERSIONS = ("2.0.0", "2.1.0")
 ROOT = "root"
 CHANNEL = "pipelinechannel--"  # kfp's prefix for values a task passes on inside constants
+# Inputs kfp adds to a task whose set_cpu_limit(...) etc. take a pipeline parameter: the
+# executor's resources read them as placeholders; the component does not declare them.
+RESOURCE_INPUTS = frozenset(
+    {"cpu_request", "cpu_limit", "memory_request", "memory_limit"}
+    | {"accelerator_type", "accelerator_count"}
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,7 @@ class Plan:
     spec: dict[str, Any]
     name: str
     tasks: dict[str, dict[str, TaskPlan]]  # DAG component name -> task name -> task
+    platform: dict[str, Any] = field(default_factory=dict)  # kfp's PlatformSpec, if any
 
     @property
     def root(self) -> dict[str, Any]:
@@ -68,6 +75,14 @@ class Plan:
     def executor(self, component_name: str) -> dict[str, Any]:
         label = self.component(component_name)["executorLabel"]
         return self.spec["deploymentSpec"]["executors"][label]  # type: ignore[no-any-return]
+
+    def platform_executor(self, component_name: str) -> dict[str, Any]:
+        """The kfp-kubernetes executor config (node selectors, secrets, volumes, ...) of a
+        component's executor: ``platforms.kubernetes.deploymentSpec.executors.<label>``."""
+        label = self.component(component_name).get("executorLabel")
+        kubernetes = (self.platform.get("platforms") or {}).get("kubernetes") or {}
+        executors = (kubernetes.get("deploymentSpec") or {}).get("executors") or {}
+        return dict(executors.get(label) or {})
 
     def parameter_inputs(self, component_name: str) -> dict[str, dict[str, Any]]:
         return _defs(self.component(component_name), "inputDefinitions", "parameters")
@@ -92,8 +107,9 @@ def _defs(component: dict[str, Any], side: str, kind: str) -> dict[str, dict[str
     return (component.get(side) or {}).get(kind) or {}
 
 
-def compile_plan(spec: dict[str, Any]) -> Plan:
-    """Validate ``spec`` (a PipelineSpec as JSON) and build its :class:`Plan`."""
+def compile_plan(spec: dict[str, Any], platform: dict[str, Any] | None = None) -> Plan:
+    """Validate ``spec`` (a PipelineSpec as JSON) and build its :class:`Plan`; ``platform``
+    is kfp's PlatformSpec (the compiled YAML's second document), kept as it is."""
     _parse_proto(spec)
     version = spec.get("schemaVersion", "")
     if version not in SCHEMA_VERSIONS:
@@ -102,12 +118,18 @@ def compile_plan(spec: dict[str, Any]) -> Plan:
             f"(supported: {', '.join(SCHEMA_VERSIONS)})",
             field="schemaVersion",
         )
+    if platform is not None and not isinstance(platform, dict):
+        raise SpecError(
+            f"the platform spec is a {type(platform).__name__}, not a mapping: pass the second "
+            "document of kfp's compiled YAML (platforms: kubernetes: ...) or none",
+            field="platform_spec",
+        )
     if "dag" not in spec.get("root", {}):
         raise SpecError("the pipeline has no root DAG", task=ROOT, field="root.dag")
     name = str((spec.get("pipelineInfo") or {}).get("name") or "pipeline")
     builder = _Builder(spec)
     builder.visit(ROOT, ROOT, ())
-    return Plan(spec=spec, name=name, tasks=builder.tasks)
+    return Plan(spec=spec, name=name, tasks=builder.tasks, platform=dict(platform or {}))
 
 
 def load_protobuf_support() -> None:
@@ -201,7 +223,8 @@ class _Builder:
         selectors: dict[str, cel.Node] = {}
         for key, source in (inputs.get("parameters") or {}).items():
             fld = f"inputs.parameters[{key!r}]"
-            if key not in declared_params and kind != "dag" and not key.startswith(CHANNEL):
+            undeclared = key not in declared_params and key not in RESOURCE_INPUTS
+            if undeclared and kind != "dag" and not key.startswith(CHANNEL):
                 raise SpecError(
                     f"sets input parameter {key!r}, which component {ref!r} does not declare",
                     task=where,

@@ -37,7 +37,14 @@ from headrace_contracts import (
     SubmitRun,
 )
 from headrace_contracts.common import ArtifactRef
-from headrace_pipelines import Plan, SpecError, bind_arguments, compile_plan
+from headrace_pipelines import (
+    Plan,
+    SpecError,
+    bind_arguments,
+    compile_plan,
+    load_pipeline,
+    pack_pipeline,
+)
 from headrace_runtime import HandlerContext
 
 from . import store
@@ -100,19 +107,19 @@ class Scheduler:
                     "starting with a letter or digit",
                     field="run_id",
                 )
-            plan = compile_plan(msg.pipeline_spec)
+            plan = compile_plan(msg.pipeline_spec, msg.platform_spec)
             run.arguments = bind_arguments(plan, dict(msg.arguments))
             run.pipeline_name = plan.name
         except SpecError as exc:
             run.state = "REJECTED"
             run.error = str(exc)
             run.finished_at = now.isoformat()
-            row = self._new_row(run, msg.pipeline_spec, now)
+            row = self._new_row(run, pack_pipeline(msg.pipeline_spec, msg.platform_spec), now)
             session.add(row)
             ctx.publish(RunRejected(run_id=msg.run_id, reason=str(exc)))
             log.info("run %s rejected: %s", msg.run_id, exc)
             return
-        row = self._new_row(run, msg.pipeline_spec, now)
+        row = self._new_row(run, pack_pipeline(msg.pipeline_spec, msg.platform_spec), now)
         session.add(row)
         session.flush()
         self._remember_plan(msg.run_id, plan)
@@ -331,7 +338,7 @@ class Scheduler:
     def _plan(self, row: store.RunRow) -> Plan:
         plan = self._plans.get(row.run_id)
         if plan is None:
-            plan = compile_plan(json.loads(row.spec))
+            plan = compile_plan(*load_pipeline(json.loads(row.spec)))
             self._remember_plan(row.run_id, plan)
         else:
             self._plans.move_to_end(row.run_id)

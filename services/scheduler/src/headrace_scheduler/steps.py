@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from typing import Any
 
 from headrace_contracts import ArtifactRef, StepInputs, StepOutputSpec, StepReady
 from headrace_pipelines import Plan, canonical_json
 
+from .inputs import InputError, resolve
+from .resources import resources_of, timeout_of
 from .state import Node, RunState
 
 
@@ -42,12 +45,14 @@ def step_ready(
             for name, definition in plan.artifact_outputs(node.component).items()
         },
     )
+    container = plan.executor(node.component)["container"]
+    platform = plan.platform_executor(node.component)
     return StepReady(
         run_id=run.run_id,
         step_id=node.id,
         task_name=node.task,
         attempt=node.attempt,
-        executor=plan.executor(node.component)["container"],
+        executor=container,
         component=component,
         inputs=StepInputs(
             parameters=node.parameters,
@@ -60,7 +65,23 @@ def step_ready(
         not_before=node.not_before,
         pipeline_name=plan.name,
         cache_key=node.cache_key,
+        resources=resources_of(container, _raw_parameters(run, plan, node)),
+        platform=platform,
+        timeout_seconds=timeout_of(platform),
     )
+
+
+def _raw_parameters(run: RunState, plan: Plan, node: Node) -> dict[str, Any]:
+    """All of a task's parameter inputs, also the ``pipelinechannel--`` ones kfp adds for a
+    ``set_cpu_limit(param)`` (``node.parameters`` keeps only those the component declares)."""
+    scope = run.nodes.get(node.scope)
+    if scope is None:
+        return dict(node.parameters)
+    try:
+        raw, _ = resolve(run, plan, plan.tasks[scope.component][node.task], scope)
+    except (InputError, KeyError):
+        return dict(node.parameters)
+    return {**raw, **node.parameters}
 
 
 def cache_key(step: StepReady) -> str:

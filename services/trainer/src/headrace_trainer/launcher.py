@@ -1,9 +1,11 @@
 """The local backend: runs each ready step as a process on this machine.
 
-Per StepReady: answer at once if the step was cancelled, wait until ``not_before``, take one
-of ``concurrency`` slots, publish StepStarted when the process starts, run it through
-`execute`, and hand back the outcome events for the handler to publish through the outbox.
-A CancelStep (seen by every replica) stops the step here if this replica runs it.
+Per StepReady: answer at once if the step was cancelled, refuse it at once if it asks for
+more than this machine has, wait until ``not_before``, wait for its CPUs, memory and GPUs
+(`Placement`), take one of ``concurrency`` slots, publish StepStarted when the process
+starts, run it through `execute`, and hand back the outcome events for the handler to
+publish through the outbox. A CancelStep (seen by every replica) stops the step here if
+this replica runs it.
 """
 
 from __future__ import annotations
@@ -30,10 +32,13 @@ from headrace_contracts import (
 )
 from headrace_runtime import HandlerContext
 
+from .cgroups import probe
 from .config import TrainerSettings
 from .events import outcome_events
-from .executor import Outcome, Runner, StepControl, execute
+from .executor import LOG_FILE, Outcome, Runner, StepControl, execute
 from .executor.logs import safe_segment
+from .machine import detect_machine
+from .placement import NOTICE_PREFIX, Placed, Placement
 
 __all__ = ["Announce", "LocalLauncher"]
 
@@ -53,6 +58,7 @@ class LocalLauncher:
         announce: Announce,
         config: TrainerSettings | None = None,
         service: str = "trainer",
+        placement: Placement | None = None,
     ) -> None:
         self.store = store
         self.work_root = work_root
@@ -62,6 +68,7 @@ class LocalLauncher:
         self._announce = announce
         self._service = service
         self._slots = asyncio.Semaphore(self.config.concurrency)
+        self.placement = placement or _placement(self.config)
         self._running: dict[StepKey, StepControl] = {}
         self._cancelled: dict[StepKey, tuple[str, float]] = {}
 
@@ -100,30 +107,50 @@ class LocalLauncher:
         return outcome_events(step, outcome)
 
     async def _run(self, step: StepReady, control: StepControl, cause_id: str) -> Outcome:
-        if not await self._wait_until(step, control) or not await self._take_slot(control):
+        refused = self.placement.check(step)
+        if refused is not None:
+            return Outcome(status="failed", reason=refused)
+        if not await self._wait_until(step, control):
+            return Outcome(status="cancelled", reason=control.cancel_reason or "cancelled")
+        grant = await self.placement.admit(step, control.cancelled)
+        if grant is None:
             return Outcome(status="cancelled", reason=control.cancel_reason or "cancelled")
         try:
-            workdir = self._workdir(step)
+            if not await self._take_slot(control):
+                return Outcome(status="cancelled", reason=control.cancel_reason or "cancelled")
             try:
-
-                async def started(pid: int) -> None:
-                    await self._started(step, cause_id, pid)
-
-                return await execute(
-                    step, self.store, workdir, self.runner, control=control, on_start=started
-                )
+                placed = self.placement.prepare(step, grant)
+                return self.placement.finish(placed, await self._execute(placed, control, cause_id))
             finally:
-                await asyncio.to_thread(shutil.rmtree, workdir, True)
+                self._slots.release()
         finally:
-            self._slots.release()
+            await self.placement.release(grant)
 
-    async def _started(self, step: StepReady, cause_id: str, pid: int) -> None:
+    async def _execute(self, placed: Placed, control: StepControl, cause_id: str) -> Outcome:
+        step = placed.step
+        workdir = self._workdir(step)
+        try:
+            workdir.mkdir(parents=True, exist_ok=True)
+            _write_notices(workdir / LOG_FILE, placed.notices)
+
+            async def started(pid: int) -> None:
+                _write_notices(workdir / LOG_FILE, self.placement.started(placed, pid))
+                await self._started(step, cause_id, pid, placed.notices)
+
+            return await execute(
+                step, self.store, workdir, self.runner, control=control, on_start=started
+            )
+        finally:
+            await asyncio.to_thread(shutil.rmtree, workdir, True)
+
+    async def _started(self, step: StepReady, cause_id: str, pid: int, notices: list[str]) -> None:
         message = StepStarted(
             run_id=step.run_id,
             step_id=step.step_id,
             attempt=step.attempt,
             backend="local",
             worker=self.worker,
+            notices=notices,
         )
         event_id = derive_event_id(cause_id, self._service, message.ce_type(), "started")
         try:
@@ -180,6 +207,17 @@ class LocalLauncher:
         if found is None or found[1] <= time.monotonic():
             return None
         return found[0]
+
+
+def _placement(config: TrainerSettings) -> Placement:
+    return Placement(detect_machine(config), probe(config.cgroup))
+
+
+def _write_notices(log_path: Path, notices: list[str]) -> None:
+    """Append the step's notices to its log (the process appends after them)."""
+    if notices:
+        with log_path.open("a", encoding="utf-8") as file:
+            file.writelines(f"{NOTICE_PREFIX}{notice}\n" for notice in notices)
 
 
 def _seconds_until(not_before: str) -> float:

@@ -160,8 +160,9 @@ def _collect(
     reported_artifacts = reported.get("artifacts") or {}
     for out in plan.artifacts:
         listed = (reported_artifacts.get(out.name) or {}).get("artifacts") or [{}]
-        metadata = dict(listed[0].get("metadata") or {})
-        info = staging.store_output(out.name, out.target, out.path, out.schema_title, metadata)
+        returned = listed[0] if isinstance(listed[0], dict) else {}
+        metadata = dict(returned.get("metadata") or {})
+        info = staging.store_returned(out.name, out.target, out.path, returned, out.schema_title)
         artifacts[out.name] = [
             ArtifactRef(
                 uri=info.uri,

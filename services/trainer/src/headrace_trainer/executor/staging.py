@@ -3,6 +3,12 @@
 A ``file://`` artifact is used where it lies (no copy): inputs are read in place, and with a
 `FileStore` outputs are written straight into the store and only digested afterwards.
 Anything else is downloaded into the workdir before the step and uploaded after it.
+
+An output artifact the component returned or moved (its entry in ``executor_output.json``)
+is taken as KFP's launcher takes it (``mergeRuntimeArtifacts`` in launcher_v2.go): a
+``custom_path`` (``artifact.set_path``) or a local path as ``uri`` (``dsl.get_uri()``,
+``artifact.path = ...``) is where the content lies, uploaded to the output's own URI; a URI
+in the artifact store becomes the output's URI as it is; its metadata is recorded.
 """
 
 from __future__ import annotations
@@ -109,13 +115,58 @@ class Staging:
             )
         key = self._key(name, ref)
         try:
-            if self.in_place(ref):
+            if self.in_place(ref) and path == local_path_of(ref.uri):
                 return self.store.stat(key)
             if path.is_dir():
                 return self.store.put_dir(path, key)
             return self.store.put_file(path, key)
         except StoreError as error:
             raise OutputError(f"could not store output artifact '{name}': {error}") from error
+
+    def store_returned(
+        self,
+        name: str,
+        ref: ArtifactRef,
+        path: Path,
+        returned: Mapping[str, Any],
+        schema_title: str,
+    ) -> ArtifactInfo:
+        """Store output ``name`` as the executor output reports it (``returned``: its
+        RuntimeArtifact there, or empty), else from ``path`` where it was to be written."""
+        metadata = returned.get("metadata") or {}
+        custom = str(returned.get("custom_path") or returned.get("customPath") or "")
+        uri = str(returned.get("uri") or "")
+        if custom:
+            return self.store_output(name, ref, Path(custom), schema_title, metadata)
+        if not uri or uri == str(path):
+            return self.store_output(name, ref, path, schema_title, metadata)
+        local = Path(uri) if uri.startswith("/") else local_path_of(uri)
+        if local is not None and not self._in_store(uri):
+            return self.store_output(name, ref, local, schema_title, metadata)
+        return self._existing(name, uri)
+
+    def _in_store(self, uri: str) -> bool:
+        try:
+            self.store.key_for(uri)
+        except StoreError:
+            return False
+        return True
+
+    def _existing(self, name: str, uri: str) -> ArtifactInfo:
+        """An output the component returned at ``uri`` in the store, recorded where it is."""
+        try:
+            return self.store.stat(self.store.key_for(uri))
+        except ArtifactNotFound:
+            raise OutputError(
+                f"returned output artifact '{name}' at {uri}, which does not exist: write "
+                "its content to the artifact's .path before returning it"
+            ) from None
+        except StoreError as error:
+            raise OutputError(
+                f"returned output artifact '{name}' at {uri}, which is not in this launcher's "
+                f"artifact store ({self.store.root_uri}): create it with "
+                f"{name!r} = Artifact(uri=dsl.get_uri()) or write to its .path ({error})"
+            ) from error
 
     def store_log(self, log_path: Path, key: str) -> str:
         """Upload the step log under ``key`` (an empty one when the step wrote none)."""
