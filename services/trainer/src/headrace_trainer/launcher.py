@@ -31,8 +31,9 @@ from headrace_contracts import (
 from headrace_runtime import HandlerContext
 
 from .config import TrainerSettings
+from .envs import EnvironmentFailed, StepEnvironments
 from .events import outcome_events
-from .executor import Outcome, Runner, StepControl, execute
+from .executor import LOG_FILE, Outcome, Runner, StepControl, execute
 from .executor.logs import safe_segment
 
 __all__ = ["Announce", "LocalLauncher"]
@@ -53,12 +54,14 @@ class LocalLauncher:
         announce: Announce,
         config: TrainerSettings | None = None,
         service: str = "trainer",
+        environments: StepEnvironments | None = None,
     ) -> None:
         self.store = store
         self.work_root = work_root
         self.runner = runner
         self.worker = worker
         self.config = config or TrainerSettings()
+        self.environments = environments
         self._announce = announce
         self._service = service
         self._slots = asyncio.Semaphore(self.config.concurrency)
@@ -109,13 +112,33 @@ class LocalLauncher:
                 async def started(pid: int) -> None:
                     await self._started(step, cause_id, pid)
 
-                return await execute(
-                    step, self.store, workdir, self.runner, control=control, on_start=started
-                )
+                return await self._execute(step, workdir, control, started)
             finally:
                 await asyncio.to_thread(shutil.rmtree, workdir, True)
         finally:
             self._slots.release()
+
+    async def _execute(
+        self,
+        step: StepReady,
+        workdir: Path,
+        control: StepControl,
+        on_start: Callable[[int], Awaitable[None]],
+    ) -> Outcome:
+        """`execute` with the runner of the step's Python environment (see ``envs/``)."""
+        if self.environments is None:
+            return await execute(
+                step, self.store, workdir, self.runner, control=control, on_start=on_start
+            )
+        try:
+            async with self.environments.runner_for(
+                step, self.runner, control, workdir / LOG_FILE
+            ) as runner:
+                return await execute(
+                    step, self.store, workdir, runner, control=control, on_start=on_start
+                )
+        except EnvironmentFailed as error:
+            return Outcome(status="failed", reason=f"step '{step.task_name}': {error}")
 
     async def _started(self, step: StepReady, cause_id: str, pid: int) -> None:
         message = StepStarted(
