@@ -10,16 +10,25 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uv
 from kfp import dsl
 from trainer_support import Recorder, step_ready
 
 from headrace_artifacts import FileStore
 from headrace_bus import Bus
-from headrace_contracts import StepFailed, StepSucceeded
+from headrace_contracts import CancelStep, StepCancelled, StepFailed, StepSucceeded
 from headrace_runtime import Service, Settings
+from headrace_testing import wait_for
 from headrace_testing.wheels import build_wheel
+from headrace_trainer.envs import (
+    BuildOptions,
+    StepEnvironments,
+    StepRequirements,
+    platform_site_dirs,
+)
 
 Trainer = Callable[..., Awaitable[Service]]
 
@@ -157,9 +166,16 @@ async def test_a_package_that_does_not_exist_fails_the_step_naming_it(
     assert [p.name for p in (settings.home / "envs").iterdir() if p.name != ".locks"] == []
 
 
-@pytest.fixture
-async def silent_index() -> AsyncIterator[str]:
+class SilentIndex:
     """An HTTP 'index' that accepts connections and never answers."""
+
+    def __init__(self, url: str, held: list[asyncio.StreamWriter]) -> None:
+        self.url = url
+        self.held = held
+
+
+@pytest.fixture
+async def silent_index() -> AsyncIterator[SilentIndex]:
     held: list[asyncio.StreamWriter] = []
 
     async def accept(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -167,37 +183,100 @@ async def silent_index() -> AsyncIterator[str]:
 
     server = await asyncio.start_server(accept, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}/simple"
+    yield SilentIndex(f"http://127.0.0.1:{port}/simple", held)
     for writer in held:
         writer.close()
     server.close()
     await server.wait_closed()
 
 
+def from_index(url: str) -> Any:
+    @dsl.component(
+        base_image="python:3.11", packages_to_install=["headrace-test-pkg"], pip_index_urls=[url]
+    )
+    def from_silent_index(x: int) -> int:
+        return x
+
+    return from_silent_index
+
+
 async def test_an_index_that_does_not_answer_fails_the_step_within_its_timeout(
     trainer: Trainer,
-    silent_index: str,
+    silent_index: SilentIndex,
     client: Bus,
     recorder: Recorder,
     store: FileStore,
     tmp_path: Path,
 ) -> None:
-    @dsl.component(
-        base_image="python:3.11",
-        packages_to_install=["headrace-test-pkg"],
-        pip_index_urls=[silent_index],
-    )
-    def from_silent_index(x: int) -> int:
-        return x
-
     await trainer()
-    step = step_ready(from_silent_index, store, tmp_path, parameters={"x": 1}, timeout_seconds=3)
+    component = from_index(silent_index.url)
+    step = step_ready(component, store, tmp_path, parameters={"x": 1}, timeout_seconds=3)
     begun = time.monotonic()
     await client.publish(step)
     failed = await recorder.first(StepFailed, step.step_id, timeout=30)
     assert time.monotonic() - begun < 3 + 5
     assert failed.reason.startswith(
         "step 'from-silent-index': could not install packages ['headrace-test-pkg'] within 3 s: "
-        f"the package index {silent_index} did not answer in time"
+        f"the package index {silent_index.url} did not answer in time"
     )
     assert failed.reason.endswith("or raise the step's timeout")
+
+
+async def test_a_step_cancelled_while_its_packages_install_ends_cancelled(
+    trainer: Trainer,
+    silent_index: SilentIndex,
+    client: Bus,
+    recorder: Recorder,
+    store: FileStore,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    await trainer()
+    step = step_ready(from_index(silent_index.url), store, tmp_path, parameters={"x": 1})
+    await client.publish(step)
+    await wait_for(lambda: bool(silent_index.held), 30, "uv to ask the index")
+    await client.publish(CancelStep(run_id=step.run_id, step_id=step.step_id, reason="user"))
+    cancelled = await recorder.first(StepCancelled, step.step_id, timeout=10)
+    assert cancelled.reason == "user"
+    assert recorder.of(StepFailed, step.step_id) == []
+    await wait_for(
+        lambda: [p.name for p in (settings.home / "envs").iterdir() if p.name != ".locks"] == [],
+        10,
+        "the half-built environment to be removed",
+    )
+
+
+async def test_replicas_sharing_a_home_build_an_environment_once(
+    wheels: Path, tmp_path: Path
+) -> None:
+    """Two replicas (two managers on one home) and three steps each, all at once."""
+    root = tmp_path / "home" / "envs"
+    options = BuildOptions(
+        uv=uv.find_uv_bin(),
+        base_site=platform_site_dirs(),
+        find_links=(str(wheels),),
+        offline=True,
+    )
+    replicas = [StepEnvironments(root, options, fork_server=False) for _ in range(2)]
+    wanted = StepRequirements(("headrace-test-pkg",))
+    digest = replicas[0].digest(wanted)
+    (root / f".build-{digest}-deadbeef").mkdir(parents=True)  # a crashed build's leftovers
+
+    async def use(replica: StepEnvironments) -> None:
+        lease = await replica.acquire(wanted, 60)
+        lease.release.close()
+
+    await asyncio.gather(*(use(replica) for replica in replicas for _ in range(3)))
+    assert sum(replica.builds for replica in replicas) == 1
+    assert sorted(p.name for p in root.iterdir()) == [".locks", digest]
+    python = root / digest / "bin" / "python"
+    process = await asyncio.create_subprocess_exec(
+        str(python),
+        "-c",
+        "import headrace_test_pkg, kfp, headrace_trainer; print(headrace_test_pkg.VALUE)",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await process.communicate()
+    assert out.decode().strip() == "from the test wheel"
+    for replica in replicas:
+        await replica.close()

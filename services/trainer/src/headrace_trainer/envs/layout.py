@@ -78,9 +78,11 @@ class EnvironmentsLayout:
         (folder / RECORD).write_text(json.dumps(asdict(record), indent=2), encoding="utf-8")
         (folder / LAST_USED).touch()
         target = self.path(record.digest)
-        if target.exists():  # left by a replica that lost its lock: keep the one in place
-            shutil.rmtree(folder, ignore_errors=True)
-            return
+        if target.exists():
+            if read_record(target) is not None:  # complete already: keep the one in place
+                shutil.rmtree(folder, ignore_errors=True)
+                return
+            self.remove(record.digest)  # not an environment of ours: never used as one
         os.rename(folder, target)
 
     def remove(self, digest: str) -> None:

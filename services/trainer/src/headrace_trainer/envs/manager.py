@@ -33,7 +33,7 @@ from .layout import EnvironmentRecord, EnvironmentsLayout
 from .requirements import StepRequirements, environment_digest, requirements_of
 from .runner import environment_runner
 
-__all__ = ["StepEnvironments"]
+__all__ = ["Lease", "StepEnvironments"]
 
 log = logging.getLogger("headrace.trainer.envs")
 
@@ -47,7 +47,9 @@ class _Warm:
 
 
 @dataclass
-class _Lease:
+class Lease:
+    """A step's hold on its environment: closing ``release`` lets it go."""
+
     digest: str
     record: EnvironmentRecord
     runner: Runner
@@ -100,7 +102,7 @@ class StepEnvironments:
             return
         timeout = step.timeout_seconds or self.install_timeout
         begun = time.monotonic()
-        preparing = asyncio.ensure_future(self._prepare(requirements, timeout))
+        preparing = asyncio.ensure_future(self.acquire(requirements, timeout))
         cancelled = asyncio.ensure_future(control.cancelled.wait())
         try:
             await asyncio.wait({preparing, cancelled}, return_when=asyncio.FIRST_COMPLETED)
@@ -120,7 +122,9 @@ class StepEnvironments:
             _note(log_path, lease, time.monotonic() - begun)
             yield lease.runner
 
-    async def _prepare(self, requirements: StepRequirements, timeout: float) -> _Lease:
+    async def acquire(self, requirements: StepRequirements, timeout: float) -> Lease:
+        """The environment of ``requirements``, built if needed within ``timeout``, held in
+        use until ``lease.release`` is closed."""
         digest = self.digest(requirements)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -149,7 +153,7 @@ class StepEnvironments:
                 release.close()
                 raise
             release.callback(self._released, digest)
-            return _Lease(digest, record, runner, built, release)
+            return Lease(digest, record, runner, built, release)
         finally:
             lock.release()
 
@@ -294,7 +298,7 @@ def _match(known: list[str], asked: list[str]) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(chosen)), unknown
 
 
-def _note(log_path: Path, lease: _Lease, seconds: float) -> None:
+def _note(log_path: Path, lease: Lease, seconds: float) -> None:
     """Say in the step's log which environment it runs in."""
     packages = ", ".join(lease.record.packages)
     how = (
