@@ -19,6 +19,7 @@ class EnvironmentView(BaseModel):
     find_links: list[str] = Field(default_factory=list)
     python: str = ""
     size_bytes: int = 0
+    build_seconds: float = Field(default=0.0, description="how long uv took to build it")
     created_at: str = Field(default="", description="ISO 8601, UTC")
     last_used_at: str = Field(default="", description="ISO 8601, UTC")
     in_use: bool = Field(default=False, description="a running step uses it now")

@@ -277,6 +277,7 @@ class StepEnvironments:
             find_links=record.find_links,
             python=record.python,
             size_bytes=self.layout.size(digest),
+            build_seconds=record.build_seconds,
             created_at=_iso(record.created_at),
             last_used_at=_iso(self.layout.last_used(digest)),
             in_use=self.layout.is_in_use(digest),
