@@ -222,6 +222,27 @@ async def test_an_index_that_does_not_answer_fails_the_step_within_its_timeout(
     assert failed.reason.endswith("or raise the step's timeout")
 
 
+async def test_uv_giving_up_on_a_silent_index_names_the_url_too(
+    trainer: Trainer,
+    silent_index: SilentIndex,
+    client: Bus,
+    recorder: Recorder,
+    store: FileStore,
+    tmp_path: Path,
+) -> None:
+    await trainer(install_http_timeout_seconds=1, install_http_retries=0)
+    component = from_index(silent_index.url)
+    step = step_ready(component, store, tmp_path, parameters={"x": 1}, timeout_seconds=60)
+    await client.publish(step)
+    failed = await recorder.first(StepFailed, step.step_id, timeout=30)
+    assert failed.reason.startswith(
+        "step 'from-silent-index': could not install packages ['headrace-test-pkg']: "
+        f"the package index {silent_index.url} did not answer in time (uv said: "
+    )
+    assert "operation timed out" in failed.reason
+    assert failed.reason.endswith("or raise HEADRACE_TRAINER_INSTALL_HTTP_TIMEOUT_SECONDS")
+
+
 async def test_a_step_cancelled_while_its_packages_install_ends_cancelled(
     trainer: Trainer,
     silent_index: SilentIndex,
@@ -275,6 +296,7 @@ async def test_replicas_sharing_a_home_build_an_environment_once(
         "-c",
         "import headrace_test_pkg, kfp, headrace_trainer; print(headrace_test_pkg.VALUE)",
         stdout=asyncio.subprocess.PIPE,
+        env={"_KFP_RUNTIME": "true"},  # kfp's light import, as in a step
     )
     out, _ = await process.communicate()
     assert out.decode().strip() == "from the test wheel"

@@ -29,7 +29,8 @@ class TrainerSettings(BaseSettings):
     ``HEADRACE_TRAINER_OFFLINE``: never reach the network (find-links and uv's cache only);
     ``HEADRACE_TRAINER_INSTALL_TIMEOUT_SECONDS``: how long an install may take when the step
     has no timeout of its own; ``HEADRACE_TRAINER_INSTALL_HTTP_TIMEOUT_SECONDS``: uv's
-    timeout for one HTTP read; ``HEADRACE_TRAINER_WARM_ENVIRONMENTS``: step environments
+    timeout for one HTTP read; ``HEADRACE_TRAINER_INSTALL_HTTP_RETRIES``: how often uv
+    retries a failed request; ``HEADRACE_TRAINER_WARM_ENVIRONMENTS``: step environments
     whose fork servers are kept warm (the least recently used idle one is stopped)."""
 
     model_config = SettingsConfigDict(env_prefix="HEADRACE_TRAINER_", extra="ignore")
@@ -50,6 +51,7 @@ class TrainerSettings(BaseSettings):
     offline: bool = False
     install_timeout_seconds: float = Field(default=600.0, gt=0)
     install_http_timeout_seconds: float = Field(default=30.0, gt=0)
+    install_http_retries: int = Field(default=3, ge=0)
     warm_environments: int = Field(default=4, ge=0)
 
     @field_validator("find_links", mode="before")

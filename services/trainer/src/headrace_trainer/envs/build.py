@@ -27,6 +27,7 @@ __all__ = ["BuildOptions", "EnvironmentFailed", "build_environment", "platform_s
 PTH_FILE = "zz_headrace_platform.pth"
 TAIL_LINES = 15
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_TIMED_OUT = re.compile(r"timed? ?out", re.IGNORECASE)
 _DROPPED_ENV = ("VIRTUAL_ENV", "UV_PYTHON", "UV_SYSTEM_PYTHON", "UV_PROJECT_ENVIRONMENT")
 
 
@@ -45,6 +46,7 @@ class BuildOptions:
     index_url: str = ""
     offline: bool = False
     http_timeout: float = 30.0
+    http_retries: int = 3
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -137,7 +139,8 @@ async def _uv(
         NO_COLOR="1",
         UV_NO_PROGRESS="1",
         UV_PYTHON_DOWNLOADS="never",
-        UV_HTTP_TIMEOUT=str(max(1, round(min(options.http_timeout, remaining)))),
+        UV_HTTP_TIMEOUT=str(max(1, round(options.http_timeout))),
+        UV_HTTP_RETRIES=str(options.http_retries),
         **options.extra_env,
     )
     process = await asyncio.create_subprocess_exec(
@@ -176,6 +179,8 @@ async def _uv(
         raise
     if code != 0:
         tail = _tail(b"".join(chunks)) or f"uv exited with code {code}"
+        if _TIMED_OUT.search(tail):
+            raise EnvironmentFailed(_timed_out(packages, requirements, options, None, tail))
         raise EnvironmentFailed(
             f"could not {what} packages {packages}: {tail}: check the name and version, "
             "or the index"
@@ -186,16 +191,23 @@ def _timed_out(
     packages: list[str],
     requirements: StepRequirements,
     options: BuildOptions,
-    seconds: float,
+    seconds: float | None,
     tail: str,
 ) -> str:
+    """The step's time ran out (``seconds``), or uv's own HTTP timeout did (None)."""
     urls = list(requirements.index_urls) or [options.index_url or "https://pypi.org/simple"]
     named = ", ".join(urls)
     said = f" (uv said: {tail})" if tail else ""
+    within = f" within {seconds:g} s" if seconds is not None else ""
+    fix = (
+        "raise the step's timeout"
+        if seconds is not None
+        else "raise HEADRACE_TRAINER_INSTALL_HTTP_TIMEOUT_SECONDS"
+    )
     return (
-        f"could not install packages {packages} within {seconds:g} s: the package "
-        f"index {named} did not answer in time{said}: check that the index URL is right and "
-        "reachable from the trainer, or raise the step's timeout"
+        f"could not install packages {packages}{within}: the package index {named} did not "
+        f"answer in time{said}: check that the index URL is right and reachable from the "
+        f"trainer, or {fix}"
     )
 
 

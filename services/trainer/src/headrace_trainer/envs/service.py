@@ -32,6 +32,7 @@ def environments_for(service: Service, root: Path, config: TrainerSettings) -> S
         index_url=config.index_url,
         offline=config.offline,
         http_timeout=config.install_http_timeout_seconds,
+        http_retries=config.install_http_retries,
     )
     environments = StepEnvironments(
         root,
