@@ -7,6 +7,7 @@ find-links folder of wheels made here (no network), built once, reused, failing 
 import asyncio
 import importlib.util
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -81,14 +82,20 @@ def step_log(store: FileStore, done: StepSucceeded) -> str:
     return store.open_read(store.key_for(done.log_uri)).read().decode()
 
 
+@pytest.mark.parametrize("fork_server", [True, False], ids=["fork-server", "subprocess"])
 async def test_a_component_imports_the_package_it_asks_for(
-    started: Service,
+    trainer: Trainer,
+    wheels: Path,
+    fork_server: bool,
+    caplog: pytest.LogCaptureFixture,
     client: Bus,
     recorder: Recorder,
     store: FileStore,
     settings: Settings,
     tmp_path: Path,
 ) -> None:
+    caplog.set_level(logging.INFO, "headrace.trainer")
+    await trainer(find_links=[str(wheels)], offline=True, fork_server=fork_server)
     assert importlib.util.find_spec("headrace_test_pkg") is None  # not in the platform
     step = step_ready(uses_package, store, tmp_path, parameters={"x": 3})
     await client.publish(step)
@@ -100,6 +107,9 @@ async def test_a_component_imports_the_package_it_asks_for(
         store, done
     )
     assert [p.name for p in (settings.home / "envs").iterdir() if p.name.startswith(".b")] == []
+    # with a fork server, the environment's own served the step (no fallback was needed)
+    assert "building step environment" in caplog.text
+    assert "fork server" not in caplog.text
 
 
 async def test_one_build_for_concurrent_steps_then_reuse_and_a_new_set_gets_its_own(

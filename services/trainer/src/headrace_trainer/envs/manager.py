@@ -137,9 +137,7 @@ class StepEnvironments:
             release = contextlib.ExitStack()
             remaining = max(deadline - loop.time(), 0.01)
             try:
-                async with filelock.AsyncFileLock(
-                    self.layout.build_lock(digest), timeout=remaining
-                ):
+                async with _build_lock(self.layout.build_lock(digest), remaining):
                     record = self.layout.record(digest)
                     built = record is None
                     if record is None:
@@ -253,7 +251,7 @@ class StepEnvironments:
             return None  # a step of this replica is preparing it
         async with lock:
             try:
-                async with filelock.AsyncFileLock(self.layout.build_lock(digest), timeout=0):
+                async with _build_lock(self.layout.build_lock(digest), 0):
                     if self.layout.is_in_use(digest):
                         return None
                     view = await asyncio.to_thread(self._view, digest)
@@ -326,6 +324,12 @@ def _iso(moment: float) -> str:
 def _remove_if_left(folder: Path) -> None:
     if folder.exists():
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _build_lock(path: Path, timeout: float) -> filelock.AsyncFileLock:
+    """The file lock of one digest, polled on the event loop (no waiting thread that a
+    cancelled step would leave holding it); raises `filelock.Timeout` after ``timeout``."""
+    return filelock.AsyncFileLock(path, timeout=timeout, run_in_executor=False)
 
 
 async def _close(runner: Runner) -> None:
