@@ -4,12 +4,30 @@ Services import messages from here and nowhere else. ``CATALOGUE`` indexes them 
 CloudEvents type and subject; :mod:`headrace_contracts.cloudevents` puts them on the wire.
 """
 
-from . import artifacts, registry, run_views, runs, serving, steps, system, training, tuning
+from . import (
+    artifacts,
+    environments,
+    registry,
+    run_views,
+    runs,
+    serving,
+    steps,
+    system,
+    training,
+    tuning,
+)
 from .artifacts import ArtifactList, ArtifactRecord, ArtifactWritten, ListArtifacts, MetricReported
 from .base import Command, Event, Message, Query, Reply
 from .catalogue import Catalogue
 from .cloudevents import Envelope, decode, derive_event_id, encode, new_event_id
 from .common import ArtifactRef, Resources
+from .environments import (
+    EnvironmentList,
+    EnvironmentsPruned,
+    EnvironmentView,
+    ListEnvironments,
+    PruneEnvironments,
+)
 from .errors import ContractError, InvalidCloudEvent, InvalidMessageData, UnknownMessageType
 from .registry import (
     ModelPromoted,
@@ -75,7 +93,18 @@ from .tuning import (
 
 
 def _collect() -> Catalogue:
-    modules = (runs, run_views, steps, artifacts, training, tuning, registry, serving, system)
+    modules = (
+        runs,
+        run_views,
+        steps,
+        artifacts,
+        training,
+        tuning,
+        registry,
+        serving,
+        system,
+        environments,
+    )
     found: list[type[Message]] = []
     for module in modules:
         for value in vars(module).values():
@@ -108,6 +137,9 @@ __all__ = [
     "CreateExperiment",
     "DeleteInferenceService",
     "Envelope",
+    "EnvironmentList",
+    "EnvironmentView",
+    "EnvironmentsPruned",
     "Event",
     "ExperimentFailed",
     "ExperimentStarted",
@@ -121,6 +153,7 @@ __all__ = [
     "InvalidCloudEvent",
     "InvalidMessageData",
     "ListArtifacts",
+    "ListEnvironments",
     "ListRuns",
     "Message",
     "MetricReported",
@@ -130,6 +163,7 @@ __all__ = [
     "Pong",
     "PromoteModel",
     "PromotionRejected",
+    "PruneEnvironments",
     "Query",
     "RegisterModel",
     "Reply",

@@ -6,6 +6,7 @@
     headrace down [--home DIR] [--timeout S]
     headrace status [--home DIR] [--nats-url URL] [--json]
     headrace run submit|list|get|watch|cancel|logs ...   (see :mod:`headrace.run_args`)
+    headrace env list|prune ...                           (see :mod:`headrace.env_args`)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from . import commands
+from .env_args import add_env_parser
 from .run_args import add_run_parser, positive_seconds
 from .scale import SERVICES, ScaleError, parse_scale_item
 
@@ -95,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         "$HEADRACE_NATS_URL)",
     )
     add_run_parser(sub)
+    add_env_parser(sub)
     return parser
 
 
@@ -109,6 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .run_commands import run  # loads the bus and kfp's spec only when needed
 
             return run(args)
+        if args.command == "env":
+            from .env_commands import env
+
+            return env(args)
         return commands.status(args)
     except KeyboardInterrupt:
         return 130

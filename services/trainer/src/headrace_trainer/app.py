@@ -16,6 +16,7 @@ from headrace_contracts import CancelStep, Message, StepReady
 from headrace_runtime import Service, Settings, run_service
 
 from .config import TrainerSettings
+from .envs import environments_for
 from .errors import ForkServerDied
 from .executor import Runner, SubprocessRunner
 from .forkserver.client import ForkServerRunner
@@ -53,6 +54,11 @@ def build(
         announce=announce,
         config=config,
         service=NAME,
+        environments=(
+            environments_for(service, settings.home / "envs", config)
+            if config.step_environments
+            else None
+        ),
     )
     service.handles(StepReady)(launcher.handle)
     service.listens(CancelStep)(launcher.cancel)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from typing import Annotated, Any
 
 from kubernetes.utils.quantity import parse_quantity
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["TrainerSettings"]
 
@@ -21,7 +22,19 @@ class TrainerSettings(BaseSettings):
     server (default on); ``HEADRACE_TRAINER_CANCEL_MEMORY_SECONDS``: how long a cancelled
     step is remembered, so a StepReady arriving late for it is answered without running;
     ``HEADRACE_TRAINER_CPUS``/``_MEMORY``/``_GPUS``: the capacity steps are admitted against
-    (default: the machine's); ``HEADRACE_TRAINER_CGROUP``: where step memory limits go."""
+    (default: the machine's); ``HEADRACE_TRAINER_CGROUP``: where step memory limits go.
+
+    Per-step Python environments (``packages_to_install``, built with uv under
+    ``<home>/envs``): ``HEADRACE_TRAINER_STEP_ENVIRONMENTS`` (default on; off runs every
+    step in the platform's environment); ``HEADRACE_TRAINER_FIND_LINKS``: folders or URLs of
+    wheels uv may install from (comma-separated); ``HEADRACE_TRAINER_INDEX_URL``: the
+    package index when a component names none (default: uv's, PyPI);
+    ``HEADRACE_TRAINER_OFFLINE``: never reach the network (find-links and uv's cache only);
+    ``HEADRACE_TRAINER_INSTALL_TIMEOUT_SECONDS``: how long an install may take when the step
+    has no timeout of its own; ``HEADRACE_TRAINER_INSTALL_HTTP_TIMEOUT_SECONDS``: uv's
+    timeout for one HTTP read; ``HEADRACE_TRAINER_INSTALL_HTTP_RETRIES``: how often uv
+    retries a failed request; ``HEADRACE_TRAINER_WARM_ENVIRONMENTS``: step environments
+    whose fork servers are kept warm (the least recently used idle one is stopped)."""
 
     model_config = SettingsConfigDict(env_prefix="HEADRACE_TRAINER_", extra="ignore")
 
@@ -52,3 +65,19 @@ class TrainerSettings(BaseSettings):
         """Messages the service handles at once: steps waiting for a slot or for their
         ``not_before`` must not keep other messages (cancels, ready steps) waiting."""
         return self.concurrency * 2 + 8
+
+    step_environments: bool = True
+    find_links: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    index_url: str = ""
+    offline: bool = False
+    install_timeout_seconds: float = Field(default=600.0, gt=0)
+    install_http_timeout_seconds: float = Field(default=30.0, gt=0)
+    install_http_retries: int = Field(default=3, ge=0)
+    warm_environments: int = Field(default=4, ge=0)
+
+    @field_validator("find_links", mode="before")
+    @classmethod
+    def _split_links(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value

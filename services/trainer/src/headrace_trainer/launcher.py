@@ -34,6 +34,7 @@ from headrace_runtime import HandlerContext
 
 from .cgroups import probe
 from .config import TrainerSettings
+from .envs import EnvironmentFailed, StepEnvironments
 from .events import outcome_events
 from .executor import LOG_FILE, Outcome, Runner, StepControl, execute
 from .executor.logs import safe_segment
@@ -59,12 +60,14 @@ class LocalLauncher:
         config: TrainerSettings | None = None,
         service: str = "trainer",
         placement: Placement | None = None,
+        environments: StepEnvironments | None = None,
     ) -> None:
         self.store = store
         self.work_root = work_root
         self.runner = runner
         self.worker = worker
         self.config = config or TrainerSettings()
+        self.environments = environments
         self._announce = announce
         self._service = service
         self._slots = asyncio.Semaphore(self.config.concurrency)
@@ -137,11 +140,31 @@ class LocalLauncher:
                 _write_notices(workdir / LOG_FILE, self.placement.started(placed, pid))
                 await self._started(step, cause_id, pid, placed.notices)
 
-            return await execute(
-                step, self.store, workdir, self.runner, control=control, on_start=started
-            )
+            return await self._execute_in_environment(step, workdir, control, started)
         finally:
             await asyncio.to_thread(shutil.rmtree, workdir, True)
+
+    async def _execute_in_environment(
+        self,
+        step: StepReady,
+        workdir: Path,
+        control: StepControl,
+        on_start: Callable[[int], Awaitable[None]],
+    ) -> Outcome:
+        """`execute` with the runner of the step's Python environment (see ``envs/``)."""
+        if self.environments is None:
+            return await execute(
+                step, self.store, workdir, self.runner, control=control, on_start=on_start
+            )
+        try:
+            async with self.environments.runner_for(
+                step, self.runner, control, workdir / LOG_FILE
+            ) as runner:
+                return await execute(
+                    step, self.store, workdir, runner, control=control, on_start=on_start
+                )
+        except EnvironmentFailed as error:
+            return Outcome(status="failed", reason=f"step '{step.task_name}': {error}")
 
     async def _started(self, step: StepReady, cause_id: str, pid: int, notices: list[str]) -> None:
         message = StepStarted(

@@ -39,9 +39,11 @@ class _Forked:
 
 
 class ForkServer:
-    """One running fork server process."""
+    """One running fork server process (of ``python``: the trainer's own by default, or a
+    step environment's)."""
 
-    def __init__(self) -> None:
+    def __init__(self, python: str | None = None) -> None:
+        self.python = python or sys.executable
         self._process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
         self._ids = itertools.count(1)
@@ -59,7 +61,7 @@ class ForkServer:
 
     async def start(self) -> None:
         self._process = await asyncio.create_subprocess_exec(
-            sys.executable,
+            self.python,
             "-m",
             "headrace_trainer.forkserver",
             stdin=asyncio.subprocess.PIPE,
@@ -75,7 +77,7 @@ class ForkServer:
             await self.stop()
             raise ForkServerDied(
                 "the trainer's fork server did not start: check that kfp imports in the "
-                f"trainer's Python environment ({sys.executable} -c 'import kfp.dsl')"
+                f"trainer's Python environment ({self.python} -c 'import kfp.dsl')"
             )
         self._alive = True
         self._reader = asyncio.create_task(self._read(), name="forkserver-reader")
@@ -180,7 +182,14 @@ def _settle(future: asyncio.Future[int] | None, value: int) -> None:
 class ForkServerRunner:
     """Lightweight Python steps through the fork server, the rest as subprocesses."""
 
-    def __init__(self, fallback: Runner | None = None, *, restart_delay: float = 1.0) -> None:
+    def __init__(
+        self,
+        fallback: Runner | None = None,
+        *,
+        restart_delay: float = 1.0,
+        python: str | None = None,
+    ) -> None:
+        self.python = python
         self.fallback = fallback or SubprocessRunner()
         self.server: ForkServer | None = None
         self._restart_delay = restart_delay
@@ -201,7 +210,7 @@ class ForkServerRunner:
     async def open(self) -> None:
         """Start the fork server (the trainer's on_start)."""
         self._stopped = False
-        server = ForkServer()
+        server = ForkServer(self.python)
         await server.start()
         self.server = server
 
