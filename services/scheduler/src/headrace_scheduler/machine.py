@@ -24,11 +24,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from headrace_pipelines import ROOT, Plan, TaskPlan, cel
-from headrace_pipelines.errors import SpecError
 
 from . import retry
 from .effects import Effect, Finished, Launch, Skipped, Stop
-from .inputs import InputError, check_artifacts, resolve, typed_parameters
+from .inputs import (
+    InputError,
+    check_artifacts,
+    converted,
+    missing_reason,
+    resolve,
+    typed_parameters,
+)
 from .state import ACTIVE, Node, RunState, child_id, iteration_id
 
 ROOT_ID = ""
@@ -242,10 +248,9 @@ class RunMachine:
             self._fail(node, str(exc))
             return
         if task.condition is not None:
-            try:
-                holds = cel.condition_holds(task.condition, parameters)
-            except SpecError as exc:
-                self._fail(node, f"condition {task.spec['triggerPolicy']['condition']!r}: {exc}")
+            holds = self._condition(node, task, task.condition, parameters, artifacts)
+            if isinstance(holds, str):
+                self._fail(node, holds)
                 return
             if not holds:
                 self._skip(node, "condition is false", failure=False)
@@ -272,6 +277,33 @@ class RunMachine:
             node.parameters, node.artifacts = parameters, artifacts
             node.state = "RUNNING"
             self._enter(node)
+
+    def _condition(
+        self,
+        node: Node,
+        task: TaskPlan,
+        condition: cel.Condition,
+        parameters: dict[str, Any],
+        artifacts: dict[str, list[dict[str, Any]]],
+    ) -> bool | str:
+        """Whether ``condition`` holds for the task's inputs, or why it cannot tell.
+
+        KFP's driver evaluates a condition on the inputs as the task's component declares
+        them, so a value reaching a ``str`` input is compared as its text.
+        """
+        for name in sorted(condition.reads):
+            if name not in parameters:
+                return (
+                    f"condition {condition.text!r} reads parameter {name!r}, which has no "
+                    f"value: {missing_reason(task, name)}"
+                )
+        try:
+            inputs = converted(self.plan, task.component_name, node, parameters)
+            return cel.condition_holds(condition, inputs, artifacts)
+        except InputError as exc:
+            return f"condition {condition.text!r} cannot read its inputs: {exc}"
+        except cel.EvaluationError as exc:
+            return f"condition {condition.text!r} could not be evaluated: {exc}"
 
     def _import(self, node: Node, task: TaskPlan) -> None:
         importer = self.plan.executor(task.component_name)["importer"]
@@ -430,12 +462,13 @@ class RunMachine:
         self._dirty.append(node.scope)
 
     def _fail(self, node: Node, reason: str) -> None:
+        """``node`` failed of itself (not because a child did): the run is failing."""
         node.reason = reason
-        if node.kind in ("container", "importer"):
-            self.run.failing = True
-            self.run.failed_steps.append(node.id)
-            if not self.run.error:
-                self.run.error = f"step {node.id!r} failed: {reason}"
+        self.run.failing = True
+        self.run.failed_steps.append(node.id)
+        if not self.run.error:
+            noun = "step" if node.kind in ("container", "importer") else "task"
+            self.run.error = f"{noun} {node.id!r} failed: {reason}"
         self._finish(node, "FAILED")
 
     def _skip(self, node: Node, reason: str, *, failure: bool) -> None:
