@@ -53,6 +53,7 @@ def test_numbers_reach_cel_as_doubles_as_from_protobuf() -> None:
         f"{param('x')} + 1 == 4", x=3
     )
     assert holds(f"{param('x')} + 1.0 == 4.0", x=3)
+    assert holds(f"{param('x')} > 1e308", x=10**400)  # beyond a double: infinite, as in Go
 
 
 def test_what_kfp_compiles_strings_bools_and_logic() -> None:

@@ -30,7 +30,7 @@ from cel_expr_python import cel
 
 from .errors import SpecError
 from .types import from_spec
-from .value_text import as_text
+from .value_text import as_double, as_text
 
 _POSITION = re.compile(r"ERROR: <input>:(\d+):(\d+): (.*)")
 _STATUS = re.compile(r"^[A-Z_]+: ")
@@ -118,7 +118,7 @@ def select(selector: Selector, value: Any) -> Any:
     elif isinstance(value, bool):
         data["bool_value"] = value
     elif isinstance(value, int | float):
-        data["number_value"] = float(value)
+        data["number_value"] = as_double(value)
     elif isinstance(value, list):
         data["list_value"] = _to_cel(value)
     elif isinstance(value, dict):
@@ -197,7 +197,7 @@ def _to_cel(value: Any) -> Any:
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
     if isinstance(value, int | float):
-        return float(value)
+        return as_double(value)
     if isinstance(value, list | tuple):
         return [_to_cel(v) for v in value]
     if isinstance(value, dict):

@@ -19,7 +19,7 @@ import math
 from typing import Any
 
 from .errors import SpecError
-from .value_text import as_text
+from .value_text import as_double, as_text
 
 PARAMETER_TYPES = (
     "STRING",
@@ -123,7 +123,7 @@ def convert_input(value: Any, ptype: str, *, task: str, field: str) -> Any:
             field=field,
         )
     if ptype == "NUMBER_DOUBLE":
-        return float(value)
+        return as_double(value)
     if ptype == "NUMBER_INTEGER" and isinstance(value, float) and value.is_integer():
         return int(value)
     return value

@@ -40,7 +40,7 @@ def as_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        return _plain_number(_double(value))
+        return _plain_number(as_double(value))
     return json_text(value)
 
 
@@ -53,16 +53,17 @@ def json_text(value: Any) -> str:
     if isinstance(value, str):
         return _string(value)
     if isinstance(value, int | float):
-        return _json_number(_double(value))
+        return _json_number(as_double(value))
     if isinstance(value, list | tuple):
         return "[" + ",".join(json_text(v) for v in value) + "]"
     if isinstance(value, dict):
         items = sorted(((str(k), v) for k, v in value.items()), key=lambda kv: kv[0])
         return "{" + ",".join(f"{_string(k)}:{json_text(v)}" for k, v in items) + "}"
-    raise TypeError(f"{type(value).__name__} is not a KFP parameter value")
+    return _string(str(value))  # not a JSON value: cannot come from a step; never fails
 
 
-def _double(value: int | float) -> float:
+def as_double(value: int | float) -> float:
+    """A number as KFP holds it: a double (an int beyond the double range is infinite)."""
     try:
         return float(value)
     except OverflowError:
