@@ -11,6 +11,9 @@ Semantics follow KFP v2 on Argo:
   finished. With the default strategy it needs them all to have succeeded (or been skipped
   by a false condition); with ``ALL_UPSTREAM_TASKS_COMPLETED`` (``ignore_upstream_failure``,
   exit handlers) it runs whatever happened.
+* A task's condition (CEL, see docs/kfp-semantics.md) is evaluated on its resolved inputs
+  when it is about to start: false skips it; one that cannot be evaluated (division by
+  zero, a parameter without value) fails the task like a failed step, naming the expression.
 * Fail fast, like Argo DAGs: after a step fails (retries used up) no new step starts, except
   the ones that run whatever happened (exit handlers); running steps finish.
 * Cancelling stops running steps (CancelStep), cancels everything not started, and still runs
