@@ -34,7 +34,10 @@ from .value_text import as_double, as_text
 
 _POSITION = re.compile(r"ERROR: <input>:(\d+):(\d+): (.*)")
 _STATUS = re.compile(r"^[A-Z_]+: ")
-_READS = re.compile(r"""parameter_values\s*\[\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")\s*\]""")
+_READS = re.compile(
+    r"""parameter_values\s*(?:\[\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")\s*\]"""
+    r"""|\.\s*([A-Za-z_][A-Za-z0-9_]*))"""
+)
 _SELECTOR_FIELDS = ("string_value", "number_value", "bool_value", "struct_value", "list_value")
 
 
@@ -83,7 +86,7 @@ def compile_condition(text: str) -> Condition:
             "with something, e.g. '... == 1'",
             expression=text,
         )
-    reads = frozenset(a or b for a, b in _READS.findall(text))
+    reads = frozenset(a or b or c for a, b, c in _READS.findall(text))
     return Condition(text=text, program=program, reads=reads)
 
 

@@ -294,18 +294,18 @@ class RunMachine:
         KFP's driver evaluates a condition on the inputs as the task's component declares
         them, so a value reaching a ``str`` input is compared as its text.
         """
-        for name in sorted(condition.reads):
-            if name not in parameters:
-                return (
-                    f"condition {condition.text!r} reads parameter {name!r}, which has no "
-                    f"value: {missing_reason(task, name)}"
-                )
         try:
             inputs = converted(self.plan, task.component_name, node, parameters)
             return cel.condition_holds(condition, inputs, artifacts)
         except InputError as exc:
             return f"condition {condition.text!r} cannot read its inputs: {exc}"
         except cel.EvaluationError as exc:
+            missing = sorted(condition.reads - set(parameters))
+            if missing:
+                return (
+                    f"condition {condition.text!r} reads parameter {missing[0]!r}, which has no "
+                    f"value: {missing_reason(task, missing[0])}"
+                )
             return f"condition {condition.text!r} could not be evaluated: {exc}"
 
     def _import(self, node: Node, task: TaskPlan) -> None:
