@@ -123,7 +123,28 @@ def _consume_inputs(spec: dict[str, Any]) -> dict[str, Any]:
             lambda s: s["root"]["dag"]["tasks"]["consume"].update(
                 triggerPolicy={"condition": "inputs.parameter_values['a'] == "}
             ),
-            r"task 'consume', triggerPolicy.condition: cannot read expression",
+            r"task 'consume', triggerPolicy.condition: \"inputs.parameter_values\['a'\] == \" is "
+            r"not valid CEL: at column 33: Syntax error: mismatched input '<EOF>'",
+        ),
+        (
+            lambda s: s["root"]["dag"]["tasks"]["consume"].update(
+                triggerPolicy={"condition": "inputs.parameter_values['nope'] == 1"}
+            ),
+            r"task 'consume', triggerPolicy.condition: condition "
+            r"\"inputs.parameter_values\['nope'\] == 1\" reads parameter 'nope', which is not "
+            r"one of the task's inputs \(its inputs: 'x'\)",
+        ),
+        (
+            lambda s: s["root"]["dag"]["tasks"]["consume"].update(
+                triggerPolicy={"condition": "-'a' == 1"}
+            ),
+            r"task 'consume', triggerPolicy.condition: \"-'a' == 1\" is not valid CEL: at "
+            r"column 1: found no matching overload for '-_' applied to '\(string\)'",
+        ),
+        (
+            lambda s: _consume_inputs(s)["x"].update(parameterExpressionSelector="parseJson("),
+            r"task 'consume', inputs.parameters\['x'\].parameterExpressionSelector: "
+            r"'parseJson\(' is not valid CEL: at column 11: Syntax error",
         ),
         (
             lambda s: s["deploymentSpec"]["executors"]["exec-consume"].update(
@@ -147,6 +168,9 @@ def _consume_inputs(spec: dict[str, Any]) -> dict[str, Any]:
         "schema-version",
         "missing-input",
         "bad-condition",
+        "condition-on-missing-parameter",
+        "condition-negates-a-string",
+        "bad-selector",
         "no-image",
         "unsupported-executor",
     ],

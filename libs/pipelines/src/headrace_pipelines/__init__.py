@@ -5,7 +5,8 @@ from .arguments import bind_arguments
 from .errors import SpecError
 from .loading import PipelineSource, canonical_json, load_pipeline, pack_pipeline
 from .plan import ROOT, Plan, TaskPlan, compile_plan, load_protobuf_support
-from .types import PARAMETER_TYPES, coerce, from_spec, parse_text, type_label
+from .types import PARAMETER_TYPES, coerce, convert_input, from_spec, parse_text, type_label
+from .value_text import as_text, json_text
 
 __all__ = [
     "PARAMETER_TYPES",
@@ -14,12 +15,15 @@ __all__ = [
     "Plan",
     "SpecError",
     "TaskPlan",
+    "as_text",
     "bind_arguments",
     "canonical_json",
     "cel",
     "coerce",
     "compile_plan",
+    "convert_input",
     "from_spec",
+    "json_text",
     "load_pipeline",
     "load_protobuf_support",
     "pack_pipeline",

@@ -1,290 +1,242 @@
-"""The CEL subset kfp compiles: ``dsl.If`` conditions and loop-item field selectors.
+"""CEL in pipeline specs: ``triggerPolicy.condition`` and ``parameterExpressionSelector``.
 
-Conditions look like ``int(inputs.parameter_values['pipelinechannel--n-Output']) > 5`` or
-``!(inputs.parameter_values['p'] == 'heads') && inputs.parameter_values['p'] == 'tails'``;
-selectors look like ``parseJson(string_value)["a"]``. Supported: literals (numbers, quoted
-strings, ``true``/``false``/``null``, lists), ``name``, ``a.b``, ``a[i]``, calls to ``int``,
-``double``, ``string``, ``bool``, ``parseJson``, ``size``, the operators ``! - * / % + -
-< <= > >= == != in && ||`` and parentheses. Parsing is separate from evaluation so a spec
-is checked once, at submission.
+Expressions are compiled and type-checked by cel-cpp (the ``cel-expr-python`` package, the
+CEL team's own Python binding), in the two environments KFP's driver declares with cel-go:
+
+* a **condition** sees the task's resolved inputs as ``inputs.parameter_values[NAME]`` and
+  ``inputs.artifacts[NAME].artifacts[i]`` (``uri``, ``name``, ``metadata``), and must give
+  a bool: ``int(inputs.parameter_values['pipelinechannel--n']) > 5``;
+* a **selector** sees one parameter value as ``string_value`` (always: the value as text)
+  and, by its kind, ``number_value``, ``bool_value``, ``struct_value``, ``list_value`` or
+  ``null_value``: ``parseJson(string_value)["a"]``.
+
+Both have ``parseJson(string)``. Values reach CEL as protobuf ``Value``s reach cel-go:
+every number is a double (so ``int(...)`` is needed for integer arithmetic, and
+``int(x) / 2`` truncates), and a map lacks the keys a value lacks. :func:`compile_condition`
+and :func:`compile_selector` run once, when a spec is submitted; :func:`condition_holds` and
+:func:`select` run per task and raise :class:`EvaluationError` with CEL's reason.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import SpecError
+from cel_expr_python import cel
 
-_TOKEN = re.compile(
-    r"""\s*(?:
-      (?P<number>\d+\.\d*(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+|\.\d+|\d+)
-    | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
-    | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-    | (?P<op>&&|\|\||==|!=|<=|>=|[-+*/%<>!()\[\].,])
-    )""",
-    re.VERBOSE,
+from .errors import SpecError
+from .types import from_spec
+from .value_text import as_double, as_text
+
+_POSITION = re.compile(r"ERROR: <input>:(\d+):(\d+): (.*)")
+_STATUS = re.compile(r"^[A-Z_]+: ")
+_READS = re.compile(
+    r"""parameter_values\s*(?:\[\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")\s*\]"""
+    r"""|\.\s*([A-Za-z_][A-Za-z0-9_]*))"""
 )
-_BINARY = {
-    "||": 1,
-    "&&": 2,
-    "==": 3,
-    "!=": 3,
-    "<": 3,
-    "<=": 3,
-    ">": 3,
-    ">=": 3,
-    "in": 3,
-    "+": 4,
-    "-": 4,
-    "*": 5,
-    "/": 5,
-    "%": 5,
-}
+_SELECTOR_FIELDS = ("string_value", "number_value", "bool_value", "struct_value", "list_value")
 
 
 class CelError(SpecError):
-    pass
+    """An expression that is not valid CEL, or not a valid condition or selector.
+
+    ``line`` and ``column`` (1-based) point at the first problem CEL found.
+    """
+
+    def __init__(self, message: str, *, expression: str, line: int = 0, column: int = 0) -> None:
+        super().__init__(message)
+        self.expression = expression
+        self.line = line
+        self.column = column
+
+
+class EvaluationError(ValueError):
+    """A valid expression that CEL could not evaluate for these values."""
 
 
 @dataclass(frozen=True)
-class Node:
-    kind: str  # lit, name, member, index, call, unary, binary, list
-    value: Any = None
-    args: tuple[Node, ...] = ()
+class Condition:
+    """A compiled ``triggerPolicy.condition``."""
+
+    text: str
+    program: Any = field(repr=False, compare=False)
+    reads: frozenset[str] = frozenset()
+    """The parameter names the condition reads with a literal key."""
 
 
-def parse(text: str) -> Node:
-    tokens = _tokenize(text)
-    parser = _Parser(tokens, text)
-    node = parser.expression(0)
-    if parser.peek() is not None:
-        raise CelError(f"unexpected {parser.peek()!r} in expression {text!r}")
-    return node
+@dataclass(frozen=True)
+class Selector:
+    """A compiled ``parameterExpressionSelector``."""
+
+    text: str
+    program: Any = field(repr=False, compare=False)
 
 
-def _tokenize(text: str) -> list[tuple[str, str]]:
-    tokens: list[tuple[str, str]] = []
-    pos = 0
-    while pos < len(text):
-        if text[pos:].strip() == "":
-            break
-        match = _TOKEN.match(text, pos)
-        if not match or match.end() == pos:
-            raise CelError(f"cannot read {text[pos : pos + 20]!r} in expression {text!r}")
-        kind = match.lastgroup or ""
-        tokens.append((kind, match.group(kind)))
-        pos = match.end()
-    return tokens
+def compile_condition(text: str) -> Condition:
+    """Parse and check a condition; :class:`CelError` names the position of a mistake."""
+    program = _compile(_condition_env(), text)
+    result = program.return_type()
+    if result not in (cel.Type.BOOL, cel.Type.DYN):
+        raise CelError(
+            f"condition {text!r} gives a value of type {result.name()}, not a bool: compare it "
+            "with something, e.g. '... == 1'",
+            expression=text,
+        )
+    reads = frozenset(a or b or c for a, b, c in _READS.findall(text))
+    return Condition(text=text, program=program, reads=reads)
 
 
-class _Parser:
-    def __init__(self, tokens: list[tuple[str, str]], text: str) -> None:
-        self.tokens = tokens
-        self.pos = 0
-        self.text = text
-
-    def peek(self) -> str | None:
-        return self.tokens[self.pos][1] if self.pos < len(self.tokens) else None
-
-    def take(self, expected: str | None = None) -> tuple[str, str]:
-        if self.pos >= len(self.tokens):
-            raise CelError(f"expression {self.text!r} ends too early")
-        token = self.tokens[self.pos]
-        if expected is not None and token[1] != expected:
-            raise CelError(f"expected {expected!r} but found {token[1]!r} in {self.text!r}")
-        self.pos += 1
-        return token
-
-    def expression(self, min_power: int) -> Node:
-        left = self.unary()
-        while True:
-            op = self.peek()
-            if op is None or op not in _BINARY or _BINARY[op] <= min_power - 1:
-                return left
-            power = _BINARY[op]
-            if power < min_power:
-                return left
-            self.take()
-            right = self.expression(power + 1)
-            left = Node("binary", op, (left, right))
-
-    def unary(self) -> Node:
-        if self.peek() in ("!", "-"):
-            op = self.take()[1]
-            return Node("unary", op, (self.unary(),))
-        return self.postfix(self.primary())
-
-    def primary(self) -> Node:
-        kind, token = self.take()
-        if kind == "number":
-            return Node("lit", float(token) if any(c in token for c in ".eE") else int(token))
-        if kind == "string":
-            return Node("lit", _unquote(token))
-        if kind == "name":
-            if token in ("true", "false"):
-                return Node("lit", token == "true")
-            if token == "null":
-                return Node("lit", None)
-            if self.peek() == "(":
-                self.take("(")
-                args: list[Node] = []
-                while self.peek() != ")":
-                    args.append(self.expression(0))
-                    if self.peek() == ",":
-                        self.take(",")
-                self.take(")")
-                if token not in _FUNCTIONS:
-                    raise CelError(f"unknown function {token}() in {self.text!r}")
-                return Node("call", token, tuple(args))
-            return Node("name", token)
-        if token == "(":
-            inner = self.expression(0)
-            self.take(")")
-            return inner
-        if token == "[":
-            items: list[Node] = []
-            while self.peek() != "]":
-                items.append(self.expression(0))
-                if self.peek() == ",":
-                    self.take(",")
-            self.take("]")
-            return Node("list", None, tuple(items))
-        raise CelError(f"unexpected {token!r} in expression {self.text!r}")
-
-    def postfix(self, node: Node) -> Node:
-        while self.peek() in (".", "["):
-            if self.take()[1] == ".":
-                kind, name = self.take()
-                if kind != "name":
-                    raise CelError(f"expected a field name after '.' in {self.text!r}")
-                node = Node("member", name, (node,))
-            else:
-                index = self.expression(0)
-                self.take("]")
-                node = Node("index", None, (node, index))
-        return node
+def compile_selector(text: str) -> Selector:
+    """Parse and check a selector; :class:`CelError` names the position of a mistake."""
+    return Selector(text=text, program=_compile(_selector_env(), text))
 
 
-def _unquote(token: str) -> str:
-    body = token[1:-1]
-    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), body)
-
-
-def _to_int(value: Any) -> int:
-    if isinstance(value, str):
-        return int(float(value)) if "." in value else int(value)
-    return int(value)
-
-
-def _to_string(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json.dumps(value)
-
-
-def _to_bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() == "true"
-    return bool(value)
-
-
-def _parse_json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
-_FUNCTIONS: dict[str, Callable[[Any], Any]] = {
-    "int": _to_int,
-    "double": lambda v: float(v),
-    "string": _to_string,
-    "bool": _to_bool,
-    "parseJson": _parse_json,
-    "size": len,
-}
-
-
-def evaluate(node: Node, names: Mapping[str, Any]) -> Any:
-    kind = node.kind
-    if kind == "lit":
-        return node.value
-    if kind == "list":
-        return [evaluate(a, names) for a in node.args]
-    if kind == "name":
-        if node.value not in names:
-            raise CelError(f"unknown name {node.value!r}")
-        return names[node.value]
-    if kind == "member":
-        return _lookup(evaluate(node.args[0], names), node.value)
-    if kind == "index":
-        return _lookup(evaluate(node.args[0], names), evaluate(node.args[1], names))
-    if kind == "call":
-        args = [evaluate(a, names) for a in node.args]
-        try:
-            return _FUNCTIONS[node.value](*args)
-        except (TypeError, ValueError) as exc:
-            raise CelError(f"{node.value}() cannot take {args!r}: {exc}") from None
-    if kind == "unary":
-        value = evaluate(node.args[0], names)
-        return (not _truth(value)) if node.value == "!" else -value
-    op = node.value
-    if op == "&&":
-        return _truth(evaluate(node.args[0], names)) and _truth(evaluate(node.args[1], names))
-    if op == "||":
-        return _truth(evaluate(node.args[0], names)) or _truth(evaluate(node.args[1], names))
-    left, right = evaluate(node.args[0], names), evaluate(node.args[1], names)
-    try:
-        return _OPS[op](left, right)
-    except TypeError:
-        raise CelError(f"cannot compute {left!r} {op} {right!r}") from None
-
-
-def _truth(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise CelError(f"a condition must be true or false, got {value!r}")
-    return value
-
-
-def _lookup(container: Any, key: Any) -> Any:
-    try:
-        return container[key]
-    except (KeyError, IndexError, TypeError):
-        raise CelError(f"{key!r} is not present in {container!r}"[:200]) from None
-
-
-_OPS: dict[str, Callable[[Any, Any], Any]] = {
-    "==": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-    "in": lambda a, b: a in b,
-    "+": lambda a, b: a + b,
-    "-": lambda a, b: a - b,
-    "*": lambda a, b: a * b,
-    "/": lambda a, b: a / b,
-    "%": lambda a, b: a % b,
-}
-
-
-def condition_holds(expression: Node, parameters: Mapping[str, Any]) -> bool:
-    """Evaluate a ``triggerPolicy.condition`` against the task's resolved parameters."""
-    return _truth(evaluate(expression, {"inputs": {"parameter_values": dict(parameters)}}))
-
-
-def select(expression: Node, value: Any) -> Any:
-    """Apply a ``parameterExpressionSelector`` to one parameter value."""
-    text = value if isinstance(value, str) else json.dumps(value)
-    names = {
-        "string_value": text,
-        "struct_value": value,
-        "list_value": value,
-        "number_value": value,
-        "bool_value": value,
+def condition_holds(
+    condition: Condition,
+    parameters: Mapping[str, Any],
+    artifacts: Mapping[str, list[dict[str, Any]]] | None = None,
+) -> bool:
+    """Evaluate ``condition`` against a task's resolved inputs (KFP's ``ExecutorInput``)."""
+    inputs = {
+        "parameter_values": {k: _to_cel(v) for k, v in parameters.items()},
+        "artifacts": {k: {"artifacts": _runtime(v)} for k, v in (artifacts or {}).items()},
+        "parameters": {},
     }
-    return evaluate(expression, names)
+    outputs = {"parameters": {}, "artifacts": {}, "output_file": ""}
+    result = _evaluate(condition.program, {"inputs": inputs, "outputs": outputs})
+    if not isinstance(result, bool):
+        raise EvaluationError(f"the condition gave {_short(result)}, not true or false")
+    return result
+
+
+def select(selector: Selector, value: Any) -> Any:
+    """Apply a selector to one parameter value; the result is a plain JSON value."""
+    data: dict[str, Any] = {"string_value": as_text(value)}
+    if value is None:
+        data["null_value"] = None
+    elif isinstance(value, bool):
+        data["bool_value"] = value
+    elif isinstance(value, int | float):
+        data["number_value"] = as_double(value)
+    elif isinstance(value, list):
+        data["list_value"] = _to_cel(value)
+    elif isinstance(value, dict):
+        data["struct_value"] = _to_cel(value)
+    return from_spec(_plain(_evaluate(selector.program, data), selector.text))
+
+
+# the environments ------------------------------------------------------------------------
+
+
+def _parse_json(text: str) -> Any:
+    # As cel-go's parseJson in KFP: Go's JSON decoder makes every number a double.
+    try:
+        return json.loads(text, parse_int=float)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"parseJson: {_short(text)} is not JSON ({exc})") from None
+
+
+def _functions() -> list[Any]:
+    overload = cel.Overload(
+        "parse_json", return_type=cel.Type.DYN, parameters=[cel.Type.STRING], impl=_parse_json
+    )
+    return [cel.FunctionDecl("parseJson", [overload])]
+
+
+@functools.cache
+def _condition_env() -> Any:
+    variables = {"inputs": cel.Type.DYN, "outputs": cel.Type.DYN}
+    return cel.NewEnv(variables=variables, functions=_functions())
+
+
+@functools.cache
+def _selector_env() -> Any:
+    variables = {name: cel.Type.DYN for name in (*_SELECTOR_FIELDS, "null_value")}
+    return cel.NewEnv(variables=variables, functions=_functions())
+
+
+def _compile(env: Any, text: str) -> Any:
+    if not isinstance(text, str) or not text.strip():
+        raise CelError("the expression is empty", expression=str(text))
+    try:
+        return env.compile(text)
+    except RuntimeError as exc:
+        raise _compile_error(text, str(exc)) from None
+
+
+def _compile_error(text: str, message: str) -> CelError:
+    found = _POSITION.search(message)
+    if not found:
+        return CelError(f"{_STATUS.sub('', message)} in {text!r}", expression=text)
+    line, column, reason = int(found.group(1)), int(found.group(2)), found.group(3).strip()
+    where = f"line {line}, column {column}" if "\n" in text else f"column {column}"
+    return CelError(
+        f"{text!r} is not valid CEL: at {where}: {reason}",
+        expression=text,
+        line=line,
+        column=column,
+    )
+
+
+def _evaluate(program: Any, data: dict[str, Any]) -> Any:
+    try:
+        result = program.eval(data=data)
+    except Exception as exc:  # cel-cpp reports a value it cannot take as an exception
+        raise EvaluationError(_STATUS.sub("", str(exc))) from None
+    if result.type() == cel.Type.ERROR:
+        raise EvaluationError(_STATUS.sub("", str(result.value())))
+    return result.plain_value()
+
+
+# values across the boundary ---------------------------------------------------------------
+
+
+def _to_cel(value: Any) -> Any:
+    """A JSON value as protobuf's ``Value`` shows it to CEL: every number a double."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return as_double(value)
+    if isinstance(value, list | tuple):
+        return [_to_cel(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _to_cel(v) for k, v in value.items()}
+    return as_text(value)
+
+
+def _runtime(artifacts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": a.get("name", ""),
+            "uri": a.get("uri", ""),
+            "metadata": _to_cel(a.get("metadata") or {}),
+            "type": {
+                "schema_title": a.get("schema_title", ""),
+                "schema_version": a.get("schema_version", ""),
+            },
+        }
+        for a in artifacts
+    ]
+
+
+def _plain(value: Any, text: str) -> Any:
+    """A CEL result as a parameter value, or :class:`EvaluationError` if it cannot be one."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list):
+        return [_plain(v, text) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _plain(v, text) for k, v in value.items()}
+    raise EvaluationError(
+        f"the selector gives {_short(value)}, which is not a parameter value (a string, "
+        "number, bool, list or struct with string keys)"
+    )
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -9,8 +9,9 @@ The :class:`Plan` keeps the spec as plain JSON, which is what the scheduler work
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from . import cel
 from .errors import SpecError
@@ -24,6 +25,7 @@ RESOURCE_INPUTS = frozenset(
     {"cpu_request", "cpu_limit", "memory_request", "memory_limit"}
     | {"accelerator_type", "accelerator_count"}
 )
+_Compiled = TypeVar("_Compiled", cel.Condition, cel.Selector)
 
 
 @dataclass(frozen=True)
@@ -35,8 +37,8 @@ class TaskPlan:
     component_name: str
     kind: str  # container, importer, dag
     upstream: frozenset[str]
-    condition: cel.Node | None = None
-    selectors: dict[str, cel.Node] = field(default_factory=dict)
+    condition: cel.Condition | None = None
+    selectors: dict[str, cel.Selector] = field(default_factory=dict)
 
     @property
     def iterator(self) -> dict[str, Any] | None:
@@ -220,7 +222,7 @@ class _Builder:
         parent_arts = _defs(parent, "inputDefinitions", "artifacts")
         declared_params = _defs(component, "inputDefinitions", "parameters")
         declared_arts = _defs(component, "inputDefinitions", "artifacts")
-        selectors: dict[str, cel.Node] = {}
+        selectors: dict[str, cel.Selector] = {}
         for key, source in (inputs.get("parameters") or {}).items():
             fld = f"inputs.parameters[{key!r}]"
             undeclared = key not in declared_params and key not in RESOURCE_INPUTS
@@ -269,7 +271,9 @@ class _Builder:
                 )
             selector = source.get("parameterExpressionSelector")
             if selector:
-                selectors[key] = _parse_cel(selector, where, f"{fld}.parameterExpressionSelector")
+                selectors[key] = _compile_cel(
+                    cel.compile_selector, selector, where, f"{fld}.parameterExpressionSelector"
+                )
         for key, source in (inputs.get("artifacts") or {}).items():
             fld = f"inputs.artifacts[{key!r}]"
             if key not in declared_arts and kind != "dag":
@@ -331,7 +335,10 @@ class _Builder:
         condition = None
         policy = task.get("triggerPolicy") or {}
         if policy.get("condition"):
-            condition = _parse_cel(policy["condition"], where, "triggerPolicy.condition")
+            condition = _compile_cel(
+                cel.compile_condition, policy["condition"], where, "triggerPolicy.condition"
+            )
+            _check_condition_reads(condition, set(inputs.get("parameters") or {}), where)
         strategy = policy.get("strategy")
         if strategy not in (
             None,
@@ -481,11 +488,26 @@ class _Builder:
                 )
 
 
-def _parse_cel(text: str, where: str, fld: str) -> cel.Node:
+def _compile_cel(
+    compile_: Callable[[str], _Compiled], text: Any, where: str, fld: str
+) -> _Compiled:
     try:
-        return cel.parse(text)
-    except SpecError as exc:
-        raise SpecError(f"cannot read expression: {exc.detail}", task=where, field=fld) from None
+        return compile_(text)
+    except cel.CelError as exc:
+        raise SpecError(exc.detail, task=where, field=fld) from None
+
+
+def _check_condition_reads(condition: cel.Condition, given: set[str], where: str) -> None:
+    """A condition reads only the task's own inputs: KFP evaluates it on them alone."""
+    for name in sorted(condition.reads - given):
+        inputs = ", ".join(repr(k) for k in sorted(given)) or "none"
+        raise SpecError(
+            f"condition {condition.text!r} reads parameter {name!r}, which is not one of the "
+            f"task's inputs (its inputs: {inputs}): add it to the task's inputs.parameters "
+            "or correct the name",
+            task=where,
+            field="triggerPolicy.condition",
+        )
 
 
 def _check_acyclic(plans: dict[str, TaskPlan], path: str) -> None:

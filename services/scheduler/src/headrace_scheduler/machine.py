@@ -11,6 +11,9 @@ Semantics follow KFP v2 on Argo:
   finished. With the default strategy it needs them all to have succeeded (or been skipped
   by a false condition); with ``ALL_UPSTREAM_TASKS_COMPLETED`` (``ignore_upstream_failure``,
   exit handlers) it runs whatever happened.
+* A task's condition (CEL, see docs/kfp-semantics.md) is evaluated on its resolved inputs
+  when it is about to start: false skips it; one that cannot be evaluated (division by
+  zero, a parameter without value) fails the task like a failed step, naming the expression.
 * Fail fast, like Argo DAGs: after a step fails (retries used up) no new step starts, except
   the ones that run whatever happened (exit handlers); running steps finish.
 * Cancelling stops running steps (CancelStep), cancels everything not started, and still runs
@@ -24,11 +27,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from headrace_pipelines import ROOT, Plan, TaskPlan, cel
-from headrace_pipelines.errors import SpecError
 
 from . import retry
 from .effects import Effect, Finished, Launch, Skipped, Stop
-from .inputs import InputError, check_artifacts, resolve, typed_parameters
+from .inputs import (
+    InputError,
+    check_artifacts,
+    converted,
+    missing_reason,
+    resolve,
+    typed_parameters,
+)
 from .state import ACTIVE, Node, RunState, child_id, iteration_id
 
 ROOT_ID = ""
@@ -242,10 +251,9 @@ class RunMachine:
             self._fail(node, str(exc))
             return
         if task.condition is not None:
-            try:
-                holds = cel.condition_holds(task.condition, parameters)
-            except SpecError as exc:
-                self._fail(node, f"condition {task.spec['triggerPolicy']['condition']!r}: {exc}")
+            holds = self._condition(node, task, task.condition, parameters, artifacts)
+            if isinstance(holds, str):
+                self._fail(node, holds)
                 return
             if not holds:
                 self._skip(node, "condition is false", failure=False)
@@ -272,6 +280,33 @@ class RunMachine:
             node.parameters, node.artifacts = parameters, artifacts
             node.state = "RUNNING"
             self._enter(node)
+
+    def _condition(
+        self,
+        node: Node,
+        task: TaskPlan,
+        condition: cel.Condition,
+        parameters: dict[str, Any],
+        artifacts: dict[str, list[dict[str, Any]]],
+    ) -> bool | str:
+        """Whether ``condition`` holds for the task's inputs, or why it cannot tell.
+
+        KFP's driver evaluates a condition on the inputs as the task's component declares
+        them, so a value reaching a ``str`` input is compared as its text.
+        """
+        try:
+            inputs = converted(self.plan, task.component_name, node, parameters)
+            return cel.condition_holds(condition, inputs, artifacts)
+        except InputError as exc:
+            return f"condition {condition.text!r} cannot read its inputs: {exc}"
+        except cel.EvaluationError as exc:
+            missing = sorted(condition.reads - set(parameters))
+            if missing:
+                return (
+                    f"condition {condition.text!r} reads parameter {missing[0]!r}, which has no "
+                    f"value: {missing_reason(task, missing[0])}"
+                )
+            return f"condition {condition.text!r} could not be evaluated: {exc}"
 
     def _import(self, node: Node, task: TaskPlan) -> None:
         importer = self.plan.executor(task.component_name)["importer"]
@@ -430,12 +465,13 @@ class RunMachine:
         self._dirty.append(node.scope)
 
     def _fail(self, node: Node, reason: str) -> None:
+        """``node`` failed of itself (not because a child did): the run is failing."""
         node.reason = reason
-        if node.kind in ("container", "importer"):
-            self.run.failing = True
-            self.run.failed_steps.append(node.id)
-            if not self.run.error:
-                self.run.error = f"step {node.id!r} failed: {reason}"
+        self.run.failing = True
+        self.run.failed_steps.append(node.id)
+        if not self.run.error:
+            noun = "step" if node.kind in ("container", "importer") else "task"
+            self.run.error = f"{noun} {node.id!r} failed: {reason}"
         self._finish(node, "FAILED")
 
     def _skip(self, node: Node, reason: str, *, failure: bool) -> None:
