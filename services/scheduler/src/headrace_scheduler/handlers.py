@@ -51,6 +51,7 @@ from headrace_runtime import HandlerContext
 from . import store
 from .abort import abort_run
 from .effects import Effect, Finished, Launch, Skipped, Stop
+from .input_artifacts import bind_inputs
 from .machine import RunMachine
 from .state import RunState
 from .steps import cache_key, step_ready
@@ -112,6 +113,7 @@ class Scheduler:
                 )
             plan = compile_plan(msg.pipeline_spec)
             run.arguments = bind_arguments(plan, dict(msg.arguments))
+            run.input_artifacts = bind_inputs(plan, dict(msg.arguments), self.artifacts)
             run.pipeline_name = plan.name
         except SpecError as exc:
             self._reject(ctx, msg, run, str(exc), now)
