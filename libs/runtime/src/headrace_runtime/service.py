@@ -262,10 +262,19 @@ class Service:
                     session.rollback()
                     log.info("%s: %s handled concurrently elsewhere", self.name, envelope.id)
                     return
-            await self._relay.publish(ctx.published)
+            await self._publish_committed(ctx.published)
 
         handle.__name__ = f"handle_{message.__name__}"
         return handle
+
+    async def _publish_committed(self, event_ids: list[str]) -> None:
+        """Publish what a committed transaction wrote to the outbox. The message is handled
+        whatever happens here: rows that cannot be sent now are sent by the relay's sweep."""
+        assert self._relay is not None
+        try:
+            await self._relay.publish(event_ids)
+        except Exception:
+            log.warning("%s: publishing after commit failed; the outbox sweep will", self.name)
 
     def _wrap_give_up(
         self, message: type[Message], fn: GiveUpFn
@@ -279,7 +288,7 @@ class Service:
                 )
                 await fn(envelope.message, ctx, dead)
                 session.commit()
-            await self._relay.publish(ctx.published)
+            await self._publish_committed(ctx.published)
 
         give_up.__name__ = f"give_up_{message.__name__}"
         return give_up
