@@ -18,7 +18,7 @@ from pipeline_harness import Platform, step
 from sqlalchemy import Engine, text
 
 from headrace_bus import Bus
-from headrace_contracts import RunFailed, RunRejected, StepStarted, StepSucceeded
+from headrace_contracts import CancelStep, RunFailed, RunRejected, StepStarted, StepSucceeded
 from headrace_testing.faults import StoreFault, parameter_values
 
 StartPlatform = Callable[..., Awaitable[Platform]]
@@ -205,3 +205,26 @@ async def test_an_error_while_starting_a_run_rejects_it(platform: Platform) -> N
     assert [m.headers["headrace-dlq-reason"] for m in letters] == ["rejected"]
     assert letters[0].headers["headrace-dlq-subject"] == "headrace.run.submit"
     assert await published(platform.bus, RunRejected.subject()) == 1
+
+
+async def test_a_cancel_the_scheduler_cannot_apply_fails_the_run_and_stops_its_steps(
+    platform: Platform,
+) -> None:
+    StoreFault(
+        scheduler_engine(platform),
+        statement="UPDATE runs",
+        when=lambda parameters: "CANCELLED" in parameter_values(parameters),
+    )
+    run_id = await platform.submit(one, {"n": 1})
+    await platform.wait_step(run_id, "add", "READY")
+    await platform.cancel(run_id)
+    run = await platform.wait(run_id)
+    assert run.state == "FAILED"
+    assert run.error.startswith(
+        "the scheduler could not handle CancelRun: failed 5 deliveries; last error "
+        "OperationalError: ("
+    ), run.error
+    ready = step(run, "add")
+    assert ready is not None
+    assert (ready.state, ready.reason) == ("CANCELLED", f"stopped: {run.error}")
+    assert await published(platform.bus, CancelStep.subject()) == 1
