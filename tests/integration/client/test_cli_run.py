@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from artifact_pipelines import ARTIFACT_PIPELINE_PY
 from client_pipelines import PIPELINE_PY
 from client_platform import Platform
 
@@ -20,6 +21,7 @@ from headrace import Client
 from headrace.cli import main
 from headrace.home import Home, PlatformState, write_state
 from headrace.run_commands import follow
+from headrace_testing.faults import StoreFault
 
 
 @pytest.fixture
@@ -148,6 +150,89 @@ def test_a_mistake_is_one_line_and_exit_code_2(
     assert (code, out) == (2, "")
     assert err.startswith("headrace: ")
     assert message in err
+    assert err.count("\n") == 1
+    assert platform.submits() == 0
+
+
+def test_a_run_the_scheduler_cannot_start_prints_its_reason_and_exit_code_2(
+    platform: Platform, capsys: pytest.CaptureFixture[str], pipeline_yaml: Path
+) -> None:
+    engine = platform.services[0].engine
+    assert engine is not None
+    StoreFault(
+        engine,
+        statement="INSERT INTO runs",
+        error="DataError",
+        message="value too long for type character varying(64)",
+        times=1,
+    )
+    code, out, err = headrace(
+        platform, capsys, "submit", str(pipeline_yaml), "-p", "n=1", "--run-id", "broken-store"
+    )
+    assert (code, out) == (2, "")
+    assert err.startswith(
+        "headrace: run 'broken-store' rejected: the scheduler could not start the run: DataError: ("
+    ), err
+    assert err.endswith(
+        "value too long for type character varying(64) (the scheduler's log has the details)\n"
+    ), err
+    code, out, _ = headrace(platform, capsys, "get", "broken-store", "--json")
+    assert code == 0
+    assert json.loads(out)["state"] == "REJECTED"
+
+
+def test_submit_binds_an_input_artifact_from_a_file_uri(
+    platform: Platform, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    data = tmp_path / "train.csv"
+    data.write_text("a\nb\n")
+    code, out, err = headrace(
+        platform,
+        capsys,
+        "submit",
+        str(ARTIFACT_PIPELINE_PY),
+        "-p",
+        f"data={data.as_uri()}",
+        "--run-id",
+        "with-data",
+    )
+    assert (code, out, err) == (0, "with-data\n", "")
+    code, out, _ = headrace(platform, capsys, "get", "with-data", "--json")
+    run = json.loads(out)
+    assert (run["state"], run["arguments"]) == ("RUNNING", {"data": data.as_uri()})
+    assert [(s["step_id"], s["state"]) for s in run["steps"]] == [("count-lines", "READY")]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "file:///no/such/train.csv",
+            "headrace: pipeline rejected: task 'root', input artifact 'data': "
+            "file:///no/such/train.csv does not exist: check the path (file:// takes an "
+            "absolute path, e.g. file:///",
+        ),
+        (
+            "models:/churn@champion",
+            "headrace: pipeline rejected: task 'root', input artifact 'data': "
+            "'models:/churn@champion' names a model in the model registry (models:/name@alias, "
+            "models:/name/VERSION), which Headrace does not have yet",
+        ),
+        (
+            "train.csv",
+            "headrace: pipeline rejected: task 'root', input artifact 'data': 'train.csv' is "
+            "not a URI: pass file:///absolute/path/to/it or s3://bucket/key",
+        ),
+    ],
+)
+def test_a_bad_artifact_uri_is_one_line_and_exit_code_2(
+    platform: Platform, capsys: pytest.CaptureFixture[str], value: str, message: str
+) -> None:
+    code, out, err = headrace(
+        platform, capsys, "submit", str(ARTIFACT_PIPELINE_PY), "-p", f"data={value}"
+    )
+    assert (code, out) == (2, "")
+    assert err.startswith(message), err
     assert err.count("\n") == 1
     assert platform.submits() == 0
 

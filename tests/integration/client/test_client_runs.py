@@ -7,9 +7,11 @@ from __future__ import annotations
 import copy
 import socket
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
+from artifact_pipelines import lines
 from client_pipelines import summed
 from client_platform import Platform
 
@@ -25,6 +27,7 @@ from headrace import (
 from headrace.run_ids import RUN_ID
 from headrace_bus import Bus, BusConfig
 from headrace_contracts import SubmitRun
+from headrace_testing.faults import StoreFault
 
 
 def test_a_compiled_spec_is_accepted_and_its_first_step_is_ready(
@@ -109,6 +112,37 @@ def test_a_run_the_scheduler_rejects_reads_as_rejected_with_its_reason(
     run = client.wait("bad-args", timeout=30)
     assert run.state == "REJECTED"
     assert "parameter 'n': expects NUMBER_INTEGER (int)" in run.error
+
+
+def test_submit_raises_the_reason_when_the_scheduler_gives_up_on_the_run(
+    platform: Platform, client: Client, summed_spec: dict[str, Any]
+) -> None:
+    engine = platform.services[0].engine
+    assert engine is not None
+    fault = StoreFault(engine, statement="INSERT INTO runs", times=5)  # a locked database
+    with pytest.raises(RunRejectedError) as caught:
+        client.submit(summed_spec, {"n": 1}, run_id="locked-out")
+    assert caught.value.run_id == "locked-out"
+    assert caught.value.reason.startswith(
+        "the scheduler could not start the run: failed 5 deliveries; last error OperationalError: ("
+    ), caught.value.reason
+    assert "database is locked" in caught.value.reason
+    assert fault.hits == 5
+    assert client.get("locked-out").state == "REJECTED"
+
+
+def test_an_input_artifact_is_passed_as_a_uri_argument(
+    platform: Platform, client: Client, tmp_path: Path
+) -> None:
+    data = tmp_path / "train.csv"
+    data.write_text("a\n")
+    run_id = client.submit(lines, {"data": data.as_uri()})
+    assert client.get(run_id).arguments == {"data": data.as_uri()}
+    with pytest.raises(RunRejectedError) as caught:
+        client.submit(lines, {"data": "models:/churn/3"})
+    assert "'models:/churn/3' names a model in the model registry" in str(caught.value)
+    with pytest.raises(RunRejectedError, match="input artifact 'data': is required"):
+        client.submit(lines, {})
 
 
 def _appears(client: Client, run_id: str) -> bool:

@@ -70,3 +70,72 @@ def test_dead_letter_error_is_bounded() -> None:
         stream_seq=1,
     )
     assert len(headers[deadletter.ERROR]) == deadletter.MAX_ERROR
+
+
+# which errors are retried -------------------------------------------------------------
+
+
+def _sqlalchemy_error(kind: type[Exception]) -> Exception:
+    import sqlite3
+
+    return kind("UPDATE runs SET ...", {}, sqlite3.OperationalError("database is locked"))  # type: ignore[call-arg]
+
+
+def test_any_errors_retryable_flag_decides_not_only_bus_errors() -> None:
+    from headrace_artifacts import ArtifactNotFound, ArtifactStoreUnavailable
+    from headrace_contracts import ContractError
+
+    policy = RetryPolicy()
+    assert decide(policy, 1, ArtifactStoreUnavailable("S3 at :8333 did not answer")) == Nak(0.5)
+    assert decide(policy, 1, ArtifactNotFound("s3://b/k")) == DeadLetter(
+        "rejected", "ArtifactNotFound: no artifact at s3://b/k"
+    )
+    assert isinstance(decide(policy, 1, ContractError("bad")), DeadLetter)
+
+    class Flagged(ValueError):  # the attribute wins over the type
+        retryable = True
+
+    assert decide(policy, 1, Flagged("try again")) == Nak(0.5)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ValueError("bad literal"),
+        KeyError("component"),
+        TypeError("unsupported operand"),
+        ZeroDivisionError("division by zero"),
+        AttributeError("no attribute"),
+        AssertionError("invariant"),
+        NotImplementedError("later"),
+    ],
+)
+def test_programming_and_data_errors_are_dead_lettered_at_once(error: Exception) -> None:
+    action = decide(RetryPolicy(), 1, error)
+    assert isinstance(action, DeadLetter)
+    assert action.reason == "rejected"
+    assert action.error.startswith(type(error).__name__)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ConnectionError("reset"), TimeoutError("slow"), OSError("disk"), RuntimeError("?")],
+)
+def test_transient_and_unknown_errors_are_retried(error: Exception) -> None:
+    assert decide(RetryPolicy(), 1, error) == Nak(0.5)
+
+
+def test_sqlalchemy_errors_by_kind() -> None:
+    from sqlalchemy import exc
+
+    from headrace_bus import is_retryable
+
+    assert is_retryable(_sqlalchemy_error(exc.OperationalError))  # database is locked
+    assert is_retryable(_sqlalchemy_error(exc.IntegrityError))  # a replica was first
+    assert is_retryable(_sqlalchemy_error(exc.InterfaceError))
+    assert not is_retryable(_sqlalchemy_error(exc.ProgrammingError))
+    assert not is_retryable(_sqlalchemy_error(exc.DataError))
+    assert not is_retryable(exc.NoResultFound("no row"))
+    lost = _sqlalchemy_error(exc.ProgrammingError)
+    lost.connection_invalidated = True  # type: ignore[attr-defined]
+    assert is_retryable(lost)

@@ -4,7 +4,7 @@ service, bounded retries, dead letters, traced publish and consume, request/repl
 from . import deadletter
 from .bus import Bus
 from .config import DEFAULT_URL, BusConfig
-from .dispatcher import Dispatcher, Handler
+from .dispatcher import Dispatcher, GiveUp, Handler
 from .errors import (
     BusError,
     NoResponders,
@@ -12,6 +12,7 @@ from .errors import (
     RequestFailed,
     RequestTimeout,
     RetryableError,
+    is_retryable,
 )
 from .policy import Ack, DeadLetter, Nak, RetryPolicy, decide
 from .streams import domain_subjects, ensure_consumer, ensure_streams
@@ -24,6 +25,7 @@ __all__ = [
     "BusError",
     "DeadLetter",
     "Dispatcher",
+    "GiveUp",
     "Handler",
     "Nak",
     "NoResponders",
@@ -37,4 +39,5 @@ __all__ = [
     "domain_subjects",
     "ensure_consumer",
     "ensure_streams",
+    "is_retryable",
 ]

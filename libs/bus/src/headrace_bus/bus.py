@@ -38,7 +38,7 @@ from headrace_contracts.wire import REPLY_ERROR_HEADER
 from headrace_telemetry import inject, publish_attributes, publish_span_name
 
 from .config import BusConfig
-from .dispatcher import Dispatcher, Handler
+from .dispatcher import Dispatcher, GiveUp, Handler
 from .errors import NoResponders, RequestFailed, RequestTimeout
 from .streams import ensure_consumer, ensure_streams
 
@@ -120,9 +120,17 @@ class Bus:
     # consuming -------------------------------------------------------------------------
 
     def consume(
-        self, durable: str, handlers: Mapping[type[Message], Handler], *, max_workers: int = 1
+        self,
+        durable: str,
+        handlers: Mapping[type[Message], Handler],
+        *,
+        max_workers: int = 1,
+        give_ups: Mapping[type[Message], GiveUp] | None = None,
     ) -> Dispatcher:
         """Handle ``handlers`` through the durable pull consumer ``durable``.
+
+        ``give_ups`` maps a message type to the hook run before one of its messages is
+        dead-lettered (see :mod:`headrace_bus.dispatcher`).
 
         Every replica that registers the same durable shares its messages. With
         ``max_workers`` > 1 this replica handles that many messages at once (for handlers
@@ -134,7 +142,13 @@ class Bus:
             if message.KIND not in ("event", "command"):
                 raise TypeError(f"{message.__name__} is a {message.KIND}: use Bus.respond()")
         dispatcher = Dispatcher(
-            self, durable, handlers, self.config.retry, self.catalogue, self.config.ack_wait
+            self,
+            durable,
+            handlers,
+            self.config.retry,
+            self.catalogue,
+            self.config.ack_wait,
+            give_ups=give_ups,
         )
 
         async def on_message(message: NatsMessage) -> None:

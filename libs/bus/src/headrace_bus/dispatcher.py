@@ -1,7 +1,14 @@
 """The consumer edge: decode, trace, call the handler, then ack, nak or dead-letter.
 
-Handlers never see acks; they return (done), raise :class:`PermanentError` (dead-letter now)
-or raise anything else (redeliver with backoff until the retry policy is exhausted).
+Handlers never see acks; they return (done) or raise. An error that is not retryable
+(:func:`headrace_bus.errors.is_retryable`: ``PermanentError``, a ``ValueError``, any error
+whose ``retryable`` is False) is dead-lettered at once; any other is redelivered with backoff
+until the retry policy is exhausted.
+
+Before a message that was decoded is dead-lettered, its *give-up* hook (if the consumer has
+one for its type) runs, so whatever the message belongs to (a run, a step) can be ended
+visibly rather than wait forever. If the hook itself fails, the message is redelivered while
+the server still holds a delivery for it, and dead-lettered with both errors after that.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ if TYPE_CHECKING:
     from .bus import Bus
 
 Handler = Callable[[Envelope[Any]], Awaitable[None]]
+GiveUp = Callable[[Envelope[Any], DeadLetter], Awaitable[None]]
 
 log = logging.getLogger("headrace.bus")
 
@@ -40,10 +48,12 @@ class Dispatcher:
         policy: RetryPolicy,
         catalogue: Catalogue,
         ack_wait: float,
+        give_ups: Mapping[type[Message], GiveUp] | None = None,
     ) -> None:
         self._bus = bus
         self.durable = durable
         self._handlers = dict(handlers)
+        self._give_ups = dict(give_ups or {})
         self._policy = policy
         self._catalogue = catalogue
         self._ack_wait = ack_wait
@@ -112,7 +122,33 @@ class Dispatcher:
                     type(action).__name__,
                     exc_info=isinstance(action, DeadLetter),
                 )
+            if isinstance(action, DeadLetter):
+                given_up = await self._give_up(envelope, action, delivered)
+                if given_up is None:
+                    await raw.nak(delay=self._policy.delay(delivered))
+                    return
+                action = given_up
             await self._settle(raw, headers, delivered, action)
+
+    async def _give_up(
+        self, envelope: Envelope[Any], action: DeadLetter, delivered: int
+    ) -> DeadLetter | None:
+        """Run the give-up hook; the dead letter to write, or None to redeliver and retry."""
+        hook = self._give_ups.get(type(envelope.message))
+        if hook is None:
+            return action
+        try:
+            await hook(envelope, action)
+        except Exception as exc:
+            log.exception(
+                "%s: giving up on %s (%s) failed", self.durable, envelope.type, envelope.id
+            )
+            if delivered <= self._policy.max_deliver:  # the server keeps one more delivery
+                return None
+            return DeadLetter(
+                action.reason, f"{action.error}; giving up failed too: {type(exc).__name__}: {exc}"
+            )
+        return action
 
     async def _keep_alive(self, raw: Msg) -> None:
         """Tell the server a long handler is still working so it is not redelivered."""

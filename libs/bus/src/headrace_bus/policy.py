@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import BusError
+from .errors import is_retryable
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Nak:
 
 @dataclass(frozen=True)
 class DeadLetter:
-    reason: str  # "invalid", "rejected" or "exhausted"
+    reason: str  # "invalid", "rejected" (not retryable) or "exhausted" (retries used up)
     error: str
 
 
@@ -54,11 +54,16 @@ Action = Ack | Nak | DeadLetter
 
 
 def decide(policy: RetryPolicy, delivered: int, error: BaseException | None) -> Action:
-    """The action for a message delivered ``delivered`` times whose handler raised ``error``."""
+    """The action for a message delivered ``delivered`` times whose handler raised ``error``.
+
+    An error that is not retryable (:func:`headrace_bus.errors.is_retryable`) is
+    dead-lettered at once; a retryable one is redelivered with backoff until the message has
+    been delivered ``max_deliver`` times.
+    """
     if error is None:
         return Ack()
     text = f"{type(error).__name__}: {error}"
-    if isinstance(error, BusError) and not error.retryable:
+    if not is_retryable(error):
         return DeadLetter("rejected", text)
     if delivered >= policy.max_deliver:
         return DeadLetter("exhausted", f"failed {delivered} deliveries; last error {text}")

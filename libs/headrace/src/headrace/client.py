@@ -22,6 +22,7 @@ import os
 import threading
 import time
 from collections.abc import Coroutine, Iterator, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 from nats.aio.msg import Msg
@@ -35,6 +36,7 @@ from headrace_bus import (
     RequestTimeout,
 )
 from headrace_contracts import (
+    ArtifactRef,
     CancelRun,
     GetRun,
     ListRuns,
@@ -51,7 +53,14 @@ from headrace_contracts import (
     SubmitRun,
 )
 from headrace_contracts.run_views import RUN_FINAL_STATES, RUN_STATES
-from headrace_pipelines import Plan, SpecError, bind_arguments, compile_plan
+from headrace_pipelines import (
+    Plan,
+    SpecError,
+    artifact_path,
+    bind_arguments,
+    bind_input_artifacts,
+    compile_plan,
+)
 
 from .run_errors import (
     ClientError,
@@ -162,13 +171,16 @@ class Client:
         ``pipeline`` is a ``@dsl.pipeline`` function, a path to a compiled YAML/JSON or to a
         ``.py`` file defining a pipeline (``pipeline_name`` picks one of several), YAML
         text, or a PipelineSpec dict. The spec and ``arguments`` are checked here first;
-        :class:`RunRejectedError` says what is wrong, locally or from the scheduler.
+        :class:`RunRejectedError` says what is wrong, locally or from the scheduler. The
+        pipeline's own input artifacts are passed as URIs in ``arguments``
+        (``{"data": "file:///data/train.csv"}`` or ``"s3://bucket/key"``).
         """
         spec, platform = load_source(pipeline, pipeline_name=pipeline_name)
         plan = checked_plan(spec)
         given = dict(arguments or {})
         try:
             bound = bind_arguments(plan, given)
+            check_input_artifacts(bind_input_artifacts(plan, given))
         except SpecError as exc:
             raise RunRejectedError(str(exc)) from None
         chosen = check_run_id(run_id) if run_id else new_run_id(plan.name)
@@ -176,7 +188,7 @@ class Client:
             run_id=chosen,
             pipeline_spec=spec,
             platform_spec=platform,
-            arguments={name: bound[name] for name in given},
+            arguments={name: bound.get(name, value) for name, value in given.items()},
             display_name=display_name,
             experiment=experiment,
             enable_caching=enable_caching,
@@ -394,6 +406,21 @@ def checked_plan(spec: dict[str, Any]) -> Plan:
         return compile_plan(spec)
     except SpecError as exc:
         raise RunRejectedError(str(exc)) from None
+
+
+def check_input_artifacts(inputs: Mapping[str, list[ArtifactRef]]) -> None:
+    """A ``file://`` input artifact must exist here (this client shares the platform's
+    machine); ``s3://`` ones are checked by the scheduler against its artifact store."""
+    for name, refs in inputs.items():
+        for ref in refs:
+            path = artifact_path(ref.uri)
+            if path is not None and not path.exists():
+                raise SpecError(
+                    f"{ref.uri} does not exist: check the path (file:// takes an absolute "
+                    f"path, e.g. {Path.cwd().joinpath('data.csv').as_uri()})",
+                    task="root",
+                    field=f"input artifact {name!r}",
+                )
 
 
 def find_step(run: RunView, step_id: str) -> StepView:

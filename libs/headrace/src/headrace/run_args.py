@@ -94,7 +94,7 @@ def add_run_parser(
         action="append",
         default=[],
         help="a pipeline parameter, typed as the pipeline declares it (lists and dicts as "
-        "JSON); repeatable",
+        "JSON), or an input artifact's URI (file:///abs/path, s3://bucket/key); repeatable",
     )
     submit.add_argument("--no-cache", action="store_true", help="run every step anew")
     submit.add_argument(

@@ -1,7 +1,8 @@
 """``-p name=value`` on the command line, typed by the pipeline's declared parameters.
 
 ``-p n=5`` is the int 5 for an ``int`` parameter and the text ``"5"`` for a ``str`` one;
-lists and dicts are written as JSON (``-p xs='[1, 2]'``).
+lists and dicts are written as JSON (``-p xs='[1, 2]'``). An input artifact of the pipeline
+takes its URI: ``-p data=file:///data/train.csv`` or ``-p data=s3://bucket/train.csv``.
 """
 
 from __future__ import annotations
@@ -26,14 +27,19 @@ def split_param(item: str) -> tuple[str, str]:
 def parse_params(items: Iterable[str], plan: Plan) -> dict[str, Any]:
     """Every ``-p`` item as its declared type; :class:`RunRejectedError` names the parameter."""
     declared = plan.parameter_inputs(ROOT)
+    artifacts = plan.artifact_inputs(ROOT)
     values: dict[str, Any] = {}
     for item in items:
         name, text = split_param(item)
+        if name in artifacts:
+            values[name] = text  # the artifact's URI, checked when the run is submitted
+            continue
         definition = declared.get(name)
         if definition is None:
+            inputs = [*sorted(declared), *(f"{a} (artifact)" for a in sorted(artifacts))]
             raise RunRejectedError(
                 f"pipeline {plan.name!r} has no parameter {name!r} "
-                f"(its parameters: {', '.join(sorted(declared)) or 'none'})"
+                f"(its parameters: {', '.join(inputs) or 'none'})"
             )
         try:
             values[name] = parse_text(text, definition.get("parameterType", ""), name=name)

@@ -1,7 +1,7 @@
 """KFP v2 pipeline specs: load, validate, plan (pure logic shared by scheduler and client)."""
 
 from . import cel
-from .arguments import bind_arguments
+from .arguments import artifact_path, bind_arguments, bind_input_artifacts
 from .errors import SpecError
 from .loading import PipelineSource, canonical_json, load_pipeline, pack_pipeline
 from .plan import ROOT, Plan, TaskPlan, compile_plan, load_protobuf_support
@@ -15,8 +15,10 @@ __all__ = [
     "Plan",
     "SpecError",
     "TaskPlan",
+    "artifact_path",
     "as_text",
     "bind_arguments",
+    "bind_input_artifacts",
     "canonical_json",
     "cel",
     "coerce",

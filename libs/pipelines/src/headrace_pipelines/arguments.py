@@ -1,22 +1,47 @@
-"""Pipeline arguments checked against the root's input definitions, defaults filled in."""
+"""Pipeline arguments checked against the root's input definitions, defaults filled in.
+
+Parameters are typed exactly (:func:`bind_arguments`). Input artifacts of the pipeline
+itself (``def p(data: dsl.Input[dsl.Dataset])``, which kfp compiles into
+``root.inputDefinitions.artifacts``) are bound from a URI given as the argument's value
+(:func:`bind_input_artifacts`): ``file:///abs/path`` or ``s3://bucket/key``, as an
+:class:`ArtifactRef` carrying the input's schema title and version. ``models:/...`` URIs
+belong to the model registry, which comes later, and are refused for now.
+
+Pure logic: whether a ``file://`` path exists or an ``s3://`` object is in the platform's
+store is checked at the edges (the client, the scheduler).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+from headrace_contracts import ArtifactRef
 
 from .errors import SpecError
 from .plan import Plan
 from .types import coerce, from_spec
 
+ARTIFACT_SCHEMES = ("file", "s3")
+REGISTRY_SCHEME = "models"
+
 
 def bind_arguments(plan: Plan, arguments: dict[str, Any]) -> dict[str, Any]:
-    """Every root input parameter's value, typed exactly; raises :class:`SpecError`."""
+    """Every root input parameter's value, typed exactly; raises :class:`SpecError`.
+
+    Arguments naming an input artifact are left to :func:`bind_input_artifacts`.
+    """
     declared = plan.parameter_inputs("root")
-    unknown = sorted(set(arguments) - set(declared))
+    artifacts = plan.artifact_inputs("root")
+    unknown = sorted(set(arguments) - set(declared) - set(artifacts))
     if unknown:
+        inputs = [*sorted(declared), *(f"{a} (artifact)" for a in sorted(artifacts))]
         raise SpecError(
             f"pipeline {plan.name!r} has no parameter {unknown[0]!r} "
-            f"(its parameters: {', '.join(sorted(declared)) or 'none'})",
+            f"(its parameters: {', '.join(inputs) or 'none'})",
             task="root",
             field=f"arguments[{unknown[0]!r}]",
         )
@@ -36,12 +61,95 @@ def bind_arguments(plan: Plan, arguments: dict[str, Any]) -> dict[str, Any]:
                 task="root",
                 field=field,
             )
-    artifacts = plan.artifact_inputs("root")
-    if artifacts:
-        raise SpecError(
-            f"the pipeline takes input artifacts ({', '.join(sorted(artifacts))}), which "
-            "Headrace cannot bind at submission yet: use an importer task instead",
-            task="root",
-            field="inputDefinitions.artifacts",
-        )
     return bound
+
+
+def bind_input_artifacts(
+    plan: Plan, arguments: dict[str, Any], *, schemes: Collection[str] = ARTIFACT_SCHEMES
+) -> dict[str, list[ArtifactRef]]:
+    """The pipeline's input artifacts bound from their URIs in ``arguments``.
+
+    ``schemes`` are the URI schemes the platform's artifact store can serve. Raises
+    :class:`SpecError` naming the input and the fix for a missing or malformed URI.
+    """
+    bound: dict[str, list[ArtifactRef]] = {}
+    for name, definition in plan.artifact_inputs("root").items():
+        field = f"input artifact {name!r}"
+        if name not in arguments:
+            if definition.get("isOptional"):
+                continue
+            raise SpecError(
+                f"is required: pass its URI (CLI: -p {name}=file:///path/to/it or "
+                f"-p {name}=s3://bucket/key)",
+                task="root",
+                field=field,
+            )
+        value = arguments[name]
+        values = value if isinstance(value, list) and definition.get("isArtifactList") else [value]
+        schema = definition.get("artifactType") or {}
+        bound[name] = [
+            ArtifactRef(
+                uri=check_artifact_uri(uri, schemes=schemes, field=field),
+                name=name,
+                schema_title=schema.get("schemaTitle", "system.Artifact"),
+                schema_version=schema.get("schemaVersion", "0.0.1"),
+            )
+            for uri in values
+        ]
+    return bound
+
+
+def check_artifact_uri(uri: Any, *, schemes: Collection[str], field: str) -> str:
+    """``uri`` when it is a well-formed artifact URI of one of ``schemes``; else SpecError."""
+    if not isinstance(uri, str) or not uri.strip():
+        raise SpecError(
+            f"expects the artifact's URI as text (file:///path or s3://bucket/key), got {uri!r}",
+            task="root",
+            field=field,
+        )
+    parts = urlsplit(uri)
+    scheme = parts.scheme.lower()
+    if scheme == REGISTRY_SCHEME:
+        raise SpecError(
+            f"{uri!r} names a model in the model registry (models:/name@alias, "
+            "models:/name/VERSION), which Headrace does not have yet: it comes with the "
+            "registry in a later release; pass the model's file:// or s3:// URI for now",
+            task="root",
+            field=field,
+        )
+    if not scheme or "://" not in uri:
+        raise SpecError(
+            f"{uri!r} is not a URI: pass file:///absolute/path/to/it or s3://bucket/key",
+            task="root",
+            field=field,
+        )
+    if scheme not in schemes:
+        supported = ", ".join(f"{s}://" for s in schemes)
+        raise SpecError(
+            f"the scheme of {uri!r} is not one this platform's artifact store serves "
+            f"(it serves {supported}): copy the artifact there and pass that URI",
+            task="root",
+            field=field,
+        )
+    if scheme == "file" and (parts.netloc not in ("", "localhost") or not parts.path):
+        host = f"; {parts.netloc!r} was read as a host name" if parts.netloc else ""
+        raise SpecError(
+            f"{uri!r} is not a local file URI: write file:///absolute/path (three slashes{host})",
+            task="root",
+            field=field,
+        )
+    if scheme == "s3" and (not parts.netloc or not parts.path.strip("/")):
+        raise SpecError(
+            f"{uri!r} names no object: write s3://bucket/key",
+            task="root",
+            field=field,
+        )
+    return uri
+
+
+def artifact_path(uri: str) -> Path | None:
+    """The local path a ``file://`` URI names; None for any other URI."""
+    parts = urlsplit(uri)
+    if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
+        return None
+    return Path(url2pathname(parts.path))

@@ -3,6 +3,13 @@
 A service declares its handlers and query responders, then :meth:`Service.run` builds
 everything from settings, consumes through its durable consumer (shared by all its
 replicas), answers ``Ping``, and on SIGTERM/SIGINT drains and exits.
+
+A handler may come with a *give-up* function: when the bus gives up on one of its messages
+(an error that is not retryable, or retries used up), the runtime runs
+``on_give_up(message, ctx, dead_letter)`` in a transaction of its own, with the same outbox,
+before the message goes to the dead-letter stream. That is where a service ends what the
+message belonged to (the scheduler fails the run), so nothing waits forever on a message
+that only the dead-letter stream remembers.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from sqlalchemy import Engine, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
-from headrace_bus import Bus
+from headrace_bus import Bus, DeadLetter
 from headrace_contracts import Envelope, Message, Ping, Pong, Query, Reply
 from headrace_telemetry import build_tracer_provider
 
@@ -39,6 +46,7 @@ HandlerFn = Callable[[Any, HandlerContext[Any]], Awaitable[None]]
 ResponderFn = Callable[[Any], Awaitable[Reply | None]]
 ListenerFn = Callable[[Any], Awaitable[None]]
 HookFn = Callable[[], Awaitable[None]]
+GiveUpFn = Callable[[Any, HandlerContext[Any], DeadLetter], Awaitable[None]]
 
 log = logging.getLogger("headrace.service")
 
@@ -63,6 +71,7 @@ class Service:
         self._tables = [*RUNTIME_TABLES, *tables]
         self._span_exporter = span_exporter
         self._handlers: dict[type[Message], HandlerFn] = {}
+        self._give_ups: dict[type[Message], GiveUpFn] = {}
         self._responders: list[tuple[type[Query], ResponderFn, bool]] = []
         self._listeners: list[tuple[type[Message], ListenerFn]] = []
         self._on_start: list[HookFn] = []
@@ -76,13 +85,21 @@ class Service:
 
     # declaration -----------------------------------------------------------------------
 
-    def handles(self, message: type[M]) -> Callable[[HandlerFn], HandlerFn]:
-        """Register ``fn(message, ctx)`` for ``message``, run once per message id."""
+    def handles(
+        self, message: type[M], *, on_give_up: GiveUpFn | None = None
+    ) -> Callable[[HandlerFn], HandlerFn]:
+        """Register ``fn(message, ctx)`` for ``message``, run once per message id.
+
+        ``on_give_up(message, ctx, dead_letter)`` runs, in its own transaction, when the
+        message is about to be dead-lettered (see the module docstring).
+        """
 
         def register(fn: HandlerFn) -> HandlerFn:
             if message in self._handlers:
                 raise ValueError(f"{self.name} already handles {message.__name__}")
             self._handlers[message] = fn
+            if on_give_up is not None:
+                self._give_ups[message] = on_give_up
             return fn
 
         return register
@@ -141,6 +158,7 @@ class Service:
                 self.durable,
                 {m: self._wrap(m, fn) for m, fn in self._handlers.items()},
                 max_workers=self.concurrency,
+                give_ups={m: self._wrap_give_up(m, fn) for m, fn in self._give_ups.items()},
             )
         for message, listener in self._listeners:
             self.bus.listen(message, self._listener(listener))
@@ -244,10 +262,36 @@ class Service:
                     session.rollback()
                     log.info("%s: %s handled concurrently elsewhere", self.name, envelope.id)
                     return
-            await self._relay.publish(ctx.published)
+            await self._publish_committed(ctx.published)
 
         handle.__name__ = f"handle_{message.__name__}"
         return handle
+
+    async def _publish_committed(self, event_ids: list[str]) -> None:
+        """Publish what a committed transaction wrote to the outbox. The message is handled
+        whatever happens here: rows that cannot be sent now are sent by the relay's sweep."""
+        assert self._relay is not None
+        try:
+            await self._relay.publish(event_ids)
+        except Exception:
+            log.warning("%s: publishing after commit failed; the outbox sweep will", self.name)
+
+    def _wrap_give_up(
+        self, message: type[Message], fn: GiveUpFn
+    ) -> Callable[[Envelope[Any], DeadLetter], Awaitable[None]]:
+        async def give_up(envelope: Envelope[Any], dead: DeadLetter) -> None:
+            assert self.engine is not None
+            assert self._relay is not None
+            with Session(self.engine, expire_on_commit=False) as session:
+                ctx: HandlerContext[Any] = HandlerContext(
+                    envelope=envelope, session=session, source=self.source, service=self.name
+                )
+                await fn(envelope.message, ctx, dead)
+                session.commit()
+            await self._publish_committed(ctx.published)
+
+        give_up.__name__ = f"give_up_{message.__name__}"
+        return give_up
 
     @staticmethod
     def _listener(fn: ListenerFn) -> Callable[[Envelope[Any]], Awaitable[None]]:

@@ -44,12 +44,14 @@ def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> S
     async def warm_up() -> None:
         await asyncio.to_thread(load_protobuf_support)
 
-    service.handles(SubmitRun)(scheduler.submit)
-    service.handles(CancelRun)(scheduler.cancel)
-    service.handles(StepStarted)(scheduler.started)
-    service.handles(StepSucceeded)(scheduler.succeeded)
-    service.handles(StepFailed)(scheduler.failed)
-    service.handles(StepCancelled)(scheduler.cancelled)
+    # Every message belongs to a run: when the bus gives up on one, the run ends visibly.
+    give_up = scheduler.given_up
+    service.handles(SubmitRun, on_give_up=give_up)(scheduler.submit)
+    service.handles(CancelRun, on_give_up=give_up)(scheduler.cancel)
+    service.handles(StepStarted, on_give_up=give_up)(scheduler.started)
+    service.handles(StepSucceeded, on_give_up=give_up)(scheduler.succeeded)
+    service.handles(StepFailed, on_give_up=give_up)(scheduler.failed)
+    service.handles(StepCancelled, on_give_up=give_up)(scheduler.cancelled)
 
     @service.answers(GetRun)
     async def get_run(query: GetRun) -> RunDetail:

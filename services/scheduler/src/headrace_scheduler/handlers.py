@@ -2,6 +2,13 @@
 
 Everything here is I/O around :class:`RunMachine`: the run row (optimistic locking), the
 step cache, the artifact store (a cached artifact that is gone is a miss) and the outbox.
+
+Every message here belongs to a run, and none may leave its run hanging: when the bus gives
+up on one (an error that is not retryable, or retries used up), :meth:`Scheduler.given_up`
+runs in a transaction of its own and ends the run visibly: a ``SubmitRun`` that never made
+a run is ``REJECTED`` with the error (``RunRejected``); any other message fails its step
+and its run with the error (``RunFailed``). Only a message about no known run is left to
+the dead-letter stream alone.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from headrace_artifacts import ArtifactStore
+from headrace_bus import DeadLetter
 from headrace_contracts import (
     CancelRun,
     CancelStep,
@@ -48,7 +56,9 @@ from headrace_pipelines import (
 from headrace_runtime import HandlerContext
 
 from . import store
+from .abort import abort_run
 from .effects import Effect, Finished, Launch, Skipped, Stop
+from .input_artifacts import bind_inputs
 from .machine import RunMachine
 from .state import RunState
 from .steps import cache_key, step_ready
@@ -57,6 +67,7 @@ from .views import run_view
 log = logging.getLogger("headrace.scheduler")
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+LOG_HINT = " (the scheduler's log has the details)"
 
 
 class Scheduler:
@@ -109,15 +120,10 @@ class Scheduler:
                 )
             plan = compile_plan(msg.pipeline_spec, msg.platform_spec)
             run.arguments = bind_arguments(plan, dict(msg.arguments))
+            run.input_artifacts = bind_inputs(plan, dict(msg.arguments), self.artifacts)
             run.pipeline_name = plan.name
         except SpecError as exc:
-            run.state = "REJECTED"
-            run.error = str(exc)
-            run.finished_at = now.isoformat()
-            row = self._new_row(run, pack_pipeline(msg.pipeline_spec, msg.platform_spec), now)
-            session.add(row)
-            ctx.publish(RunRejected(run_id=msg.run_id, reason=str(exc)))
-            log.info("run %s rejected: %s", msg.run_id, exc)
+            self._reject(ctx, msg, run, str(exc), now)
             return
         row = self._new_row(run, pack_pipeline(msg.pipeline_spec, msg.platform_spec), now)
         session.add(row)
@@ -180,12 +186,63 @@ class Scheduler:
     async def cancelled(self, msg: StepCancelled, ctx: HandlerContext[Any]) -> None:
         self._apply(ctx, msg.run_id, lambda m: m.step_cancelled(msg.step_id, 0, msg.reason))
 
+    # giving up ------------------------------------------------------------------------
+
+    async def given_up(self, msg: Any, ctx: HandlerContext[Any], dead: DeadLetter) -> None:
+        """End the run ``msg`` belongs to, now that the bus gives up on ``msg``."""
+        step_id: str = getattr(msg, "step_id", "")
+        if isinstance(msg, SubmitRun) and ctx.session.get(store.RunRow, msg.run_id) is None:
+            now = _now()
+            run = RunState(
+                run_id=msg.run_id,
+                display_name=msg.display_name,
+                experiment=msg.experiment,
+                enable_caching=msg.enable_caching,
+                allow_host_containers=msg.allow_host_containers,
+                created_at=now.isoformat(),
+            )
+            reason = f"the scheduler could not start the run: {_summary(dead)}{LOG_HINT}"
+            self._reject(ctx, msg, run, reason, now)
+            return
+        about = f" of step {step_id!r}" if step_id else ""
+        error = f"the scheduler could not handle {type(msg).__name__}{about}: {_summary(dead)}"
+        self._fail(ctx, msg.run_id, error + LOG_HINT, step_id=step_id)
+
+    def _fail(self, ctx: HandlerContext[Any], run_id: str, error: str, *, step_id: str) -> None:
+        self._states.drop(run_id)
+        row = ctx.session.get(store.RunRow, run_id)
+        if row is None:
+            log.warning("%s for unknown run %s: only dead-lettered", ctx.envelope.type, run_id)
+            return
+        run, problem = store.salvage(row)
+        if problem:  # a stored state that no longer parses: fail what the row still says
+            error += f"; its stored state could not be read either ({problem})"
+        if run.finished:
+            log.info("run %s has already ended (%s); nothing to fail", run_id, run.state)
+            return
+        stopping = abort_run(run, error, step_id=step_id, now=_now().isoformat())
+        for node_id in stopping:
+            ctx.publish(
+                CancelStep(
+                    run_id=run_id, step_id=node_id, grace_seconds=self._cancel_grace, reason=error
+                ),
+                key=f"give-up:{node_id}",
+            )
+        ctx.publish(RunFailed(run_id=run_id, reason=error, failed_steps=run.failed_steps))
+        store.save(ctx.session, row, run)
+        log.error("run %s failed: %s", run_id, error)
+
     # queries ---------------------------------------------------------------------------
 
     def get_run(self, run_id: str) -> RunDetail:
         # Clients poll this; the parsed-state cache spares a parse per poll of a busy run.
         with Session(self._engine()) as session:
-            found = store.load(session, run_id, self._states)
+            try:
+                found = store.load(session, run_id, self._states)
+            except ValueError:  # its stored state no longer parses: show what the row says
+                row = session.get(store.RunRow, run_id)
+                assert row is not None
+                return RunDetail(run=run_view(store.salvage(row)[0]))
         return RunDetail(run=run_view(found[1]) if found else None)
 
     def list_runs(self, query: ListRuns) -> RunList:
@@ -198,7 +255,7 @@ class Scheduler:
             rows = session.exec(
                 statement.order_by(col(store.RunRow.created_at).desc()).limit(query.limit)
             ).all()
-        runs = [run_view(RunState.model_validate_json(r.document), with_steps=False) for r in rows]
+        runs = [run_view(store.salvage(r)[0], with_steps=False) for r in rows]
         return RunList(runs=runs, total=len(runs))
 
     # machinery -------------------------------------------------------------------------
@@ -349,6 +406,18 @@ class Scheduler:
         while len(self._plans) > self._plan_cache_size:
             self._plans.popitem(last=False)
 
+    def _reject(
+        self, ctx: HandlerContext[Any], msg: SubmitRun, run: RunState, reason: str, now: datetime
+    ) -> None:
+        run.state = "REJECTED"
+        run.error = reason
+        run.finished_at = now.isoformat()
+        ctx.session.add(
+            self._new_row(run, pack_pipeline(msg.pipeline_spec, msg.platform_spec), now)
+        )
+        ctx.publish(RunRejected(run_id=msg.run_id, reason=reason))
+        log.info("run %s rejected: %s", msg.run_id, reason)
+
     @staticmethod
     def _new_row(run: RunState, spec: dict[str, Any], now: datetime) -> store.RunRow:
         return store.RunRow(
@@ -367,3 +436,8 @@ class Scheduler:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _summary(dead: DeadLetter) -> str:
+    """The dead letter's error, without the SQL and traceback lines that follow the first."""
+    return (dead.error.strip().splitlines() or [""])[0]

@@ -67,6 +67,7 @@ class RunMachine:
             component=ROOT,
             state="RUNNING",
             parameters=dict(self.run.arguments),
+            artifacts={k: list(v) for k, v in self.run.input_artifacts.items()},
             started_at=self._stamp(),
         )
         self.run.nodes[ROOT_ID] = root

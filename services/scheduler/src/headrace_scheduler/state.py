@@ -69,6 +69,9 @@ class RunState(BaseModel):
     display_name: str = ""
     experiment: str = ""
     arguments: dict[str, Any] = Field(default_factory=dict)
+    input_artifacts: dict[str, list[dict[str, Any]]] = Field(
+        default_factory=dict, description="the pipeline's own input artifacts, bound at submit"
+    )
     enable_caching: bool = True
     allow_host_containers: bool = False
     state: str = "PENDING"

@@ -50,6 +50,8 @@ TABLES: list[type[SQLModel]] = [RunRow, CacheEntry]
 class StaleRun(Exception):
     """Another replica changed the run meanwhile; the message is retried."""
 
+    retryable = True
+
 
 class StateCache:
     """Parsed run states, reused while the stored document is byte-for-byte the same.
@@ -91,6 +93,25 @@ def load(
     if run is None:
         run = RunState.model_validate_json(row.document)
     return row, run
+
+
+def salvage(row: RunRow) -> tuple[RunState, str]:
+    """The run's state, or, when its stored document no longer parses, what the row's own
+    columns still say, with the parse error as the second item ("" when all is well)."""
+    try:
+        return RunState.model_validate_json(row.document), ""
+    except ValueError as exc:
+        problem = (str(exc).strip().splitlines() or [""])[0]
+        run = RunState(
+            run_id=row.run_id,
+            pipeline_name=row.pipeline_name,
+            display_name=row.display_name,
+            experiment=row.experiment,
+            created_at=row.created_at.isoformat(),
+            state=row.state,
+            error=row.error or f"the scheduler cannot read this run's stored state ({problem})",
+        )
+        return run, problem
 
 
 def save(session: Session, row: RunRow, run: RunState, cache: StateCache | None = None) -> None:

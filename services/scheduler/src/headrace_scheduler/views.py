@@ -16,7 +16,7 @@ def run_view(run: RunState, *, with_steps: bool = True) -> RunView:
         display_name=run.display_name,
         pipeline_name=run.pipeline_name,
         experiment=run.experiment,
-        arguments=run.arguments,
+        arguments={**run.arguments, **_uris(run.input_artifacts)},
         enable_caching=run.enable_caching,
         created_at=run.created_at,
         finished_at=run.finished_at,
@@ -51,6 +51,11 @@ def step_view(node: Node) -> StepView:
 
 def _artifacts(found: dict[str, list[dict[str, object]]]) -> dict[str, list[ArtifactRef]]:
     return {k: [ArtifactRef.model_validate(a) for a in v] for k, v in found.items()}
+
+
+def _uris(inputs: dict[str, list[dict[str, object]]]) -> dict[str, object]:
+    """Input artifacts as the URIs they were bound from (a list for a list input)."""
+    return {k: v[0]["uri"] if len(v) == 1 else [a["uri"] for a in v] for k, v in inputs.items()}
 
 
 def _elapsed(node: Node) -> float | None:
