@@ -27,6 +27,7 @@ from headrace_runtime import Service, Settings
 from headrace_scheduler.app import build as build_scheduler
 from headrace_testing import TestNats
 from headrace_trainer.app import build as build_trainer
+from headrace_trainer.cgroups import probe
 from headrace_trainer.config import TrainerSettings
 
 pytestmark = pytest.mark.timeout(120)
@@ -323,6 +324,36 @@ async def test_kubernetes_set_timeout_is_the_steps_timeout(
     failed = step(found, "busy")
     assert failed is not None
     assert failed.reason.startswith("step 'busy' ran longer than its timeout of 1 s and was killed")
+
+
+@dsl.component
+def hog(mebibytes: int) -> int:
+    held = bytearray(mebibytes * 1024**2)
+    return len(held)
+
+
+@dsl.pipeline
+def over_its_memory() -> None:
+    hog(mebibytes=512).set_memory_limit("64M")
+
+
+async def test_a_step_over_its_memory_limit_is_killed_and_fails_saying_so(
+    platform: tuple[Platform, Seen],
+) -> None:
+    """Enforced with cgroup v2, or v1 as on the CI machine; skipped only with neither."""
+    enforcer = probe()
+    if isinstance(enforcer, str):
+        pytest.skip(f"memory limits cannot be enforced on this machine: {enforcer}")
+    found = await run(platform[0], over_its_memory)
+    assert found.state == "FAILED"
+    failed = step(found, "hog")
+    assert failed is not None
+    assert failed.reason == (
+        "step 'hog' used more memory than its limit of 64M and was killed: raise "
+        "set_memory_limit or use less memory"
+    )
+    (started,) = platform[1].of(StepStarted, "hog")
+    assert not [notice for notice in started.notices if "not enforced" in notice]
 
 
 @dsl.pipeline

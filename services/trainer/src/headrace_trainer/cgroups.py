@@ -1,15 +1,18 @@
-"""cgroup v2: finding this process's cgroup, and limiting a step's memory (and CPU) in a
-child cgroup of it, where the machine allows it.
+"""cgroups: finding this process's cgroup, and limiting a step's memory (and CPU) in a
+child cgroup of it, where the machine allows it: cgroup v2 here, v1 in ``cgroups_v1``.
 
-Enforcement needs a cgroup v2 directory the trainer may create children in, with the
-``memory`` controller enabled for its children (``cgroup.subtree_control``). That is the
-folder ``HEADRACE_TRAINER_CGROUP`` names (e.g. one an administrator created and delegated;
+cgroup v2 needs a folder the trainer may create children in, with the ``memory``
+controller enabled for its children (``cgroup.subtree_control``). That is the folder
+``HEADRACE_TRAINER_CGROUP`` names (e.g. one an administrator created and delegated;
 ``+memory`` is enabled there if it is not yet), else the trainer's own cgroup when memory is
-already enabled for its children (the root cgroup, typically). Each
-step gets ``<parent>/headrace-step-<id>`` with ``memory.max`` (and ``cpu.max`` for a CPU
-limit); its process is moved there as it starts, and the folder is removed after it ends.
-When that is not possible, `probe` says why, and the launcher reports the limits as not
-enforced.
+already enabled for its children (the root cgroup, typically). Each step gets
+``<parent>/headrace-step-<id>`` with ``memory.max`` (and ``cpu.max`` for a CPU limit); its
+process is moved there as it starts, and the folder is removed after it ends.
+
+Where that is not possible and ``HEADRACE_TRAINER_CGROUP`` is unset, the trainer's cgroup
+v1 memory hierarchy is used instead (``memory.limit_in_bytes``, see ``cgroups_v1``); it is
+used directly when ``HEADRACE_TRAINER_CGROUP`` names a v1 memory folder. When neither is
+possible, `probe` says why for each, and the launcher reports the limits as not enforced.
 """
 
 from __future__ import annotations
@@ -20,8 +23,20 @@ import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeAlias
 
-__all__ = ["Enforcer", "StepCgroup", "own_cgroup", "probe"]
+from .cgroups_v1 import EnforcerV1, StepCgroupV1, probe_v1
+
+__all__ = [
+    "AnyEnforcer",
+    "AnyStepCgroup",
+    "Enforcer",
+    "EnforcerV1",
+    "StepCgroup",
+    "StepCgroupV1",
+    "own_cgroup",
+    "probe",
+]
 
 log = logging.getLogger("headrace.trainer.cgroups")
 PERIOD = 100_000  # microseconds of cpu.max's period
@@ -50,6 +65,14 @@ class Enforcer:
 
     parent: Path
 
+    @property
+    def cpu_unenforced(self) -> str:
+        """Why a step's CPU limit is not applied when its cgroup has no ``cpu.max``."""
+        return (
+            f"the cpu controller is not enabled for children of {self.parent} (add +cpu to "
+            "its cgroup.subtree_control)"
+        )
+
     def create(self, memory_max: int | None, cpu_max: float | None) -> StepCgroup:
         path = self.parent / f"headrace-step-{uuid.uuid4().hex[:12]}"
         path.mkdir()
@@ -71,11 +94,16 @@ class Enforcer:
 class StepCgroup:
     path: Path
 
+    @property
+    def cpu_limited(self) -> bool:
+        return (self.path / "cpu.max").exists()
+
     def add(self, pid: int) -> None:
         (self.path / "cgroup.procs").write_text(str(pid))
 
-    def oom_killed(self) -> bool:
-        """Whether the kernel killed a process of this cgroup for exceeding memory.max."""
+    def oom_killed(self, exit_code: int | None = None) -> bool:
+        """Whether the kernel killed a process of this cgroup for exceeding memory.max
+        (``exit_code`` is not needed: v2 always counts the kill)."""
         try:
             text = (self.path / "memory.events").read_text()
         except OSError:
@@ -90,18 +118,44 @@ class StepCgroup:
             log.warning("cgroup %s could not be removed: %s", self.path, error)
 
 
-def probe(configured: str = "", own: Path | None = None) -> Enforcer | str:
-    """An :class:`Enforcer`, or why memory limits cannot be enforced here."""
+AnyEnforcer: TypeAlias = Enforcer | EnforcerV1
+AnyStepCgroup: TypeAlias = StepCgroup | StepCgroupV1
+
+
+def probe(
+    configured: str = "", own: Path | None = None, proc: Path = Path("/proc/self")
+) -> AnyEnforcer | str:
+    """An enforcer (v2, else v1), or why memory limits cannot be enforced here: for a
+    configured folder, why not there; else why neither the trainer's v2 nor v1 cgroup will do.
+    ``own`` (the v2 cgroup) and ``proc`` stand in for this process's, in tests."""
     if configured:
         parent = Path(configured)
-    else:
-        found = own if own is not None else own_cgroup()
-        if found is None:
-            return (
-                "this machine has no cgroup v2 hierarchy for the trainer (cgroup v1 or none): "
-                "run it where /sys/fs/cgroup is cgroup2, or set HEADRACE_TRAINER_CGROUP"
-            )
-        parent = found
+        if (parent / "cgroup.subtree_control").is_file():
+            return _probe_v2(parent, configured=True)
+        if (parent / "memory.limit_in_bytes").is_file():
+            return probe_v1(parent, proc)
+        return (
+            f"{parent} is neither a cgroup v2 folder (no cgroup.subtree_control) nor a cgroup "
+            "v1 memory folder (no memory.limit_in_bytes): set HEADRACE_TRAINER_CGROUP to one"
+        )
+    found = own if own is not None else own_cgroup(proc)
+    v2 = (
+        _probe_v2(found, configured=False)
+        if found is not None
+        else (
+            "this machine has no cgroup v2 hierarchy for the trainer: run it where "
+            "/sys/fs/cgroup is cgroup2, or set HEADRACE_TRAINER_CGROUP"
+        )
+    )
+    if not isinstance(v2, str):
+        return v2
+    v1 = probe_v1(None, proc)
+    if not isinstance(v1, str):
+        return v1
+    return f"{v2}; nor can cgroup v1 be used: {v1}"
+
+
+def _probe_v2(parent: Path, configured: bool) -> Enforcer | str:
     control = parent / "cgroup.subtree_control"
     if not control.is_file():
         return f"{parent} is not a cgroup v2 folder: set HEADRACE_TRAINER_CGROUP to one"

@@ -22,7 +22,7 @@ from kubernetes.utils.quantity import parse_quantity
 from headrace_contracts import StepReady
 
 from .capacity import Capacity, Demand, Grant, Machine, demand_of, refusal
-from .cgroups import Enforcer, StepCgroup
+from .cgroups import AnyEnforcer, AnyStepCgroup
 from .errors import StepError
 from .executor import Outcome
 from .platform_settings import unapplied_settings
@@ -40,11 +40,11 @@ class Placed:
     step: StepReady
     grant: Grant
     notices: list[str] = field(default_factory=list)
-    cgroup: StepCgroup | None = None
+    cgroup: AnyStepCgroup | None = None
 
 
 class Placement:
-    def __init__(self, machine: Machine, enforcer: Enforcer | str) -> None:
+    def __init__(self, machine: Machine, enforcer: AnyEnforcer | str) -> None:
         self.capacity = Capacity(machine)
         self.enforcer = enforcer
         self._warned = False
@@ -110,7 +110,7 @@ class Placement:
         group = placed.cgroup
         if group is None:
             return outcome
-        killed = group.oom_killed()
+        killed = group.oom_killed(outcome.exit_code)
         group.remove()
         if killed and outcome.status == "failed":
             limit = placed.step.resources.memory_limit
@@ -147,11 +147,10 @@ class Placement:
                 f"the {limits} of step '{step.task_name}' {verb} not enforced: {error}"
             )
             return
-        if cpu and not (placed.cgroup.path / "cpu.max").exists():
+        if cpu and not placed.cgroup.cpu_limited:
             placed.notices.append(
-                f"the CPU limit {cpu} of step '{step.task_name}' is not enforced: the cpu "
-                f"controller is not enabled for children of {self.enforcer.parent} (add +cpu "
-                "to its cgroup.subtree_control)"
+                f"the CPU limit {cpu} of step '{step.task_name}' is not enforced: "
+                f"{self.enforcer.cpu_unenforced}"
             )
 
 
