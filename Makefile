@@ -54,6 +54,7 @@ test: lint typecheck
 bench: setup
 	@$(VENV_BIN)/python bench/bus_latency.py
 	@$(VENV_BIN)/python bench/pipelines.py
+	@$(VENV_BIN)/python bench/step_envs.py
 
 asyncapi: setup
 	@$(VENV_BIN)/python -m headrace_contracts.asyncapi > docs/asyncapi.json
