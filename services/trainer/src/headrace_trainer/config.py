@@ -45,7 +45,8 @@ class TrainerSettings(BaseSettings):
     cpus: float | None = Field(default=None, gt=0)
     memory: str | None = None
     gpus: str | None = None
-    cgroup: str = ""  # a delegated cgroup folder (v2, or a v1 memory folder) for step limits (see cgroups.py)
+    # a delegated cgroup folder (v2, or a v1 memory folder) for step limits (see cgroups.py)
+    cgroup: str = ""
 
     @field_validator("memory")
     @classmethod
