@@ -1,9 +1,19 @@
 """The local backend: runs each ready step as a process on this machine.
 
-Per StepReady: answer at once if the step was cancelled, wait until ``not_before``, take one
-of ``concurrency`` slots, publish StepStarted when the process starts, run it through
-`execute`, and hand back the outcome events for the handler to publish through the outbox.
-A CancelStep (seen by every replica) stops the step here if this replica runs it.
+Per StepReady: answer at once if the step was cancelled, wait until ``not_before``, then
+hold the step attempt's folder in the `Ledger` (waiting while another trainer on this
+machine holds it) and:
+
+* its outcome is recorded already (a trainer died before its events went out): publish it;
+* its process runs, or ran and its exit is recorded (a trainer died meanwhile): adopt it,
+  following it to its end and collecting its outputs as `execute` does;
+* otherwise (first delivery, or its process is gone unrecorded): take one of
+  ``concurrency`` slots and run it through `execute`, publishing StepStarted when the
+  process starts.
+
+The outcome is recorded before its events are handed back for the handler to publish
+through the outbox. A CancelStep (seen by every replica) stops the step here if this
+replica runs it.
 """
 
 from __future__ import annotations
@@ -11,9 +21,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shutil
+import signal
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,10 +39,14 @@ from headrace_contracts import (
 )
 from headrace_runtime import HandlerContext
 
+from .adopt import Adopted
 from .config import TrainerSettings
+from .errors import StepLost
 from .events import outcome_events
 from .executor import Outcome, Runner, StepControl, execute
-from .executor.logs import safe_segment
+from .executor.control import kill_group
+from .executor.core import follow
+from .ledger import Attempt, Execution, Judgement, Ledger
 
 __all__ = ["Announce", "LocalLauncher"]
 
@@ -55,7 +68,7 @@ class LocalLauncher:
         service: str = "trainer",
     ) -> None:
         self.store = store
-        self.work_root = work_root
+        self.ledger = Ledger(work_root)
         self.runner = runner
         self.worker = worker
         self.config = config or TrainerSettings()
@@ -100,22 +113,108 @@ class LocalLauncher:
         return outcome_events(step, outcome)
 
     async def _run(self, step: StepReady, control: StepControl, cause_id: str) -> Outcome:
-        if not await self._wait_until(step, control) or not await self._take_slot(control):
+        if not await self._wait_until(step, control):
+            return Outcome(status="cancelled", reason=control.cancel_reason or "cancelled")
+        async with self.ledger.hold(step) as attempt:
+            outcome = await asyncio.to_thread(attempt.outcome)
+            if outcome is not None:
+                log.info(
+                    "step %s of run %s: publishing its recorded outcome", step.step_id, step.run_id
+                )
+                return outcome
+            previous = await asyncio.to_thread(attempt.latest)
+            if previous is not None:
+                outcome = await self._adopt(step, previous, control, cause_id)
+            if outcome is None:
+                outcome = await self._execute(step, attempt, previous, control, cause_id)
+            await asyncio.to_thread(attempt.finish, outcome)
+            return outcome
+
+    async def _execute(
+        self,
+        step: StepReady,
+        attempt: Attempt,
+        previous: Execution | None,
+        control: StepControl,
+        cause_id: str,
+    ) -> Outcome:
+        if not await self._take_slot(control):
             return Outcome(status="cancelled", reason=control.cancel_reason or "cancelled")
         try:
-            workdir = self._workdir(step)
+            execution = await asyncio.to_thread(attempt.next_execution, previous)
+
+            async def started(pid: int) -> None:
+                await self._started(step, cause_id, pid)
+
             try:
-
-                async def started(pid: int) -> None:
-                    await self._started(step, cause_id, pid)
-
                 return await execute(
-                    step, self.store, workdir, self.runner, control=control, on_start=started
+                    step,
+                    self.store,
+                    execution.workdir,
+                    self.runner,
+                    control=control,
+                    on_start=started,
+                    on_plan=execution.keep_plan,
+                    records=execution.records,
                 )
-            finally:
-                await asyncio.to_thread(shutil.rmtree, workdir, True)
+            except BaseException:
+                execution.abandon()  # killed on the way out: a later delivery runs it again
+                raise
         finally:
             self._slots.release()
+
+    async def _adopt(
+        self, step: StepReady, execution: Execution, control: StepControl, cause_id: str
+    ) -> Outcome | None:
+        """Follow ``execution``, started by a trainer gone since, to its outcome; None when
+        its process is gone without a record (the step then runs again)."""
+        found: Judgement = await asyncio.to_thread(execution.judge)
+        if found.state == "gone":
+            log.info(
+                "step %s of run %s: execution %d is gone without a recorded exit; running it again",
+                step.step_id,
+                step.run_id,
+                execution.number,
+            )
+            return None
+        plan = await asyncio.to_thread(execution.plan)
+        if plan is None:
+            log.warning(
+                "step %s: execution %d has no usable plan; running it again",
+                step.step_id,
+                execution.number,
+            )
+            if found.state == "running":
+                kill_group(found.pid, signal.SIGKILL)
+            return None
+        log.info(
+            "step %s of run %s: adopting execution %d (pid %d, %s)",
+            step.step_id,
+            step.run_id,
+            execution.number,
+            found.pid,
+            found.state,
+        )
+        ran = max(time.time() - found.started_at, 0.0)
+        running = Adopted(found.pid, found.start, execution.records.exit)
+
+        async def started(pid: int) -> None:
+            await self._started(step, cause_id, pid)
+
+        try:
+            return await follow(
+                step,
+                self.store,
+                plan,
+                running,
+                control,
+                begun=time.monotonic() - ran,
+                ran=ran,
+                on_start=started if found.state == "running" else None,
+            )
+        except StepLost as error:
+            log.info("step %s of run %s: %s; running it again", step.step_id, step.run_id, error)
+            return None
 
     async def _started(self, step: StepReady, cause_id: str, pid: int) -> None:
         message = StepStarted(
@@ -159,14 +258,6 @@ class LocalLauncher:
             self._slots.release()
             return False
         return got
-
-    def _workdir(self, step: StepReady) -> Path:
-        name = safe_segment(step.step_id.replace("/", "."))[:80]
-        return (
-            self.work_root
-            / safe_segment(step.run_id)
-            / f"{name}-attempt-{step.attempt}-{uuid.uuid4().hex[:8]}"
-        )
 
     # cancelled steps -------------------------------------------------------------------
 
