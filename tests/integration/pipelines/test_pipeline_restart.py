@@ -7,11 +7,9 @@ effects file, which the tests count. (No ``from __future__ import annotations``:
 component annotations as types.)
 """
 
-import asyncio
 import fcntl
 import os
 import signal
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -21,7 +19,7 @@ from kfp import dsl
 from pipeline_harness import Platform
 
 from headrace_runtime import Settings
-from headrace_testing import wait_for
+from headrace_testing import ServiceProcess, wait_for
 
 
 @dsl.component(base_image="python:3.11")
@@ -56,60 +54,25 @@ def fan(folder: str) -> None:
         step.set_caching_options(False)
 
 
-class Trainer:
-    """``headrace-trainer`` as a process of its own, in its own process group."""
-
-    def __init__(self, settings: Settings, folder: Path) -> None:
-        self.settings = settings
-        self.folder = folder
-        self.process: asyncio.subprocess.Process | None = None
-        self.name = f"trainer-{len(list(folder.glob('trainer-*.log'))) + 1}"
-
-    async def start(self) -> None:
-        env = {
-            **os.environ,
-            "HEADRACE_HOME": str(self.settings.home),
-            "HEADRACE_NATS_URL": self.settings.nats_url,
-            "HEADRACE_INSTANCE_ID": self.name,
-            "HEADRACE_ACK_WAIT": "2",
-            "HEADRACE_BACKOFF_INITIAL": "0.05",
-            "HEADRACE_BACKOFF_MAX": "0.5",
-            "HEADRACE_OUTBOX_INTERVAL": "0.05",
-            "HEADRACE_TRAINER_CONCURRENCY": "4",
-        }
-        log = (self.folder / f"{self.name}.log").open("ab")
-        with log:
-            self.process = await asyncio.create_subprocess_exec(
-                str(Path(sys.executable).parent / "headrace-trainer"),
-                env=env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    async def kill(self) -> None:
-        """``kill -9`` of the trainer alone (its fork server and steps live on)."""
-        assert self.process is not None
-        self.process.kill()
-        await self.process.wait()
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.terminate()
-            try:
-                await asyncio.wait_for(self.process.wait(), 30)
-            except TimeoutError:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                await self.process.wait()
-
-
 @pytest.fixture
-async def trainers(settings: Settings, tmp_path: Path) -> AsyncIterator[Callable[[], Trainer]]:
-    made: list[Trainer] = []
+async def trainers(
+    settings: Settings, tmp_path: Path
+) -> AsyncIterator[Callable[[], ServiceProcess]]:
+    """``trainers()``: a new trainer process on the test's home (not started yet); a short
+    ack wait, so a message a killed trainer held comes back quickly."""
+    made: list[ServiceProcess] = []
 
-    def make() -> Trainer:
-        made.append(Trainer(settings, tmp_path))
+    def make() -> ServiceProcess:
+        name = f"trainer-{len(made) + 1}"
+        quick = {"ack_wait": 2.0, "outbox_interval": 0.05, "instance_id": name}
+        made.append(
+            ServiceProcess(
+                "headrace-trainer",
+                Settings(**{**settings.model_dump(), **quick}),
+                tmp_path / f"{name}.log",
+                HEADRACE_TRAINER_CONCURRENCY="4",
+            )
+        )
         return made[-1]
 
     yield make
@@ -141,7 +104,7 @@ def pids(folder: Path, name: str) -> tuple[int, int]:
 
 async def test_a_chain_survives_kill_9_of_the_trainer_while_a_step_runs(
     start_platform: Callable[..., Awaitable[Platform]],
-    trainers: Callable[[], Trainer],
+    trainers: Callable[[], ServiceProcess],
     settings: Settings,
     tmp_path: Path,
 ) -> None:
@@ -171,7 +134,7 @@ async def test_a_chain_survives_kill_9_of_the_trainer_while_a_step_runs(
 
 async def test_a_parallel_for_survives_kill_9_of_the_trainer(
     start_platform: Callable[..., Awaitable[Platform]],
-    trainers: Callable[[], Trainer],
+    trainers: Callable[[], ServiceProcess],
     tmp_path: Path,
 ) -> None:
     platform = await start_platform(trainers=0)
@@ -194,7 +157,7 @@ async def test_a_parallel_for_survives_kill_9_of_the_trainer(
 
 async def test_a_step_whose_process_died_with_the_trainer_runs_again(
     start_platform: Callable[..., Awaitable[Platform]],
-    trainers: Callable[[], Trainer],
+    trainers: Callable[[], ServiceProcess],
     tmp_path: Path,
 ) -> None:
     platform = await start_platform(trainers=0)

@@ -197,6 +197,9 @@ class LocalLauncher:
         )
         ran = max(time.time() - found.started_at, 0.0)
         running = Adopted(found.pid, found.start, execution.records.exit)
+        # A running process has its timeout counted from its real start; one that exited
+        # while no trainer watched it is taken as it ended.
+        counted = ran if found.state == "running" else 0.0
 
         async def started(pid: int) -> None:
             await self._started(step, cause_id, pid)
@@ -209,7 +212,7 @@ class LocalLauncher:
                 running,
                 control,
                 begun=time.monotonic() - ran,
-                ran=ran,
+                ran=counted,
                 on_start=started if found.state == "running" else None,
             )
         except StepLost as error:
