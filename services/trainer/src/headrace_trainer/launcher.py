@@ -1,15 +1,16 @@
 """The local backend: runs each ready step as a process on this machine.
 
-Per StepReady: answer at once if the step was cancelled, wait until ``not_before``, then
+Per StepReady: answer at once if the step was cancelled (and never started here), else
 hold the step attempt's folder in the `Ledger` (waiting while another trainer on this
 machine holds it) and:
 
 * its outcome is recorded already (a trainer died before its events went out): publish it;
 * its process runs, or ran and its exit is recorded (a trainer died meanwhile): adopt it,
-  following it to its end and collecting its outputs as `execute` does;
-* otherwise (first delivery, or its process is gone unrecorded): take one of
-  ``concurrency`` slots and run it through `execute`, publishing StepStarted when the
-  process starts.
+  following it to its end (cancel and timeout reach it as any step) and collecting its
+  outputs as `execute` does; an adopted step takes no slot, as it runs already;
+* otherwise (first delivery, or its process is gone unrecorded): wait until
+  ``not_before``, take one of ``concurrency`` slots and run it through `execute`,
+  publishing StepStarted when the process starts.
 
 The outcome is recorded before its events are handed back for the handler to publish
 through the outbox. A CancelStep (seen by every replica) stops the step here if this
@@ -101,9 +102,11 @@ class LocalLauncher:
         """Run ``step`` (or not, when cancelled) and return the events to publish."""
         key = (step.run_id, step.step_id)
         reason = self._cancel_reason(key)
-        if reason is not None:
+        if reason is not None and not await asyncio.to_thread(self.ledger.known, step):
             return [(StepCancelled(run_id=step.run_id, step_id=step.step_id, reason=reason), "")]
         control = StepControl()
+        if reason is not None:  # and a trainer here may have started it: stop what runs
+            control.cancel(reason)
         self._running[key] = control
         try:
             outcome = await self._run(step, control, cause_id)
@@ -113,8 +116,6 @@ class LocalLauncher:
         return outcome_events(step, outcome)
 
     async def _run(self, step: StepReady, control: StepControl, cause_id: str) -> Outcome:
-        if not await self._wait_until(step, control):
-            return Outcome(status="cancelled", reason=control.cancel_reason or "cancelled")
         async with self.ledger.hold(step) as attempt:
             outcome = await asyncio.to_thread(attempt.outcome)
             if outcome is not None:
@@ -138,7 +139,7 @@ class LocalLauncher:
         control: StepControl,
         cause_id: str,
     ) -> Outcome:
-        if not await self._take_slot(control):
+        if not await self._wait_until(step, control) or not await self._take_slot(control):
             return Outcome(status="cancelled", reason=control.cancel_reason or "cancelled")
         try:
             execution = await asyncio.to_thread(attempt.next_execution, previous)
@@ -210,7 +211,8 @@ class LocalLauncher:
                 self.store,
                 plan,
                 running,
-                control,
+                # Nothing to stop in a process that ended: its pid may be another's by now.
+                control if found.state == "running" else StepControl(),
                 begun=time.monotonic() - ran,
                 ran=counted,
                 on_start=started if found.state == "running" else None,

@@ -170,6 +170,10 @@ class Ledger:
     def folder(self, step: StepReady) -> Path:
         return self.root / _name(step.run_id) / _name(step.step_id) / f"attempt-{step.attempt}"
 
+    def known(self, step: StepReady) -> bool:
+        """Whether a trainer here took up this attempt of ``step`` (it may run)."""
+        return self.folder(step).is_dir()
+
     @contextlib.asynccontextmanager
     async def hold(self, step: StepReady) -> AsyncIterator[Attempt]:
         """The attempt of ``step``, locked for this trainer (waiting while another live
