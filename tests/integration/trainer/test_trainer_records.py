@@ -236,3 +236,24 @@ def test_prune_removes_old_finished_attempts_and_keeps_the_rest(
     assert ledger.prune(3600) == 1
     assert not (tmp_path / "work" / "old").exists()
     assert (ledger.folder(new) / "outcome.json").is_file()
+
+
+async def test_a_recorded_outcome_is_published_without_running_the_step(
+    trainer: Trainer,
+    client: Bus,
+    recorder: Recorder,
+    store: FileStore,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    marker = tmp_path / "marker"
+    step = step_ready(touch, store, tmp_path, parameters={"marker": str(marker)})
+    async with Ledger(settings.home / "work").hold(step) as attempt:
+        # What a trainer killed after the step ended, before its events went out, left.
+        attempt.finish(Outcome(status="succeeded", output_parameters={"Output": "recorded"}))
+    await trainer()
+    await client.publish(step)
+
+    done = await recorder.first(StepSucceeded, step.step_id)
+    assert done.output_parameters == {"Output": "recorded"}
+    assert not marker.exists()
