@@ -198,28 +198,35 @@ class LocalLauncher:
         )
         ran = max(time.time() - found.started_at, 0.0)
         running = Adopted(found.pid, found.start, execution.records.exit)
-        # A running process has its timeout counted from its real start; one that exited
-        # while no trainer watched it is taken as it ended.
-        counted = ran if found.state == "running" else 0.0
 
         async def started(pid: int) -> None:
             await self._started(step, cause_id, pid)
 
+        if found.state == "exited":
+            # Taken as it ended (no timeout applies), and never signalled: its pid may be
+            # another process's by now.
+            ended = StepControl()
+            ended.exited()
+            return await follow(
+                step, self.store, plan, running, ended, begun=time.monotonic() - ran
+            )
         try:
             return await follow(
                 step,
                 self.store,
                 plan,
                 running,
-                # Nothing to stop in a process that ended: its pid may be another's by now.
-                control if found.state == "running" else StepControl(),
+                control,
                 begun=time.monotonic() - ran,
-                ran=counted,
-                on_start=started if found.state == "running" else None,
+                ran=ran,  # its timeout counts from its real start
+                on_start=started,
             )
         except StepLost as error:
             log.info("step %s of run %s: %s; running it again", step.step_id, step.run_id, error)
             return None
+        except BaseException:
+            execution.abandon()  # killed on the way out: a later delivery runs it again
+            raise
 
     async def _started(self, step: StepReady, cause_id: str, pid: int) -> None:
         message = StepStarted(
