@@ -39,18 +39,15 @@ def ticker(folder: str) -> None:
 @pytest.fixture
 async def trainers(
     settings: Settings, tmp_path: Path
-) -> AsyncIterator[Callable[[], ServiceProcess]]:
-    """``trainers()``: a new trainer process on the test's home (not started yet); a short
-    ack wait, so a message a killed trainer held comes back quickly."""
+) -> AsyncIterator[Callable[..., ServiceProcess]]:
+    """``trainers(**env)``: a new trainer process on the test's home (not started yet); a
+    short ack wait, so a message a killed trainer held comes back quickly."""
     made: list[ServiceProcess] = []
 
-    def make() -> ServiceProcess:
+    def make(**env: str) -> ServiceProcess:
         name = f"trainer-{len(made) + 1}"
-        quick = {"ack_wait": 1.0, "instance_id": name}
-        log = tmp_path / f"{name}.log"
-        made.append(
-            ServiceProcess("headrace-trainer", Settings(**{**settings.model_dump(), **quick}), log)
-        )
+        quick = Settings(**{**settings.model_dump(), "ack_wait": 1.0, "instance_id": name})
+        made.append(ServiceProcess("headrace-trainer", quick, tmp_path / f"{name}.log", **env))
         return made[-1]
 
     yield make
@@ -85,7 +82,7 @@ def running(folder: Path) -> bool:
 
 
 async def test_an_adopted_step_is_timed_out_from_its_real_start(
-    trainers: Callable[[], ServiceProcess],
+    trainers: Callable[..., ServiceProcess],
     client: Bus,
     recorder: Recorder,
     store: FileStore,
@@ -122,8 +119,10 @@ async def test_an_adopted_step_is_timed_out_from_its_real_start(
     assert not running(folder)
 
 
+@pytest.mark.parametrize("fork_server", ["true", "false"])
 async def test_an_adopted_step_is_cancelled(
-    trainers: Callable[[], ServiceProcess],
+    fork_server: str,
+    trainers: Callable[..., ServiceProcess],
     client: Bus,
     recorder: Recorder,
     store: FileStore,
@@ -133,7 +132,7 @@ async def test_an_adopted_step_is_cancelled(
     folder = tmp_path / "step"
     folder.mkdir()
     step = step_ready(ticker, store, tmp_path, parameters={"folder": str(folder)})
-    first = trainers()
+    first = trainers(HEADRACE_TRAINER_FORK_SERVER=fork_server)
     await first.start()
     await client.publish(step)
     await wait_for(lambda: beats(folder)[1] > 0, 60, "the step to run")
