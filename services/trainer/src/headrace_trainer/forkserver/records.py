@@ -25,7 +25,17 @@ import os
 import time
 from typing import Any
 
-__all__ = ["claim", "exit_code", "process_state", "read_record", "void", "write_exit"]
+__all__ = [
+    "VOIDED",
+    "claim",
+    "exit_code",
+    "process_state",
+    "read_record",
+    "void",
+    "write_exit",
+]
+
+VOIDED = 75  # EX_TEMPFAIL: the exit status of a voided execution's process (it ran nothing)
 
 
 def process_state(pid: int) -> tuple[int, str] | None:

@@ -39,7 +39,6 @@ from typing import Any
 from . import records
 
 COMPONENT_FILE = "ephemeral_component.py"
-VOIDED = 75  # EX_TEMPFAIL: the execution was voided before it started
 
 
 def _preload() -> None:
@@ -97,7 +96,7 @@ def _child(request: dict[str, Any], wake: tuple[int, int]) -> None:
         os.chdir(request["cwd"])
         process_record = request.get("process_record")
         if process_record and not records.claim(process_record):
-            os._exit(VOIDED)
+            os._exit(records.VOIDED)
         if request.get("argv"):
             os.environ.pop("_KFP_RUNTIME", None)
             os.environ.update(request.get("env") or {})

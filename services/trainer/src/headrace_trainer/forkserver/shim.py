@@ -17,13 +17,11 @@ import sys
 
 from . import records
 
-VOIDED = 75
-
 
 def main(argv: list[str]) -> None:
     process_record, exit_record, program, *args = argv
     if not records.claim(process_record):
-        os._exit(VOIDED)
+        os._exit(records.VOIDED)
     child = os.fork()
     if child == 0:
         try:
