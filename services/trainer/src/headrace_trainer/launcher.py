@@ -117,13 +117,13 @@ class LocalLauncher:
 
     async def _run(self, step: StepReady, control: StepControl, cause_id: str) -> Outcome:
         async with self.ledger.hold(step) as attempt:
-            outcome = await asyncio.to_thread(attempt.outcome)
-            if outcome is not None:
+            previous = await asyncio.to_thread(attempt.recall)
+            if isinstance(previous, Outcome):
                 log.info(
                     "step %s of run %s: publishing its recorded outcome", step.step_id, step.run_id
                 )
-                return outcome
-            previous = await asyncio.to_thread(attempt.latest)
+                return previous
+            outcome: Outcome | None = None
             if previous is not None:
                 outcome = await self._adopt(step, previous, control, cause_id)
             if outcome is None:

@@ -121,6 +121,11 @@ class Attempt:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
+    def recall(self) -> Outcome | Execution | None:
+        """The attempt's recorded outcome, else its latest execution, else None."""
+        outcome = self.outcome()
+        return outcome if outcome is not None else self.latest()
+
     def outcome(self) -> Outcome | None:
         try:
             return Outcome.model_validate_json((self.folder / "outcome.json").read_bytes())
