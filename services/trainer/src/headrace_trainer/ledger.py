@@ -231,7 +231,12 @@ def _name(text: str) -> str:
 
 
 def _open_lock(folder: Path) -> int:
-    folder.mkdir(parents=True, exist_ok=True)
+    for _ in range(3):  # `prune` may remove an empty parent folder just as it is made
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            return os.open(folder / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except FileNotFoundError:
+            continue
     return os.open(folder / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
 
 
