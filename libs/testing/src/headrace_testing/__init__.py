@@ -2,10 +2,12 @@
 
 from .database import database_url_for, postgres_url, reset_postgres
 from .nats import TestNats, nats_for_test
+from .process import ServiceProcess
 from .settings import service_settings
 from .waiting import wait_for
 
 __all__ = [
+    "ServiceProcess",
     "TestNats",
     "database_url_for",
     "nats_for_test",

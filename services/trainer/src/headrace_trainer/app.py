@@ -2,11 +2,16 @@
 
 Settings read: the service's (`headrace_runtime.Settings`: home, NATS, artifact store root
 and S3 credentials) and `TrainerSettings` (``HEADRACE_TRAINER_CONCURRENCY``,
-``HEADRACE_TRAINER_FORK_SERVER``, ``HEADRACE_TRAINER_CANCEL_MEMORY_SECONDS``).
+``HEADRACE_TRAINER_FORK_SERVER``, ``HEADRACE_TRAINER_CANCEL_MEMORY_SECONDS``,
+``HEADRACE_TRAINER_RECORD_RETENTION_SECONDS``). Step attempts are recorded below
+``<home>/work`` (see `ledger`): a trainer started on the same home adopts the steps a dead
+one left running.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
 from opentelemetry.sdk.trace.export import SpanExporter
@@ -62,6 +67,31 @@ def build(
     )
     service.handles(StepReady)(launcher.handle)
     service.listens(CancelStep)(launcher.cancel)
+    sweeper: list[asyncio.Task[None]] = []
+
+    async def prune() -> None:
+        while True:
+            try:
+                removed = await asyncio.to_thread(
+                    launcher.ledger.prune, config.record_retention_seconds
+                )
+            except OSError as error:
+                log.warning("could not prune old step records: %s", error)
+            else:
+                if removed:
+                    log.info("pruned %d old step attempt records", removed)
+            await asyncio.sleep(config.prune_interval)
+
+    @service.on_start
+    async def start_pruning() -> None:
+        sweeper.append(asyncio.create_task(prune(), name="trainer-prune"))
+
+    @service.on_stop
+    async def stop_pruning() -> None:
+        for task in sweeper:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     if isinstance(runner, ForkServerRunner):
         fork_runner = runner

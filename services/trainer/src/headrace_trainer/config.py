@@ -34,13 +34,17 @@ class TrainerSettings(BaseSettings):
     has no timeout of its own; ``HEADRACE_TRAINER_INSTALL_HTTP_TIMEOUT_SECONDS``: uv's
     timeout for one HTTP read; ``HEADRACE_TRAINER_INSTALL_HTTP_RETRIES``: how often uv
     retries a failed request; ``HEADRACE_TRAINER_WARM_ENVIRONMENTS``: step environments
-    whose fork servers are kept warm (the least recently used idle one is stopped)."""
+    whose fork servers are kept warm (the least recently used idle one is stopped).
+
+    ``HEADRACE_TRAINER_RECORD_RETENTION_SECONDS``: how long a finished step attempt's
+    outcome record is kept (for a redelivery after a trainer died before acknowledging)."""
 
     model_config = SettingsConfigDict(env_prefix="HEADRACE_TRAINER_", extra="ignore")
 
     concurrency: int = Field(default_factory=_cpus, ge=1)
     fork_server: bool = True
     cancel_memory_seconds: float = Field(default=3600.0, ge=0)
+    record_retention_seconds: float = Field(default=86400.0, ge=0)
     # Capacity of the local backend (see machine.py); None: what the machine has.
     cpus: float | None = Field(default=None, gt=0)
     memory: str | None = None
@@ -66,6 +70,11 @@ class TrainerSettings(BaseSettings):
         """Messages the service handles at once: steps waiting for a slot or for their
         ``not_before`` must not keep other messages (cancels, ready steps) waiting."""
         return self.concurrency * 2 + 8
+
+    @property
+    def prune_interval(self) -> float:
+        """Seconds between sweeps of old step attempt records."""
+        return min(max(self.record_retention_seconds / 4, 1.0), 3600.0)
 
     step_environments: bool = True
     find_links: Annotated[list[str], NoDecode] = Field(default_factory=list)

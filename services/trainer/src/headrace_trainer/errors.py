@@ -9,7 +9,8 @@
     │   ├── PlaceholderError        a command placeholder cannot be resolved
     │   ├── OutputError             a declared output is missing or malformed
     │   └── ContainerRefused        a container image the local backend cannot run
-    └── ForkServerDied              the warm fork server stopped (the runner falls back)
+    ├── ForkServerDied              the warm fork server stopped (the runner falls back)
+    └── StepLost                    a step's process ended unrecorded (it runs again)
 """
 
 from __future__ import annotations
@@ -40,5 +41,12 @@ class ContainerRefused(StepError):
 
 class ForkServerDied(TrainerError):
     """The fork server stopped; steps it was running have an unknown result."""
+
+    retryable = True
+
+
+class StepLost(TrainerError):
+    """A step's process ended and nobody recorded how (its parent died with it): the
+    launcher runs the step again."""
 
     retryable = True

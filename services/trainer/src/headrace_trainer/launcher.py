@@ -1,11 +1,22 @@
 """The local backend: runs each ready step as a process on this machine.
 
-Per StepReady: answer at once if the step was cancelled, refuse it at once if it asks for
-more than this machine has, wait until ``not_before``, wait for its CPUs, memory and GPUs
-(`Placement`), take one of ``concurrency`` slots, publish StepStarted when the process
-starts, run it through `execute`, and hand back the outcome events for the handler to
-publish through the outbox. A CancelStep (seen by every replica) stops the step here if
-this replica runs it.
+Per StepReady: answer at once if the step was cancelled (and never started here), else
+hold the step attempt's folder in the `Ledger` (waiting while another trainer on this
+machine holds it) and:
+
+* its outcome is recorded already (a trainer died before its events went out): publish it;
+* its process runs, or ran and its exit is recorded (a trainer died meanwhile): adopt it,
+  following it to its end (cancel and timeout reach it as any step) and collecting its
+  outputs as `execute` does; an adopted step takes no slot, as it runs already;
+* otherwise (first delivery, or its process is gone unrecorded): refuse it at once if it
+  asks for more than this machine has, wait until ``not_before``, wait for its CPUs, memory
+  and GPUs (`Placement`), take one of ``concurrency`` slots and run it through `execute`
+  with the runner of its Python environment (``envs/``), publishing StepStarted when the
+  process starts.
+
+The outcome is recorded before its events are handed back for the handler to publish
+through the outbox. A CancelStep (seen by every replica) stops the step here if this
+replica runs it.
 """
 
 from __future__ import annotations
@@ -13,9 +24,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shutil
+import signal
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,12 +42,16 @@ from headrace_contracts import (
 )
 from headrace_runtime import HandlerContext
 
+from .adopt import Adopted
 from .cgroups import probe
 from .config import TrainerSettings
 from .envs import EnvironmentFailed, StepEnvironments
+from .errors import StepLost
 from .events import outcome_events
 from .executor import LOG_FILE, Outcome, Runner, StepControl, execute
-from .executor.logs import safe_segment
+from .executor.control import kill_group
+from .executor.core import OnStart, follow
+from .ledger import Attempt, Execution, Judgement, Ledger
 from .machine import detect_machine
 from .placement import NOTICE_PREFIX, Placed, Placement
 
@@ -63,15 +77,15 @@ class LocalLauncher:
         environments: StepEnvironments | None = None,
     ) -> None:
         self.store = store
-        self.work_root = work_root
+        self.ledger = Ledger(work_root)
         self.runner = runner
         self.worker = worker
         self.config = config or TrainerSettings()
+        self.placement = placement or _placement(self.config)
         self.environments = environments
         self._announce = announce
         self._service = service
         self._slots = asyncio.Semaphore(self.config.concurrency)
-        self.placement = placement or _placement(self.config)
         self._running: dict[StepKey, StepControl] = {}
         self._cancelled: dict[StepKey, tuple[str, float]] = {}
 
@@ -98,9 +112,11 @@ class LocalLauncher:
         """Run ``step`` (or not, when cancelled) and return the events to publish."""
         key = (step.run_id, step.step_id)
         reason = self._cancel_reason(key)
-        if reason is not None:
+        if reason is not None and not await asyncio.to_thread(self.ledger.known, step):
             return [(StepCancelled(run_id=step.run_id, step_id=step.step_id, reason=reason), "")]
         control = StepControl()
+        if reason is not None:  # and a trainer here may have started it: stop what runs
+            control.cancel(reason)
         self._running[key] = control
         try:
             outcome = await self._run(step, control, cause_id)
@@ -110,6 +126,29 @@ class LocalLauncher:
         return outcome_events(step, outcome)
 
     async def _run(self, step: StepReady, control: StepControl, cause_id: str) -> Outcome:
+        async with self.ledger.hold(step) as attempt:
+            previous = await asyncio.to_thread(attempt.recall)
+            if isinstance(previous, Outcome):
+                log.info(
+                    "step %s of run %s: publishing its recorded outcome", step.step_id, step.run_id
+                )
+                return previous
+            outcome: Outcome | None = None
+            if previous is not None:
+                outcome = await self._adopt(step, previous, control, cause_id)
+            if outcome is None:
+                outcome = await self._execute(step, attempt, previous, control, cause_id)
+            await asyncio.to_thread(attempt.finish, outcome)
+            return outcome
+
+    async def _execute(
+        self,
+        step: StepReady,
+        attempt: Attempt,
+        previous: Execution | None,
+        control: StepControl,
+        cause_id: str,
+    ) -> Outcome:
         refused = self.placement.check(step)
         if refused is not None:
             return Outcome(status="failed", reason=refused)
@@ -123,48 +162,121 @@ class LocalLauncher:
                 return Outcome(status="cancelled", reason=control.cancel_reason or "cancelled")
             try:
                 placed = self.placement.prepare(step, grant)
-                return self.placement.finish(placed, await self._execute(placed, control, cause_id))
+                execution = await asyncio.to_thread(attempt.next_execution, previous)
+                try:
+                    outcome = await self._execute_placed(placed, execution, control, cause_id)
+                except BaseException:
+                    execution.abandon()  # killed on the way out: a later delivery runs it again
+                    raise
+                return self.placement.finish(placed, outcome)
             finally:
                 self._slots.release()
         finally:
             await self.placement.release(grant)
 
-    async def _execute(self, placed: Placed, control: StepControl, cause_id: str) -> Outcome:
-        step = placed.step
-        workdir = self._workdir(step)
-        try:
-            workdir.mkdir(parents=True, exist_ok=True)
-            _write_notices(workdir / LOG_FILE, placed.notices)
-
-            async def started(pid: int) -> None:
-                _write_notices(workdir / LOG_FILE, self.placement.started(placed, pid))
-                await self._started(step, cause_id, pid, placed.notices)
-
-            return await self._execute_in_environment(step, workdir, control, started)
-        finally:
-            await asyncio.to_thread(shutil.rmtree, workdir, True)
-
-    async def _execute_in_environment(
-        self,
-        step: StepReady,
-        workdir: Path,
-        control: StepControl,
-        on_start: Callable[[int], Awaitable[None]],
+    async def _execute_placed(
+        self, placed: Placed, execution: Execution, control: StepControl, cause_id: str
     ) -> Outcome:
-        """`execute` with the runner of the step's Python environment (see ``envs/``)."""
+        """`execute` the placed step in ``execution``, with its notices at the top of its log
+        and the runner of its Python environment (see ``envs/``)."""
+        step = placed.step
+        log_path = execution.workdir / LOG_FILE
+        _write_notices(log_path, placed.notices)
+
+        async def started(pid: int) -> None:
+            _write_notices(log_path, self.placement.started(placed, pid))
+            await self._started(step, cause_id, pid, placed.notices)
+
         if self.environments is None:
-            return await execute(
-                step, self.store, workdir, self.runner, control=control, on_start=on_start
-            )
+            return await self._execute_with(self.runner, step, execution, control, started)
         try:
-            async with self.environments.runner_for(
-                step, self.runner, control, workdir / LOG_FILE
-            ) as runner:
-                return await execute(
-                    step, self.store, workdir, runner, control=control, on_start=on_start
-                )
+            async with self.environments.runner_for(step, self.runner, control, log_path) as runner:
+                return await self._execute_with(runner, step, execution, control, started)
         except EnvironmentFailed as error:
             return Outcome(status="failed", reason=f"step '{step.task_name}': {error}")
+
+    async def _execute_with(
+        self,
+        runner: Runner,
+        step: StepReady,
+        execution: Execution,
+        control: StepControl,
+        on_start: OnStart,
+    ) -> Outcome:
+        return await execute(
+            step,
+            self.store,
+            execution.workdir,
+            runner,
+            control=control,
+            on_start=on_start,
+            on_plan=execution.keep_plan,
+            records=execution.records,
+        )
+
+    async def _adopt(
+        self, step: StepReady, execution: Execution, control: StepControl, cause_id: str
+    ) -> Outcome | None:
+        """Follow ``execution``, started by a trainer gone since, to its outcome; None when
+        its process is gone without a record (the step then runs again)."""
+        found: Judgement = await asyncio.to_thread(execution.judge)
+        if found.state == "gone":
+            log.info(
+                "step %s of run %s: execution %d is gone without a recorded exit; running it again",
+                step.step_id,
+                step.run_id,
+                execution.number,
+            )
+            return None
+        plan = await asyncio.to_thread(execution.plan)
+        if plan is None:
+            log.warning(
+                "step %s: execution %d has no usable plan; running it again",
+                step.step_id,
+                execution.number,
+            )
+            if found.state == "running":
+                kill_group(found.pid, signal.SIGKILL)
+            return None
+        log.info(
+            "step %s of run %s: adopting execution %d (pid %d, %s)",
+            step.step_id,
+            step.run_id,
+            execution.number,
+            found.pid,
+            found.state,
+        )
+        ran = max(time.time() - found.started_at, 0.0)
+        running = Adopted(found.pid, found.start, execution.records.exit)
+
+        async def started(pid: int) -> None:
+            await self._started(step, cause_id, pid, [])
+
+        if found.state == "exited":
+            # Taken as it ended (no timeout applies), and never signalled: its pid may be
+            # another process's by now.
+            ended = StepControl()
+            ended.exited()
+            return await follow(
+                step, self.store, plan, running, ended, begun=time.monotonic() - ran
+            )
+        try:
+            return await follow(
+                step,
+                self.store,
+                plan,
+                running,
+                control,
+                begun=time.monotonic() - ran,
+                ran=ran,  # its timeout counts from its real start
+                on_start=started,
+            )
+        except StepLost as error:
+            log.info("step %s of run %s: %s; running it again", step.step_id, step.run_id, error)
+            return None
+        except BaseException:
+            execution.abandon()  # killed on the way out: a later delivery runs it again
+            raise
 
     async def _started(self, step: StepReady, cause_id: str, pid: int, notices: list[str]) -> None:
         message = StepStarted(
@@ -209,14 +321,6 @@ class LocalLauncher:
             self._slots.release()
             return False
         return got
-
-    def _workdir(self, step: StepReady) -> Path:
-        name = safe_segment(step.step_id.replace("/", "."))[:80]
-        return (
-            self.work_root
-            / safe_segment(step.run_id)
-            / f"{name}-attempt-{step.attempt}-{uuid.uuid4().hex[:8]}"
-        )
 
     # cancelled steps -------------------------------------------------------------------
 

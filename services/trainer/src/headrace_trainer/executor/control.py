@@ -24,7 +24,8 @@ def kill_group(pid: int, sig: signal.Signals) -> bool:
 class StepControl:
     """One execution's process group, and whether (and why) it was cancelled.
 
-    `cancel` may come before the process exists; `attach` then stops it at once.
+    `cancel` may come before the process exists; `attach` then stops it at once. Once
+    `exited` (also before `attach`, for a process known to have ended), nothing is signalled.
     """
 
     def __init__(self) -> None:
@@ -37,7 +38,7 @@ class StepControl:
 
     def attach(self, pid: int) -> None:
         self.pid = pid
-        if self.cancel_reason is not None:
+        if self.cancel_reason is not None and not self._exited:
             self._terminate()
 
     def cancel(self, reason: str, grace_seconds: float = 10.0) -> None:

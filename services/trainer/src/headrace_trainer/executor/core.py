@@ -2,7 +2,8 @@
 
 Fetch inputs, run the user command through a `Runner`, collect output parameters and
 artifacts, upload them and the log, and say what happened as an `Outcome`. Nothing is
-published here: the launcher (or the pod's caller) turns the outcome into events.
+published here: the launcher (or the pod's caller) turns the outcome into events. `follow`
+is the part after the start, also for a process a trainer adopts from another.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +22,20 @@ from headrace_artifacts import ArtifactStore
 from headrace_artifacts import ArtifactStoreError as StoreError
 from headrace_contracts import ArtifactRef, StepReady
 
-from ..errors import ForkServerDied, OutputError, PlaceholderError, StepError
+from ..errors import ForkServerDied, OutputError, PlaceholderError, StepError, StepLost
 from .control import StepControl
 from .logs import log_key, read_tail
 from .outcome import Metric, Outcome
 from .parameters import coerce_parameter, parse_parameter
 from .plan import Plan, plan_step
-from .runner import Runner, Running, describe_exit
+from .runner import Records, Runner, Running, describe_exit
 from .staging import Staging
 
-__all__ = ["LOG_FILE", "execute"]
+__all__ = ["LOG_FILE", "OnPlan", "OnStart", "execute", "follow"]
 
 LOG_FILE = "log.txt"
 OnStart = Callable[[int], Awaitable[None]]
+OnPlan = Callable[[Plan], None]
 log = logging.getLogger("headrace.trainer.executor")
 
 
@@ -44,42 +47,76 @@ async def execute(
     *,
     control: StepControl | None = None,
     on_start: OnStart | None = None,
+    on_plan: OnPlan | None = None,
+    records: Records | None = None,
 ) -> Outcome:
-    """Run ``step`` in ``workdir`` (created here; the caller removes it); its outcome."""
+    """Run ``step`` in ``workdir`` (created here; the caller removes it); its outcome.
+
+    ``on_plan`` sees the plan before the process starts (the launcher keeps it for a trainer
+    that adopts the step); ``records`` says where the process leaves its records.
+    """
     begun = time.monotonic()
     control = control or StepControl()
     staging = Staging(store, workdir)
     log_path = workdir / LOG_FILE
-
-    def outcome(**fields: Any) -> Outcome:
-        return Outcome(duration_seconds=round(time.monotonic() - begun, 6), **fields)
-
     try:
         plan = await asyncio.to_thread(plan_step, step, staging, log_path)
     except StepError as error:
-        return outcome(status="failed", reason=_reason(step, error))
+        return _outcome(begun, status="failed", reason=_reason(step, error))
     if control.cancel_reason is not None:
-        return outcome(status="cancelled", reason=control.cancel_reason)
+        return _outcome(begun, status="cancelled", reason=control.cancel_reason)
+    if on_plan is not None:
+        on_plan(plan)
+    launch = plan.launch if records is None else replace(plan.launch, records=records)
     try:
-        running = await runner.start(plan.launch)
+        running = await runner.start(launch)
     except StepError as error:
-        return outcome(status="failed", reason=_reason(step, error))
+        return _outcome(begun, status="failed", reason=_reason(step, error))
+    return await follow(step, store, plan, running, control, begun=begun, on_start=on_start)
+
+
+async def follow(
+    step: StepReady,
+    store: ArtifactStore,
+    plan: Plan,
+    running: Running,
+    control: StepControl,
+    *,
+    begun: float,
+    ran: float = 0.0,
+    on_start: OnStart | None = None,
+) -> Outcome:
+    """Wait for the started process of ``plan`` and make its outcome: the rest of
+    `execute`, also for a process another trainer started (``ran``: the seconds it has run
+    already, which count against its timeout; ``begun``: when its execution began, on the
+    monotonic clock).
+
+    Raises `StepLost` when the process ended and nobody recorded how.
+    """
+    staging = Staging(store, plan.launch.cwd)
+    log_path = plan.launch.log_path
     control.attach(running.pid)
+    timeout = step.timeout_seconds
     try:
         if on_start is not None:
             await on_start(running.pid)
-        code, timed_out = await _wait(running, control, step.timeout_seconds)
+        left = max(timeout - ran, 0.001) if timeout else None
+        code, timed_out = await _wait(running, control, left)
     except ForkServerDied as error:
         control.kill_now()
         control.exited()
         tail = read_tail(log_path)
         log_uri = await _store_log(staging, log_path, step)
-        return outcome(
+        return _outcome(
+            begun,
             status="failed",
             reason=f"step '{step.task_name}': {error}",
             stderr_tail=tail,
             log_uri=log_uri,
         )
+    except StepLost:
+        control.exited()  # gone already: its pid may be another process's by now
+        raise
     except BaseException:
         control.kill_now()
         raise
@@ -90,21 +127,24 @@ async def execute(
     tail = read_tail(log_path)
     common: dict[str, Any] = {"log_uri": log_uri, "stderr_tail": tail}
     if control.cancel_reason is not None:
-        return outcome(status="cancelled", reason=control.cancel_reason, exit_code=code, **common)
+        return _outcome(
+            begun, status="cancelled", reason=control.cancel_reason, exit_code=code, **common
+        )
     if timed_out:
         reason = (
             f"step '{step.task_name}' ran longer than its timeout of "
             f"{step.timeout_seconds:g} s and was killed: raise the task's timeout or make it faster"
         )
-        return outcome(status="failed", reason=reason, exit_code=code, **common)
+        return _outcome(begun, status="failed", reason=reason, exit_code=code, **common)
     if code != 0:
         reason = f"step '{step.task_name}' {describe_exit(code)}" + _hint(plan, tail)
-        return outcome(status="failed", reason=reason, exit_code=code, **common)
+        return _outcome(begun, status="failed", reason=reason, exit_code=code, **common)
     try:
         parameters, artifacts, metrics = await asyncio.to_thread(_collect, plan, staging)
     except StepError as error:
-        return outcome(status="failed", reason=_reason(step, error), exit_code=0, **common)
-    return outcome(
+        return _outcome(begun, status="failed", reason=_reason(step, error), exit_code=0, **common)
+    return _outcome(
+        begun,
         status="succeeded",
         exit_code=0,
         output_parameters=parameters,
@@ -112,6 +152,10 @@ async def execute(
         metrics=metrics,
         **common,
     )
+
+
+def _outcome(begun: float, **fields: Any) -> Outcome:
+    return Outcome(duration_seconds=round(time.monotonic() - begun, 6), **fields)
 
 
 async def _wait(running: Running, control: StepControl, timeout: float | None) -> tuple[int, bool]:

@@ -4,12 +4,17 @@ Every step runs in its own process and process group (so cancel and timeout reac
 children), in its workdir, with stdout and stderr both appended to the step log. A
 lightweight Python component runs kfp's executor on its source in this environment
 (``_KFP_RUNTIME=true``); anything else runs its resolved command.
+
+A launch with `Records` leaves them for a trainer that adopts the step later (see
+`headrace_trainer.forkserver.records`): the process claims its process record before the
+user's code runs, and its parent writes the exit record before reaping it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -22,11 +27,13 @@ __all__ = [
     "COMPONENT_FILE",
     "Launch",
     "PythonCall",
+    "Records",
     "Runner",
     "Running",
     "SubprocessRunner",
     "describe_exit",
     "python_argv",
+    "resolve_program",
 ]
 
 COMPONENT_FILE = "ephemeral_component.py"
@@ -42,12 +49,21 @@ class PythonCall:
 
 
 @dataclass(frozen=True)
+class Records:
+    """Where the process leaves its process and exit records."""
+
+    process: Path
+    exit: Path
+
+
+@dataclass(frozen=True)
 class Launch:
     argv: list[str]
     cwd: Path
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
     python: PythonCall | None = None
+    records: Records | None = None
 
 
 class Running(Protocol):
@@ -94,13 +110,24 @@ class _Process:
 
 class SubprocessRunner:
     """Each step as a fresh ``subprocess`` (the pod's runner, and the fork server's
-    fallback)."""
+    fallback); a launch with records runs through the fork server's shim."""
 
     async def start(self, launch: Launch) -> Running:
         argv = python_argv(launch) if launch.python is not None else launch.argv
         env = {**os.environ, **launch.env}
         if launch.python is not None:
             env["_KFP_RUNTIME"] = "true"
+        if launch.records is not None:
+            program = resolve_program(argv[0], env, launch.cwd)
+            argv = [
+                sys.executable,
+                "-m",
+                "headrace_trainer.forkserver.shim",
+                str(launch.records.process),
+                str(launch.records.exit),
+                program,
+                *argv[1:],
+            ]
         with launch.log_path.open("ab") as log:
             try:
                 process = await asyncio.create_subprocess_exec(
@@ -117,6 +144,21 @@ class SubprocessRunner:
             except PermissionError as error:
                 raise _not_found(argv[0], "is not executable") from error
         return _Process(process)
+
+
+def resolve_program(program: str, env: dict[str, str], cwd: Path) -> str:
+    """The program ``exec`` runs for ``program`` in ``cwd`` with ``env``'s PATH."""
+    if os.sep in program:
+        path = cwd / program
+        if not path.exists():
+            raise _not_found(program)
+        if not os.access(path, os.X_OK) or path.is_dir():
+            raise _not_found(program, "is not executable")
+        return program
+    found = shutil.which(program, path=env.get("PATH", os.defpath))
+    if found is None:
+        raise _not_found(program)
+    return found
 
 
 def _not_found(program: str, what: str = "was not found") -> StepError:

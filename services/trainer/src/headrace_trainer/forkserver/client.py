@@ -1,9 +1,10 @@
 """The trainer's side of the fork server, and a `Runner` that uses it with a fallback.
 
-`ForkServer` starts ``python -m headrace_trainer.forkserver``, sends it one request per
-lightweight Python step and resolves each step's pid and exit code from its replies.
-`ForkServerRunner` runs lightweight steps through it and everything else (and everything
-while the server is down) through a plain `SubprocessRunner`; a dead server is restarted.
+`ForkServer` starts ``python -m headrace_trainer.forkserver`` (in a session of its own, so
+that it outlives a signal to the trainer's process group and goes on recording its
+children's exits after the trainer died), sends it one request per step and resolves each
+step's pid and exit code from its replies. `ForkServerRunner` runs steps through it and
+while the server is down through a plain `SubprocessRunner`; a dead server is restarted.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import contextlib
 import itertools
 import json
 import logging
+import os
 import sys
 from typing import Any
 
 from ..errors import ForkServerDied, StepError
-from ..executor.runner import Launch, Runner, Running, SubprocessRunner
+from ..executor.runner import Launch, Runner, Running, SubprocessRunner, resolve_program
 
 __all__ = ["ForkServer", "ForkServerRunner"]
 
@@ -67,6 +69,7 @@ class ForkServer:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             limit=1 << 20,
+            start_new_session=True,
         )
         assert self._process.stdout is not None
         try:
@@ -83,24 +86,17 @@ class ForkServer:
         self._reader = asyncio.create_task(self._read(), name="forkserver-reader")
 
     async def spawn(self, launch: Launch) -> Running:
-        """Fork a child for a lightweight Python step; its pid is known when this returns."""
+        """Fork a child for a step; its pid is known when this returns."""
         if not self._alive or self._process is None or self._process.stdin is None:
             raise ForkServerDied("the fork server is not running")
-        assert launch.python is not None
+        request = _request(launch)
         request_id = next(self._ids)
         loop = asyncio.get_running_loop()
         started: asyncio.Future[int] = loop.create_future()
         exited: asyncio.Future[int] = loop.create_future()
         self._started[request_id] = started
         self._exits[request_id] = exited
-        request = {
-            "id": request_id,
-            "cwd": str(launch.cwd),
-            "log": str(launch.log_path),
-            "source": launch.python.source,
-            "args": launch.python.args,
-            "env": launch.env,
-        }
+        request["id"] = request_id
         try:
             self._process.stdin.write((json.dumps(request) + "\n").encode())
             await self._process.stdin.drain()
@@ -174,13 +170,31 @@ class ForkServer:
             futures.clear()
 
 
+def _request(launch: Launch) -> dict[str, Any]:
+    request: dict[str, Any] = {
+        "cwd": str(launch.cwd),
+        "log": str(launch.log_path),
+        "env": launch.env,
+    }
+    if launch.python is not None:
+        request["source"] = launch.python.source
+        request["args"] = launch.python.args
+    else:
+        program = resolve_program(launch.argv[0], {**os.environ, **launch.env}, launch.cwd)
+        request["argv"] = [program, *launch.argv[1:]]
+    if launch.records is not None:
+        request["process_record"] = str(launch.records.process)
+        request["exit_record"] = str(launch.records.exit)
+    return request
+
+
 def _settle(future: asyncio.Future[int] | None, value: int) -> None:
     if future is not None and not future.done():
         future.set_result(value)
 
 
 class ForkServerRunner:
-    """Lightweight Python steps through the fork server, the rest as subprocesses."""
+    """Steps through the fork server; as subprocesses while it is down."""
 
     def __init__(
         self,
@@ -198,13 +212,12 @@ class ForkServerRunner:
 
     async def start(self, launch: Launch) -> Running:
         server = self.server
-        if launch.python is not None and server is not None and server.alive:
+        if server is not None and server.alive:
             try:
                 return await server.spawn(launch)
             except ForkServerDied:
                 log.warning("fork server unavailable; running this step as a subprocess")
-        if launch.python is not None:
-            self._schedule_restart()
+        self._schedule_restart()
         return await self.fallback.start(launch)
 
     async def open(self) -> None:

@@ -1,0 +1,47 @@
+"""``python -m headrace_trainer.forkserver.shim PROCESS_RECORD EXIT_RECORD PROGRAM [ARG...]``:
+a step's command as a plain subprocess that still leaves its records (see `records`).
+
+What the trainer starts when the fork server is down. The shim is the step's process as the
+trainer sees it (the leader of the step's process group): it claims the process record
+(exiting with 75 and running nothing when the execution was voided), runs the command as
+its child, writes the exit record before reaping it, and exits as the command did. It
+outlives a SIGTERM, SIGINT or SIGHUP sent to the group, so the command's own response to
+them is what gets recorded.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+from . import records
+
+
+def main(argv: list[str]) -> None:
+    process_record, exit_record, program, *args = argv
+    if not records.claim(process_record):
+        os._exit(records.VOIDED)
+    child = os.fork()
+    if child == 0:
+        try:
+            for sig in (signal.SIGPIPE, signal.SIGXFSZ):  # Python ignores them; a command must not
+                signal.signal(sig, signal.SIG_DFL)
+            os.execv(program, [program, *args])
+        finally:
+            os._exit(127)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda _sig, _frame: None)
+    status = os.waitid(os.P_PID, child, os.WEXITED | os.WNOWAIT)
+    assert status is not None
+    code = records.exit_code(status)
+    records.write_exit(exit_record, os.getpid(), code)
+    os.waitpid(child, 0)
+    if code < 0:
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    os._exit(code & 0xFF)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
