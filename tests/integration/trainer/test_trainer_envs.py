@@ -56,6 +56,13 @@ def needs_missing(x: int) -> int:
     return x
 
 
+@dsl.component(base_image="python:3.11", packages_to_install=["headrace-test-pkg"])
+def imports_another_module(x: int) -> int:
+    import headrace_other_module  # noqa: F401  (not what headrace-test-pkg provides)
+
+    return x
+
+
 @pytest.fixture
 def wheels(tmp_path: Path) -> Path:
     folder = tmp_path / "wheels"
@@ -174,6 +181,20 @@ async def test_a_package_that_does_not_exist_fails_the_step_naming_it(
     assert failed.reason.endswith(": check the name and version, or the index")
     assert environments(settings) == {}
     assert [p.name for p in (settings.home / "envs").iterdir() if p.name != ".locks"] == []
+
+
+async def test_a_module_the_installed_packages_do_not_provide_is_named_with_a_hint(
+    started: Service, client: Bus, recorder: Recorder, store: FileStore, tmp_path: Path
+) -> None:
+    step = step_ready(imports_another_module, store, tmp_path, parameters={"x": 1})
+    await client.publish(step)
+    failed = await recorder.first(StepFailed, step.step_id, timeout=60)
+    assert "No module named 'headrace_other_module'" in failed.stderr_tail
+    assert failed.reason == (
+        "step 'imports-another-module' exited with code 1 (the component asks for packages "
+        "headrace-test-pkg: check that they provide the missing module, and that the trainer "
+        "installs them: HEADRACE_TRAINER_STEP_ENVIRONMENTS must not be off)"
+    )
 
 
 class SilentIndex:

@@ -65,7 +65,7 @@ def build(
             else None
         ),
     )
-    service.handles(StepReady)(launcher.handle)
+    service.handles(StepReady, on_give_up=launcher.given_up)(launcher.handle)
     service.listens(CancelStep)(launcher.cancel)
     sweeper: list[asyncio.Task[None]] = []
 

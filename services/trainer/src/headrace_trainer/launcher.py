@@ -32,10 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from headrace_artifacts import ArtifactStore
+from headrace_bus import DeadLetter
 from headrace_contracts import (
     CancelStep,
     Message,
     StepCancelled,
+    StepFailed,
     StepReady,
     StepStarted,
     derive_event_id,
@@ -95,6 +97,15 @@ class LocalLauncher:
         """The StepReady handler: run the step, publish its outcome through the outbox."""
         for message, key in await self.run(step, ctx.event_id):
             ctx.publish(message, key=key)
+
+    async def given_up(self, step: StepReady, ctx: HandlerContext[Any], dead: DeadLetter) -> None:
+        """The StepReady give-up hook: the bus gives up on ``step`` (an error that is not
+        retryable, or retries used up), so its run learns that the step failed."""
+        reason = f"step '{step.task_name}': the trainer could not run it: {dead.error}"
+        failed = StepFailed(
+            run_id=step.run_id, step_id=step.step_id, attempt=step.attempt, reason=reason
+        )
+        ctx.publish(failed, key="given-up")
 
     async def cancel(self, command: CancelStep) -> None:
         """The CancelStep listener: remember it, and stop the step if it runs here."""

@@ -260,7 +260,8 @@ def _hint(plan: Plan, tail: str) -> str:
     if "ModuleNotFoundError" in tail and plan.packages:
         wanted = ", ".join(plan.packages)
         return (
-            f" (the component asks for packages {wanted}, which the local backend does not "
-            "install: add them to the platform's Python environment)"
+            f" (the component asks for packages {wanted}: check that they provide the missing "
+            "module, and that the trainer installs them: HEADRACE_TRAINER_STEP_ENVIRONMENTS "
+            "must not be off)"
         )
     return ""
