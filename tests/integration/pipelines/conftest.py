@@ -24,6 +24,15 @@ def settings(tmp_path: Path, nats_server: TestNats) -> Settings:
 
 
 @pytest.fixture
+def settings_on_each_database(tmp_path: Path, nats_server: TestNats, database_url: str) -> Settings:
+    """Settings for a module whose tests run on SQLite and, with HEADRACE_TEST_DATABASE_URL
+    (CI), on PostgreSQL too: such a module overrides ``settings`` with this one."""
+    return service_settings(
+        tmp_path / "home", nats_server.url, backoff_max=0.5, database_url=database_url
+    )
+
+
+@pytest.fixture
 async def start_platform(
     settings: Settings, tmp_path: Path, nats_server: TestNats
 ) -> AsyncIterator[Callable[..., Awaitable[Platform]]]:

@@ -10,11 +10,20 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from kfp import dsl
 from kfp.dsl import PipelineTaskFinalStatus
 from pipeline_harness import Platform, compile_pipeline, states, step
 
+from headrace_runtime import Settings
+
 PARAM = "inputs.parameter_values['pipelinechannel--x']"
+
+
+@pytest.fixture
+def settings(settings_on_each_database: Settings) -> Settings:
+    """These tests run on SQLite, and on PostgreSQL when CI gives one."""
+    return settings_on_each_database
 
 
 @dsl.component

@@ -9,9 +9,16 @@ from kfp import dsl
 from pipeline_harness import Platform, step
 
 from headrace_artifacts import open_store
+from headrace_runtime import Settings
 from headrace_testing.s3 import S3Server, run_s3_server
 
 StartPlatform = Callable[..., Awaitable[Platform]]
+
+
+@pytest.fixture
+def settings(settings_on_each_database: Settings) -> Settings:
+    """These tests run on SQLite, and on PostgreSQL when CI gives one."""
+    return settings_on_each_database
 
 
 @dsl.component

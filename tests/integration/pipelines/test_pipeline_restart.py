@@ -22,6 +22,12 @@ from headrace_runtime import Settings
 from headrace_testing import ServiceProcess, wait_for
 
 
+@pytest.fixture
+def settings(settings_on_each_database: Settings) -> Settings:
+    """These tests run on SQLite, and on PostgreSQL when CI gives one."""
+    return settings_on_each_database
+
+
 @dsl.component(base_image="python:3.11")
 def link(folder: str, name: str, value: int, hold: bool) -> int:
     import os

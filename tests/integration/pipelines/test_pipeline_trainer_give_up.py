@@ -3,11 +3,18 @@ StepReady it dead-letters with StepFailed, so the run does not wait forever."""
 
 import json
 
+import pytest
 from kfp import dsl
 from pipeline_harness import Platform, step
 from test_pipeline_give_up import dead_letters
 
 from headrace_runtime import Settings
+
+
+@pytest.fixture
+def settings(settings_on_each_database: Settings) -> Settings:
+    """These tests run on SQLite, and on PostgreSQL when CI gives one."""
+    return settings_on_each_database
 
 
 @dsl.component
