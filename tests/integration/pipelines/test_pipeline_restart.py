@@ -7,7 +7,6 @@ effects file, which the tests count. (No ``from __future__ import annotations``:
 component annotations as types.)
 """
 
-import fcntl
 import os
 import signal
 from collections import Counter
@@ -19,7 +18,7 @@ from kfp import dsl
 from pipeline_harness import Platform
 
 from headrace_runtime import Settings
-from headrace_testing import ServiceProcess, wait_for
+from headrace_testing import ServiceProcess, lock_held, wait_for
 
 
 @pytest.fixture
@@ -91,18 +90,6 @@ def effects(folder: Path) -> Counter[str]:
     return Counter(path.read_text().split()) if path.exists() else Counter()
 
 
-def held(lock: Path) -> bool:
-    """Whether a trainer holds the step attempt's lock."""
-    fd = os.open(lock, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
 def pids(folder: Path, name: str) -> tuple[int, int]:
     pid, parent = (folder / f"pids-{name}").read_text().split()
     return int(pid), int(parent)
@@ -127,7 +114,7 @@ async def test_a_chain_survives_kill_9_of_the_trainer_while_a_step_runs(
     await second.start()
     locks = settings.home / "work"
     await wait_for(
-        lambda: any(held(lock) for lock in locks.glob("*/*link-4*/attempt-1/lock")),
+        lambda: any(lock_held(lock) for lock in locks.glob("*/*link-4*/attempt-1/lock")),
         60,
         "the new trainer to adopt step 4",
     )

@@ -4,7 +4,6 @@ from the step's real start. (No ``from __future__ import annotations``: kfp read
 annotations as types.)
 """
 
-import fcntl
 import os
 import time
 from collections.abc import AsyncIterator, Callable
@@ -18,13 +17,12 @@ from headrace_artifacts import FileStore
 from headrace_bus import Bus
 from headrace_contracts import CancelStep, StepCancelled, StepFailed
 from headrace_runtime import Settings
-from headrace_testing import ServiceProcess, wait_for
+from headrace_testing import ServiceProcess, lock_held, wait_for
 from headrace_trainer.forkserver.records import process_state
 
 
 @dsl.component(base_image="python:3.11")
 def ticker(folder: str) -> None:
-    import os
     import pathlib
     import time
 
@@ -66,15 +64,7 @@ def beats(folder: Path) -> tuple[float, float]:
 
 def held(home: Path) -> bool:
     """Whether a trainer holds the (only) step attempt's lock."""
-    for lock in home.glob("work/*/*/attempt-*/lock"):
-        fd = os.open(lock, os.O_RDWR)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        finally:
-            os.close(fd)
-    return False
+    return any(lock_held(lock) for lock in home.glob("work/*/*/attempt-*/lock"))
 
 
 def running(folder: Path) -> bool:

@@ -1,6 +1,7 @@
 """Test fixtures for Headrace: real nats-server, S3 server and databases."""
 
 from .database import database_url_for, postgres_url, reset_postgres
+from .locks import lock_held
 from .nats import TestNats, nats_for_test
 from .process import ServiceProcess
 from .settings import service_settings
@@ -10,6 +11,7 @@ __all__ = [
     "ServiceProcess",
     "TestNats",
     "database_url_for",
+    "lock_held",
     "nats_for_test",
     "postgres_url",
     "reset_postgres",
