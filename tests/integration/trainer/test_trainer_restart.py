@@ -4,7 +4,6 @@ from the step's real start. (No ``from __future__ import annotations``: kfp read
 annotations as types.)
 """
 
-import os
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ from headrace_trainer.forkserver.records import process_state
 
 @dsl.component(base_image="python:3.11")
 def ticker(folder: str) -> None:
+    import os
     import pathlib
     import time
 
