@@ -40,10 +40,13 @@ def temp_entries(folder: Path) -> list[Path]:
     return [path for path in folder.rglob("*") if path.name.startswith(TEMP_PREFIX)]
 
 
-def test_file_round_trip_digest_matches_hashlib(store: FileStore, tmp_path: Path) -> None:
+@pytest.mark.parametrize("sync", [True, False], ids=["synced", "unsynced"])
+def test_file_round_trip_digest_matches_hashlib(
+    store: FileStore, tmp_path: Path, sync: bool
+) -> None:
     data = os.urandom(1024 * 1024 * 2 + 3)
     (tmp_path / "in.bin").write_bytes(data)
-    info = store.put_file(tmp_path / "in.bin", "a/b/in.bin")
+    info = store.put_file(tmp_path / "in.bin", "a/b/in.bin", sync=sync)
     assert info.sha256 == hashlib.sha256(data).hexdigest()
     assert (store.root / "a" / "b" / "in.bin").read_bytes() == data
     assert store.get_file("a/b/in.bin", tmp_path / "out.bin") == info

@@ -26,11 +26,12 @@ def temp_sibling(target: Path) -> Path:
 
 
 @contextmanager
-def atomic_write(target: Path) -> Iterator[IO[bytes]]:
+def atomic_write(target: Path, *, sync: bool = True) -> Iterator[IO[bytes]]:
     """Yield a binary file that replaces ``target`` when the block exits without error.
 
-    The data is fsynced before the rename. A directory at ``target`` is replaced too (moved
-    aside, then removed once the file is in place). The parent folder must exist.
+    The data is fsynced before the rename, unless ``sync`` is False (a crash of the machine
+    may then leave the file short, never half-renamed). A directory at ``target`` is replaced
+    too (moved aside, then removed once the file is in place). The parent folder must exist.
     """
     temp = temp_sibling(target)
     # O_EXCL: never follow or reuse an existing entry; 0o666 lets the umask decide the mode.
@@ -39,7 +40,8 @@ def atomic_write(target: Path) -> Iterator[IO[bytes]]:
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
         replace_path(temp, target)
     except BaseException:
         temp.unlink(missing_ok=True)

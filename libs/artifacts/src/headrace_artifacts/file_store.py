@@ -83,14 +83,14 @@ class FileStore(ArtifactStore):
             fix="open a store rooted there, or pass a URI below this root",
         )
 
-    def put_file(self, local_path: StrPath, key: str) -> ArtifactInfo:
+    def put_file(self, local_path: StrPath, key: str, *, sync: bool = True) -> ArtifactInfo:
         path = self._path(key)
         source = Path(local_path)
         if not source.is_file():
             raise not_a_local_file(local_path, key)
         with self._os_errors(f"storing {source} as {self.uri_for(key)}"):
             self._make_parent(path, key)
-            with source.open("rb") as reader, atomic_write(path) as writer:
+            with source.open("rb") as reader, atomic_write(path, sync=sync) as writer:
                 digest = copy_and_hash(reader, writer)
         return self._file_info(key, digest)
 

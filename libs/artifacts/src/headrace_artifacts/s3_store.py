@@ -106,8 +106,8 @@ class S3Store(ArtifactStore):
             name = name[len(self._prefix) + 1 :]
         return validate_key(name)
 
-    def put_file(self, local_path: StrPath, key: str) -> ArtifactInfo:
-        name = self._name(key)
+    def put_file(self, local_path: StrPath, key: str, *, sync: bool = True) -> ArtifactInfo:
+        name = self._name(key)  # an upload is durable once S3 answers: ``sync`` changes nothing
         source = Path(local_path)
         if not source.is_file():
             raise not_a_local_file(local_path, key)

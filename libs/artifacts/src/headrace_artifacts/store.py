@@ -32,8 +32,10 @@ class ArtifactStore(ABC):
         """The URI every artifact URI of this store starts with."""
 
     @abstractmethod
-    def put_file(self, local_path: StrPath, key: str) -> ArtifactInfo:
-        """Store the local file under ``key``, replacing any artifact there."""
+    def put_file(self, local_path: StrPath, key: str, *, sync: bool = True) -> ArtifactInfo:
+        """Store the local file under ``key``, replacing any artifact there. ``sync=False``
+        lets a store skip flushing it to stable storage before it answers (for what a crash
+        of the machine may lose, such as a step's log); stores without the choice ignore it."""
 
     @abstractmethod
     def put_dir(self, local_dir: StrPath, key: str) -> ArtifactInfo:

@@ -169,9 +169,13 @@ class Staging:
             ) from error
 
     def store_log(self, log_path: Path, key: str) -> str:
-        """Upload the step log under ``key`` (an empty one when the step wrote none)."""
+        """Upload the step log under ``key`` (an empty one when the step wrote none).
+
+        Not flushed to disk before the step's outcome goes out: an fsync costs milliseconds
+        per step, and a log is what a crash of the machine may shorten (output artifacts
+        written in place are not flushed either)."""
         log_path.touch()
-        return self.store.put_file(log_path, key).uri
+        return self.store.put_file(log_path, key, sync=False).uri
 
     def _key(self, name: str, ref: ArtifactRef) -> str:
         try:
