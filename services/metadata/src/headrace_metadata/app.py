@@ -9,6 +9,7 @@ from headrace_contracts import ArtifactList, ArtifactWritten, ListArtifacts
 from headrace_runtime import Service, Settings, run_service
 
 from .handlers import list_artifacts, record_artifact
+from .ingest import Ingest
 from .store import TABLES
 
 NAME = "metadata"
@@ -16,7 +17,9 @@ NAME = "metadata"
 
 def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> Service:
     service = Service(NAME, settings, tables=TABLES, span_exporter=span_exporter)
-    service.handles(ArtifactWritten)(record_artifact)
+    ingest = Ingest()
+    ingest.on(ArtifactWritten, record_artifact)
+    ingest.register(service)
 
     @service.answers(ListArtifacts)
     async def answer_list(query: ListArtifacts) -> ArtifactList:
