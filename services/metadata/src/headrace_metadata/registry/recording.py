@@ -8,6 +8,7 @@ SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import update
@@ -34,12 +35,15 @@ from .decisions import registration_from_artifact as _from_artifact
 from .tables import AliasRow, ModelVersionRow, RegisteredModelRow, StepMetricRow, now
 
 __all__ = [
+    "MoveRaced",
     "archive_version",
     "promote_model",
     "record_step_metric",
     "register_from_artifact",
     "register_model",
 ]
+
+log = logging.getLogger("headrace.metadata.registry")
 
 
 async def register_model(command: RegisterModel, ctx: HandlerContext[RegisterModel]) -> None:
@@ -121,6 +125,87 @@ async def record_step_metric(event: MetricReported, ctx: HandlerContext[MetricRe
 
 
 async def promote_model(command: PromoteModel, ctx: HandlerContext[PromoteModel]) -> None:
+    """Decide and move; a move that lost a race is decided again on what is there now (a
+    few times here, then by redelivery)."""
+    for _ in range(_ATTEMPTS):
+        try:
+            _promote(command, ctx)
+            return
+        except MoveRaced as raced:
+            log.info("%s: %s; deciding again", command.model_name, raced)
+            ctx.session.expire_all()
+    raise RetryableError(
+        f"alias {command.alias!r} of {command.model_name!r} kept moving while this promotion "
+        "was decided: deciding again later"
+    )
+
+
+async def archive_version(
+    command: ArchiveModelVersion, ctx: HandlerContext[ArchiveModelVersion]
+) -> None:
+    """Archive a version no alias points at. The version row is updated first, so a
+    promotion to it (which updates the same row while it is LIVE) and this archiving
+    cannot both succeed."""
+    session = ctx.session
+    model = _model(session, command.namespace, command.model_name)
+    version = None
+    if model is not None and model.id is not None:
+        version = _version(session, model.id, command.version)
+    reason = ""
+    if model is None:
+        reason = f"no model {command.model_name!r} is registered in namespace {command.namespace!r}"
+    elif version is None:
+        reason = f"model {command.model_name!r} has no version {command.version}"
+    else:
+        table = ModelVersionRow.__table__  # type: ignore[attr-defined]
+        session.connection().execute(
+            update(table).where(table.c.id == version.id).values(state="ARCHIVED", updated_at=now())
+        )
+        pointing = session.exec(
+            select(AliasRow.alias).where(
+                AliasRow.model_id == model.id, AliasRow.version == command.version
+            )
+        ).all()
+        if pointing:
+            reason = (
+                f"version {command.version} of {command.model_name!r} is what alias "
+                f"{', '.join(sorted(pointing))} points at: promote another version to it first"
+            )
+            session.connection().execute(
+                update(table)
+                .where(table.c.id == version.id)
+                .values(state=version.state, updated_at=version.updated_at)
+            )
+        session.expire(version)
+    if reason:
+        ctx.publish(
+            ArchiveRejected(
+                model_name=command.model_name,
+                version=command.version,
+                reason=reason,
+                namespace=command.namespace,
+                request_id=command.request_id,
+            )
+        )
+        return
+    ctx.publish(
+        ModelVersionArchived(
+            model_name=command.model_name,
+            version=command.version,
+            namespace=command.namespace,
+            request_id=command.request_id,
+        )
+    )
+
+
+_ATTEMPTS = 5
+
+
+class MoveRaced(Exception):
+    """The alias or the version changed between reading and writing."""
+
+
+def _promote(command: PromoteModel, ctx: HandlerContext[PromoteModel]) -> None:
     session = ctx.session
     model = _model(session, command.namespace, command.model_name)
     version = alias = None
@@ -162,9 +247,8 @@ async def promote_model(command: PromoteModel, ctx: HandlerContext[PromoteModel]
     assert model is not None
     assert model.id is not None
     assert version is not None
+    _hold_live(session, version)
     revision = _move_alias(session, model.id, command.alias, alias, decision.version)
-    model.updated_at = now()
-    session.add(model)
     ctx.publish(
         ModelPromoted(
             model_name=command.model_name,
@@ -174,54 +258,6 @@ async def promote_model(command: PromoteModel, ctx: HandlerContext[PromoteModel]
             digest=version.digest,
             previous_version=decision.previous,
             revision=revision,
-            namespace=command.namespace,
-            request_id=command.request_id,
-        )
-    )
-
-
-async def archive_version(
-    command: ArchiveModelVersion, ctx: HandlerContext[ArchiveModelVersion]
-) -> None:
-    session = ctx.session
-    model = _model(session, command.namespace, command.model_name)
-    version = (
-        None if model is None or model.id is None else _version(session, model.id, command.version)
-    )
-    reason = ""
-    if model is None:
-        reason = f"no model {command.model_name!r} is registered in namespace {command.namespace!r}"
-    elif version is None:
-        reason = f"model {command.model_name!r} has no version {command.version}"
-    else:
-        pointing = session.exec(
-            select(AliasRow.alias).where(
-                AliasRow.model_id == model.id, AliasRow.version == command.version
-            )
-        ).all()
-        if pointing:
-            reason = (
-                f"version {command.version} of {command.model_name!r} is what alias "
-                f"{', '.join(sorted(pointing))} points at: promote another version to it first"
-            )
-    if reason or version is None:
-        ctx.publish(
-            ArchiveRejected(
-                model_name=command.model_name,
-                version=command.version,
-                reason=reason,
-                namespace=command.namespace,
-                request_id=command.request_id,
-            )
-        )
-        return
-    version.state = "ARCHIVED"
-    version.updated_at = now()
-    session.add(version)
-    ctx.publish(
-        ModelVersionArchived(
-            model_name=command.model_name,
-            version=command.version,
             namespace=command.namespace,
             request_id=command.request_id,
         )
@@ -337,8 +373,19 @@ def _move_alias(
         .values(version=version, revision=revision, updated_at=now())
     )
     if moved.rowcount != 1:
-        raise RetryableError(
-            f"alias {alias!r} moved while this promotion was decided: deciding again"
-        )
+        raise MoveRaced(f"alias {alias!r} moved while this promotion was decided")
     session.expire(seen)
     return revision
+
+
+def _hold_live(session: Session, version: ModelVersionRow) -> None:
+    """Touch the version row while it is LIVE (locking it until commit), or :class:`MoveRaced`."""
+    table = ModelVersionRow.__table__  # type: ignore[attr-defined]
+    touched = session.connection().execute(
+        update(table)
+        .where(table.c.id == version.id, table.c.state == "LIVE")
+        .values(updated_at=now())
+    )
+    if touched.rowcount != 1:
+        raise MoveRaced(f"version {version.version} was archived while this promotion was decided")
+    session.expire(version)
