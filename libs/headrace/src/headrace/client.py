@@ -62,6 +62,7 @@ from headrace_pipelines import (
     compile_plan,
 )
 
+from .model_client import ModelRegistryCalls
 from .run_errors import (
     ClientError,
     PipelineLoadError,
@@ -102,7 +103,7 @@ def platform_nats_url(home: str | os.PathLike[str] | None = None) -> str:
     return os.environ.get("HEADRACE_NATS_URL") or DEFAULT_URL
 
 
-class Client:
+class Client(ModelRegistryCalls):
     """A synchronous connection to a Headrace platform; use it as a context manager.
 
     ``timeout`` bounds connecting and each question to the scheduler; ``submit_timeout``
