@@ -8,6 +8,7 @@ from sqlmodel import Session
 from headrace_contracts import ArtifactList, ArtifactWritten, ListArtifacts
 from headrace_runtime import Service, Settings, run_service
 
+from . import runs
 from .handlers import list_artifacts, record_artifact
 from .ingest import Ingest
 from .store import TABLES
@@ -19,6 +20,7 @@ def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> S
     service = Service(NAME, settings, tables=TABLES, span_exporter=span_exporter)
     ingest = Ingest()
     ingest.on(ArtifactWritten, record_artifact)
+    runs.register(ingest, service)
     ingest.register(service)
 
     @service.answers(ListArtifacts)
