@@ -4,25 +4,17 @@ tables on SQLite and, with HEADRACE_TEST_DATABASE_URL, on PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from runs_services import Services
 
 from headrace_bus import Bus, BusConfig
 from headrace_metadata.app import build as build_metadata
-from headrace_runtime import Service
 from headrace_scheduler.app import build as build_scheduler
 from headrace_testing import TestNats, service_settings
 from headrace_trainer.app import build as build_trainer
 from headrace_trainer.config import TrainerSettings
-
-
-@dataclass
-class Services:
-    bus: Bus
-    metadata: Service
-    folder: Path
 
 
 @pytest.fixture

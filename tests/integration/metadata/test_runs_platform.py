@@ -7,9 +7,9 @@ import asyncio
 from typing import Any
 
 import yaml
-from conftest import Services
 from kfp import compiler
 from runs_pipelines import doubling, exploding
+from runs_services import Services
 from sqlmodel import Session, select
 
 from headrace_contracts import GetRun, ListRuns, RunDetail, RunList, SubmitRun

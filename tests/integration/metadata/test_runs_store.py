@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from runs_events import T0, at, failed_run, succeeded_run
+from sample_run_events import T0, at, failed_run, succeeded_run
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 

@@ -37,8 +37,8 @@ class RunRow(SQLModel, table=True):
     state: str = Field(default="PENDING", max_length=20)
     state_rank: int = 0
     state_at: datetime | None = None
-    pipeline_name: str = Field(default="", max_length=400)
-    experiment: str = Field(default="", max_length=400)
+    pipeline_name: str = ""
+    experiment: str = ""
     display_name: str = ""
     enable_caching: bool = True
     arguments: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
@@ -93,7 +93,7 @@ class LabelRow(SQLModel, table=True):
 
     run_id: str = Field(primary_key=True, max_length=200)
     key: str = Field(primary_key=True, max_length=200)
-    value: str = Field(max_length=400)
+    value: str
 
 
 TABLES: list[type[SQLModel]] = [RunRow, StepRow, LabelRow]
