@@ -22,6 +22,7 @@ from headrace_contracts import (
     RunList,
     RunStarted,
     RunSucceeded,
+    StepSkipped,
     SubmitRun,
 )
 from headrace_metadata.runs import LabelRow, RunRow, StepRow, list_runs
@@ -214,7 +215,8 @@ def test_walking_every_page_gives_each_run_once_and_the_true_total(
 
 
 def test_a_page_counts_its_runs_steps_by_state(engine: Engine) -> None:
-    record(engine, succeeded_run())
+    loop = StepSkipped(run_id="r1", step_id="for-loop-2", reason="condition is false", kind="loop")
+    record(engine, [*succeeded_run(), (loop, at(8.6))])
     (run,) = ask(engine).runs
     assert run.step_states == {"CACHED": 1, "SUCCEEDED": 1, "SKIPPED": 1}
     assert (run.step_count, run.labels, run.steps) == (3, {"team": "a", "tier": "gold"}, [])

@@ -68,9 +68,12 @@ class RunView(Value):
     duration_seconds: float | None = Field(
         default=None, description="from start (else creation) to end; None until it ends"
     )
-    step_count: int = Field(default=0, description="container and importer steps planned")
+    step_count: int = Field(
+        default=0, description="the pipeline's container and importer tasks (a loop body once)"
+    )
     step_states: dict[str, int] = Field(
-        default_factory=dict, description="how many steps are in each state (ListRuns)"
+        default_factory=dict,
+        description="how many container and importer steps are in each state (ListRuns)",
     )
 
 

@@ -294,7 +294,12 @@ class Scheduler:
                 )
             elif isinstance(effect, Skipped):
                 ctx.publish(
-                    StepSkipped(run_id=run.run_id, step_id=effect.node_id, reason=effect.reason),
+                    StepSkipped(
+                        run_id=run.run_id,
+                        step_id=effect.node_id,
+                        reason=effect.reason,
+                        kind=run.nodes[effect.node_id].kind,
+                    ),
                     key=effect.node_id,
                 )
             elif isinstance(effect, Finished):

@@ -209,6 +209,8 @@ def apply_step(row: StepRow, message: Message, at: datetime) -> None:
             row.output_artifacts = _dump(message.output_artifacts)
         _raise_step(row, (1, 0, "CACHED"), at, reason="")
     elif isinstance(message, StepSkipped):
+        if message.kind:
+            row.kind = message.kind
         _raise_step(row, (1, 0, "SKIPPED"), at, reason=message.reason)
     elif isinstance(message, StepCancelled):
         _raise_step(row, (1, 0, "CANCELLED"), at, reason=message.reason)

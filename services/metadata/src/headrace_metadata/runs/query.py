@@ -21,6 +21,7 @@ from .page_token import BadQuery, Cursor
 from .tables import LabelRow, RunRow, StepRow
 from .views import run_view
 
+STEP_KINDS = ("container", "importer")
 SORT_COLUMNS: dict[str, Any] = {
     "created": RunRow.created_at,
     "finished": RunRow.finished_order,
@@ -108,12 +109,13 @@ def filters(query: ListRuns) -> list[Any]:
 
 
 def step_states(session: Session, run_ids: list[str]) -> dict[str, dict[str, int]]:
-    """How many steps of each run are in each state."""
+    """How many container and importer steps of each run are in each state (not the DAGs,
+    loops and iterations that a skip names)."""
     if not run_ids:
         return {}
     found = session.exec(
         select(StepRow.run_id, StepRow.state, func.count())
-        .where(col(StepRow.run_id).in_(run_ids))
+        .where(col(StepRow.run_id).in_(run_ids), col(StepRow.kind).in_(STEP_KINDS))
         .group_by(col(StepRow.run_id), col(StepRow.state))
     ).all()
     counts: dict[str, dict[str, int]] = defaultdict(dict)
