@@ -96,11 +96,15 @@ def test_list_cancel_and_watch(
     _, out, _ = headrace(platform, capsys, "submit", str(pipeline_yaml), "-p", "n=1")
     run_id = out.strip()
 
-    eventually(lambda: headrace(platform, capsys, "list")[1], lambda out: run_id in out)
+    eventually(lambda: headrace(platform, capsys, "list")[1], lambda out: "1 ready" in out)
     code, out, _ = headrace(platform, capsys, "list")
     header, row, total = out.splitlines()
-    assert (code, header.split()) == (0, ["RUN", "ID", "PIPELINE", "STATE", "CREATED", "DURATION"])
+    assert (code, header.split()) == (
+        0,
+        ["RUN", "ID", "PIPELINE", "STATE", "CREATED", "DURATION", "STEPS"],
+    )
     assert row.split()[:3] == [run_id, "sum-pipeline", "RUNNING"]
+    assert row.endswith("  1 ready")
     assert total == "1 of 1 runs"
 
     code, out, _ = headrace(platform, capsys, "cancel", run_id)

@@ -28,6 +28,7 @@ class RunRow(SQLModel, table=True):
         Index("runs_runs_duration", "duration_order", "run_id"),
         Index("runs_runs_state_created", "state", "created_at", "run_id"),
         Index("runs_runs_state_finished", "state", "finished_order", "run_id"),
+        Index("runs_runs_state_duration", "state", "duration_order", "run_id"),
         Index("runs_runs_pipeline_created", "pipeline_name", "created_at", "run_id"),
         Index("runs_runs_experiment_created", "experiment", "created_at", "run_id"),
     )
