@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
+import time
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import nats
@@ -60,3 +61,16 @@ class Platform:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
+
+
+def eventually(read: Callable[[], T], ok: Callable[[T], bool], timeout: float = 15.0) -> T:
+    """``read()`` once ``ok`` of it holds: the metadata service lists a run once it has
+    consumed its events, a moment after the scheduler knows it. Fails with the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if ok(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not so after {timeout:g}s: {value!r}")
+        time.sleep(0.05)

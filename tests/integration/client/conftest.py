@@ -1,6 +1,7 @@
-"""The real scheduler (and, for end-to-end tests, the real trainer) on a real nats-server,
-run on a loop of their own in a background thread, so the synchronous Client and the CLI
-are used from plain test functions exactly as a user's code would use them."""
+"""The real scheduler and metadata service (and, for end-to-end tests, the real trainer) on
+a real nats-server, run on a loop of their own in a background thread, so the synchronous
+Client and the CLI are used from plain test functions exactly as a user's code would use
+them."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from client_platform import Platform
 
 from headrace import Client
 from headrace.run_source import load_source
+from headrace_metadata.app import build as build_metadata
 from headrace_runtime import Settings
 from headrace_scheduler.app import build as build_scheduler
 from headrace_testing import TestNats, service_settings
@@ -34,8 +36,10 @@ def bare(settings: Settings) -> Iterator[Platform]:
 
 @pytest.fixture
 def platform(bare: Platform) -> Platform:
-    """The scheduler on NATS; no trainer, so runs stay RUNNING with their first steps READY."""
+    """The scheduler and the metadata service (which answers ListRuns) on NATS; no trainer,
+    so runs stay RUNNING with their first steps READY."""
     bare.start(build_scheduler(bare.settings))
+    bare.start(build_metadata(bare.settings))
     return bare
 
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from artifact_pipelines import ARTIFACT_PIPELINE_PY
 from client_pipelines import PIPELINE_PY
-from client_platform import Platform
+from client_platform import Platform, eventually
 
 from headrace import Client
 from headrace.cli import main
@@ -96,10 +96,16 @@ def test_list_cancel_and_watch(
     _, out, _ = headrace(platform, capsys, "submit", str(pipeline_yaml), "-p", "n=1")
     run_id = out.strip()
 
+    eventually(lambda: headrace(platform, capsys, "list")[1], lambda out: "1 ready" in out)
     code, out, _ = headrace(platform, capsys, "list")
-    header, row = out.splitlines()
-    assert (code, header.split()) == (0, ["RUN", "ID", "PIPELINE", "STATE", "CREATED", "DURATION"])
+    header, row, total = out.splitlines()
+    assert (code, header.split()) == (
+        0,
+        ["RUN", "ID", "PIPELINE", "STATE", "CREATED", "DURATION", "STEPS"],
+    )
     assert row.split()[:3] == [run_id, "sum-pipeline", "RUNNING"]
+    assert row.endswith("  1 ready")
+    assert total == "1 of 1 runs"
 
     code, out, _ = headrace(platform, capsys, "cancel", run_id)
     assert (code, out) == (
@@ -112,8 +118,12 @@ def test_list_cancel_and_watch(
 
     code, out, _ = headrace(platform, capsys, "cancel", run_id)
     assert out == f"run {run_id} has already ended (CANCELLED); nothing to cancel\n"
-    code, out, _ = headrace(platform, capsys, "list", "--state", "cancelled", "--json")
-    assert [r["run_id"] for r in json.loads(out)] == [run_id]
+    listed = eventually(
+        lambda: json.loads(headrace(platform, capsys, "list", "--state", "cancelled", "--json")[1]),
+        lambda page: page["total"] == 1,
+    )
+    assert [r["run_id"] for r in listed["runs"]] == [run_id]
+    assert listed["next_page_token"] == ""
     code, out, _ = headrace(platform, capsys, "list", "--experiment", "other")
     assert out == "No runs.\n"
 
@@ -243,8 +253,8 @@ def test_without_a_scheduler_exit_code_3(
     code, out, err = headrace(bare, capsys, "list")
     assert (code, out) == (3, "")
     assert err == (
-        f"headrace: no scheduler answers on NATS at {bare.url}: start the platform with "
-        "`headrace up`\n"
+        f"headrace: no metadata service answers on NATS at {bare.url}: start the platform "
+        "with `headrace up`\n"
     )
 
 
@@ -291,3 +301,76 @@ def test_the_live_view_redraws_in_place_on_a_terminal(
     assert "\x1b[3F\x1b[J" in text  # back over the three lines of a frame, cleared
     last = text.rsplit("\x1b[J", 1)[1].replace("\r\n", "\n")
     assert last.splitlines()[0].startswith(f"run {run_id}  CANCELLED")
+
+
+def test_list_filters_sorts_and_pages_with_its_flags(
+    platform: Platform, capsys: pytest.CaptureFixture[str], pipeline_yaml: Path
+) -> None:
+    made = []
+    for i, labels in enumerate([["team=a"], ["team=a", "tier=gold"], ["team=b"]]):
+        flags = [f for label in labels for f in ("--label", label)]
+        _, out, _ = headrace(platform, capsys, "submit", str(pipeline_yaml), "-p", f"n={i}", *flags)
+        made.append(out.strip())
+
+    def page(*argv: str) -> dict[str, Any]:
+        code, out, err = headrace(platform, capsys, "list", "--json", *argv)
+        assert (code, err) == (0, "")
+        return json.loads(out)  # type: ignore[no-any-return]
+
+    eventually(lambda: page()["total"], lambda total: total == 3)
+    assert [r["run_id"] for r in page("--label", "team=a")["runs"]] == [made[1], made[0]]
+    only = page("--label", "team=a", "--label", "tier=gold")
+    assert ([r["run_id"] for r in only["runs"]], only["total"]) == ([made[1]], 1)
+    assert only["runs"][0]["labels"] == {"team": "a", "tier": "gold"}
+    assert page("--pipeline", "other", "--state", "running")["total"] == 0
+    assert page("--since", "1h", "--until", "2999-01-01")["total"] == 3
+    assert page("--until", "2000-01-01")["runs"] == []
+
+    seen, token = [], ""
+    while True:
+        found = page(
+            "--sort",
+            "created",
+            "--asc",
+            "--limit",
+            "2",
+            *(["--page-token", token] if token else []),
+        )
+        assert found["total"] == 3
+        seen += [r["run_id"] for r in found["runs"]]
+        token = found["next_page_token"]
+        if not token:
+            break
+    assert seen == made
+
+    code, out, _ = headrace(platform, capsys, "list", "--limit", "2")
+    lines = out.splitlines()
+    assert (code, lines[-2]) == (0, "2 of 3 runs")
+    assert lines[-1].startswith("next page: --page-token ")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--sort", "size"], "argument --sort: unknown sort 'size': sort by created, finished"),
+        (["--label", "team"], "argument --label: expected KEY=VALUE, got 'team': e.g. --label"),
+        (["--limit", "-1"], "argument --limit: expected a number from 1 to 10000, got '-1'"),
+        (["--since", "yesterday"], "argument --since: expected an ISO 8601 time (2026-12-01"),
+        (["--page-token", "abc"], "--page-token: page_token 'abc' is not a page token of this"),
+        (
+            ["--since", "2026-12-02", "--until", "2026-12-01"],
+            "--since (2026-12-02T00:00:00+00:00) is not before --until (2026-12-01T00:00:00",
+        ),
+    ],
+)
+def test_a_bad_list_flag_is_one_line_naming_it_and_exit_code_2(
+    platform: Platform, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    try:
+        code, out, err = headrace(platform, capsys, "list", *argv)
+    except SystemExit as exc:  # argparse refused it
+        code = int(str(exc.code))
+        out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert message in err, err
+    assert err.count("\n") == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from client_pipelines import PIPELINE_PY, summed
-from client_platform import Platform
+from client_platform import Platform, eventually
 
 from headrace import Client
 from headrace.cli import main
@@ -18,7 +18,7 @@ def full(platform: Platform) -> Platform:
 
 
 def test_a_pipeline_succeeds_with_its_outputs_and_logs(full: Platform, client: Client) -> None:
-    run_id = client.submit(summed, {"n": 3})
+    run_id = client.submit(summed, {"n": 3}, labels={"suite": "e2e"})
     run = client.wait(run_id, timeout=120)
     assert (run.state, run.error) == ("SUCCEEDED", "")
     assert run.output_parameters == {"Output": 15}
@@ -35,6 +35,27 @@ def test_a_pipeline_succeeds_with_its_outputs_and_logs(full: Platform, client: C
     again = client.wait(client.submit(summed, {"n": 3}), timeout=120)
     assert again.output_parameters == {"Output": 15}
     assert all(s.cached and s.state == "CACHED" for s in again.steps)
+
+    # The metadata service's read model lists both runs from their events alone.
+    page = eventually(
+        lambda: client.list_runs(state="SUCCEEDED", sort="finished"), lambda p: p.total == 2
+    )
+    listed = {r.run_id: r for r in page.runs}
+    assert [r.run_id for r in page.runs] == [again.run_id, run_id]
+    first = listed[run_id]
+    assert (first.pipeline_name, first.experiment, first.labels) == (
+        "sum-pipeline",
+        "Default",
+        {"suite": "e2e"},
+    )
+    assert (first.step_count, first.step_states) == (2, {"SUCCEEDED": 2})
+    assert listed[again.run_id].step_states == {"CACHED": 2}
+    assert first.arguments == {"n": 3}
+    assert first.output_parameters == {"Output": 15}
+    assert first.duration_seconds is not None
+    assert first.duration_seconds > 0
+    assert first.created_at <= first.started_at <= first.finished_at
+    assert [r.run_id for r in client.list_runs(labels={"suite": "e2e"}).runs] == [run_id]
 
 
 def test_submit_watch_exits_0_on_success(

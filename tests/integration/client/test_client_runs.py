@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from artifact_pipelines import lines
 from client_pipelines import summed
-from client_platform import Platform
+from client_platform import Platform, eventually
 
 from headrace import (
+    BadListQuery,
     Client,
     ClientError,
     PlatformUnavailable,
@@ -69,7 +70,7 @@ def test_a_bad_spec_is_rejected_before_anything_is_published(
         client.submit(bad, {"n": 1})
     assert "schemaVersion '9.9.9' is not supported" in str(caught.value)
     assert platform.submits() == 0
-    assert client.list_runs() == []
+    assert client.list_runs().runs == []
 
 
 @pytest.mark.parametrize(
@@ -175,19 +176,34 @@ def test_an_invalid_run_id_is_refused_locally(
 def test_list_runs_filters_by_experiment_and_state(
     platform: Platform, client: Client, summed_spec: dict[str, Any]
 ) -> None:
-    first = client.submit(summed_spec, {"n": 1}, experiment="a")
+    first = client.submit(summed_spec, {"n": 1}, experiment="a", labels={"team": "x"})
     second = client.submit(summed_spec, {"n": 2}, experiment="b")
     client.cancel(first)
     assert client.wait(first, timeout=30).state == "CANCELLED"
 
-    assert [r.run_id for r in client.list_runs()] == [second, first]
-    assert [r.run_id for r in client.list_runs(experiment="a")] == [first]
-    assert [r.run_id for r in client.list_runs(state="running")] == [second]
-    assert [r.run_id for r in client.list_runs(state="CANCELLED")] == [first]
-    assert [r.run_id for r in client.list_runs(limit=1)] == [second]
-    assert all(r.steps == [] for r in client.list_runs())
+    def ids(**query: Any) -> list[str]:
+        return [r.run_id for r in client.list_runs(**query).runs]
+
+    eventually(lambda: ids(state="CANCELLED"), lambda found: found == [first])
+    assert ids() == [second, first]
+    assert ids(experiment="a") == [first]
+    assert ids(state="running") == [second]
+    assert ids(labels={"team": "x"}) == [first]
+    assert ids(pipeline="sum-pipeline", sort="duration") == [second, first]  # unfinished last
+    page = client.list_runs(limit=1)
+    assert ([r.run_id for r in page.runs], page.total) == ([second], 2)
+    rest = client.list_runs(limit=1, page_token=page.next_page_token)
+    assert ([r.run_id for r in rest.runs], rest.total, rest.next_page_token) == ([first], 2, "")
+    assert all(r.steps == [] for r in client.list_runs().runs)
+    assert client.list_runs(state="RUNNING").runs[0].step_states == {"READY": 1}
     with pytest.raises(ValueError, match="unknown run state 'DONE'"):
         client.list_runs(state="DONE")
+    with pytest.raises(BadListQuery, match="unknown sort 'size': sort by created, finished"):
+        client.list_runs(sort="size")
+    with pytest.raises(BadListQuery, match="limit must be from 1 to 10000, got -1"):
+        client.list_runs(limit=-1)
+    with pytest.raises(BadListQuery, match="page_token 'nope' is not a page token"):
+        client.list_runs(page_token="nope")
 
 
 def test_cancel_ends_a_run_that_never_started(
@@ -241,7 +257,7 @@ def test_without_a_scheduler_the_error_says_to_start_the_platform(
         client.submit(summed_spec, {"n": 1})
     assert str(caught.value) == expected
     assert bare.submits() == 0
-    with pytest.raises(PlatformUnavailable, match="no scheduler answers"):
+    with pytest.raises(PlatformUnavailable, match="no metadata service answers"):
         client.list_runs()
 
 
@@ -257,7 +273,7 @@ def test_without_nats_the_error_names_the_url() -> None:
 
 def test_a_closed_client_says_so(platform: Platform, settings: Any) -> None:
     client = Client(nats_url=platform.url)
-    assert client.list_runs() == []
+    assert client.list_runs().runs == []
     client.close()
     client.close()
     with pytest.raises(ClientError, match="this Client is closed"):

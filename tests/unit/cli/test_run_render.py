@@ -172,13 +172,14 @@ def test_detail_shows_arguments_outputs_and_step_outputs() -> None:
 
 def test_the_list_is_a_table() -> None:
     runs = [
-        a_run(),
+        a_run(step_states={"SUCCEEDED": 1, "RUNNING": 2, "CACHED": 1}),
         a_run("REJECTED", run_id="x", pipeline_name="", finished_at="2025-03-09T12:00:00+00:00"),
     ]
     assert render_list(runs, now=NOW) == [
-        "RUN ID                      PIPELINE  STATE     CREATED              DURATION",
-        "sum-20250309-120000-abcdef  sum       RUNNING   2025-03-09 12:00:00  1m00s",
-        "x                           -         REJECTED  2025-03-09 12:00:00  0.0s",
+        "RUN ID                      PIPELINE  STATE     CREATED              DURATION  STEPS",
+        "sum-20250309-120000-abcdef  sum       RUNNING   2025-03-09 12:00:00  1m00s     "
+        "2 running, 1 cached, 1 succeeded",
+        "x                           -         REJECTED  2025-03-09 12:00:00  0.0s      -",
     ]
     assert render_list([]) == ["No runs."]
 

@@ -1,6 +1,12 @@
-"""What the scheduler answers about runs (area ``run``): request/reply, never stored."""
+"""What the platform answers about runs (area ``run``): request/reply, never stored.
+
+The scheduler answers ``GetRun`` (a run in flight, with every step); the metadata service
+answers ``ListRuns`` from its run read model.
+"""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from pydantic import Field
 
@@ -57,6 +63,18 @@ class RunView(Value):
     output_parameters: dict[str, JsonValue] = Field(default_factory=dict)
     output_artifacts: dict[str, list[ArtifactRef]] = Field(default_factory=dict)
     steps: list[StepView] = Field(default_factory=list)
+    labels: dict[str, str] = Field(default_factory=dict)
+    started_at: str = ""
+    duration_seconds: float | None = Field(
+        default=None, description="from start (else creation) to end; None until it ends"
+    )
+    step_count: int = Field(
+        default=0, description="the pipeline's container and importer tasks (a loop body once)"
+    )
+    step_states: dict[str, int] = Field(
+        default_factory=dict,
+        description="how many container and importer steps are in each state (ListRuns)",
+    )
 
 
 class RunDetail(Reply):
@@ -73,13 +91,19 @@ class GetRun(Query):
     run_id: str
 
 
+RUN_SORTS = ("created", "finished", "duration")
+
+
 class RunList(Reply):
     runs: list[RunView] = Field(default_factory=list, description="without their steps")
-    total: int = 0
+    total: int = Field(default=0, description="how many runs match, over all pages")
+    next_page_token: str = Field(default="", description="ask for it to get the next page")
+    error: str = Field(default="", description="why the query was refused (no runs then)")
 
 
 class ListRuns(Query):
-    """Runs, newest first."""
+    """Runs matching every filter given, newest first unless ``sort``/``ascending`` say
+    otherwise, one page at a time (answered by the metadata service)."""
 
     AREA = "run"
     NAME = "list"
@@ -88,3 +112,10 @@ class ListRuns(Query):
     state: str = ""
     experiment: str = ""
     limit: int = Field(default=50, ge=1, le=10_000)
+    pipeline: str = Field(default="", description="the pipeline's name")
+    labels: dict[str, str] = Field(default_factory=dict, description="runs with all of them")
+    created_after: datetime | None = Field(default=None, description="created at or after")
+    created_before: datetime | None = Field(default=None, description="created before")
+    sort: str = Field(default="created", description="created, finished or duration")
+    ascending: bool = False
+    page_token: str = Field(default="", description="next_page_token of the previous page")

@@ -103,6 +103,9 @@ class StepSkipped(Event):
     run_id: str
     step_id: str
     reason: str = ""
+    kind: str = Field(
+        default="", description="container, importer, dag, loop or iteration ('' if not said)"
+    )
 
 
 class StepCached(Event):

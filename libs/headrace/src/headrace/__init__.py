@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .client import Client
     from .run_errors import (
+        BadListQuery,
         ClientError,
         PipelineLoadError,
         PlatformUnavailable,
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     )
 
 _EXPORTS = {
+    "BadListQuery": "run_errors",
     "Client": "client",
     "ClientError": "run_errors",
     "PipelineLoadError": "run_errors",
@@ -33,6 +35,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "BadListQuery",
     "Client",
     "ClientError",
     "PipelineLoadError",

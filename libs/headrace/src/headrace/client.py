@@ -22,6 +22,7 @@ import os
 import threading
 import time
 from collections.abc import Coroutine, Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -52,7 +53,7 @@ from headrace_contracts import (
     StepView,
     SubmitRun,
 )
-from headrace_contracts.run_views import RUN_FINAL_STATES, RUN_STATES
+from headrace_contracts.run_views import RUN_FINAL_STATES, RUN_SORTS, RUN_STATES
 from headrace_pipelines import (
     Plan,
     SpecError,
@@ -64,6 +65,7 @@ from headrace_pipelines import (
 
 from .model_client import ModelRegistryCalls
 from .run_errors import (
+    BadListQuery,
     ClientError,
     PipelineLoadError,
     PlatformUnavailable,
@@ -76,6 +78,7 @@ from .run_ids import check_run_id, new_run_id
 from .run_source import load_source
 
 __all__ = [
+    "BadListQuery",
     "Client",
     "ClientError",
     "PipelineLoadError",
@@ -274,15 +277,54 @@ class Client(ModelRegistryCalls):
             if interval is None:
                 pause = min(pause * 1.5, 0.5)
 
-    def list_runs(self, state: str = "", experiment: str = "", limit: int = 50) -> list[RunView]:
-        """Runs, newest first, without their steps."""
+    def list_runs(
+        self,
+        state: str = "",
+        experiment: str = "",
+        limit: int = 50,
+        *,
+        pipeline: str = "",
+        labels: Mapping[str, str] | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        sort: str = "created",
+        ascending: bool = False,
+        page_token: str = "",
+    ) -> RunList:
+        """One page of the runs matching every filter given (without their steps; each with
+        ``step_states``), newest first unless ``sort``/``ascending`` say otherwise.
+
+        The reply's ``total`` counts every match; pass its ``next_page_token`` as
+        ``page_token`` for the next page (empty on the last one). Answered by the metadata
+        service's run read model. :class:`BadListQuery` (a ``ValueError``) names a bad
+        filter or page token and the fix.
+        """
         if state and state.upper() not in RUN_STATES:
-            raise ValueError(f"unknown run state {state!r}: one of {', '.join(RUN_STATES)}")
-        reply = self._call(
-            self._ask(ListRuns(state=state.upper(), experiment=experiment, limit=limit))
+            raise BadListQuery(f"unknown run state {state!r}: one of {', '.join(RUN_STATES)}")
+        if sort not in RUN_SORTS:
+            raise BadListQuery(f"unknown sort {sort!r}: sort by {', '.join(RUN_SORTS)}")
+        if not 1 <= limit <= 10_000:
+            raise BadListQuery(f"limit must be from 1 to 10000, got {limit}")
+        for key in labels or {}:
+            if not key or "=" in key:
+                raise BadListQuery(f"label key {key!r} is not valid: give labels as key=value")
+        query = ListRuns(
+            state=state.upper(),
+            experiment=experiment,
+            limit=limit,
+            pipeline=pipeline,
+            labels=dict(labels or {}),
+            created_after=created_after,
+            created_before=created_before,
+            sort=sort,
+            ascending=ascending,
+            page_token=page_token,
         )
+        reply = self._call(self._ask(query, who="the metadata service"))
         assert isinstance(reply, RunList)
-        return list(reply.runs)
+        if reply.error:
+            raise BadListQuery(reply.error)
+        return reply
 
     def cancel(self, run_id: str, reason: str = "cancelled by user") -> RunView:
         """Ask the scheduler to cancel a run; returns the run as it was before. A run that
@@ -348,20 +390,24 @@ class Client(ModelRegistryCalls):
             self._bus = bus
             return bus
 
-    async def _ask(self, query: Query) -> Any:
+    async def _ask(self, query: Query, who: str = "the scheduler") -> Any:
         bus = await self._connected()
         try:
             return await bus.request(query, timeout=self.timeout)
         except RequestTimeout:
             raise PlatformUnavailable(
                 self.nats_url,
-                f"the scheduler on NATS at {self.nats_url} did not answer within "
+                f"{who} on NATS at {self.nats_url} did not answer within "
                 f"{self.timeout:g}s: it may be busy or down; check `headrace status`",
             ) from None
         except NoResponders:
-            raise PlatformUnavailable(self.nats_url) from None
+            raise PlatformUnavailable(
+                self.nats_url,
+                f"no {who.removeprefix('the ')} answers on NATS at {self.nats_url}: start the "
+                "platform with `headrace up`",
+            ) from None
         except RequestFailed as exc:
-            raise ClientError(f"the scheduler could not answer: {exc}") from None
+            raise ClientError(f"{who} could not answer: {exc}") from None
 
     async def _find(self, run_id: str) -> RunView | None:
         reply = await self._ask(GetRun(run_id=run_id))

@@ -21,7 +21,7 @@ from headrace_contracts import RunView
 from headrace_contracts.run_views import RUN_FINAL_STATES
 
 from .client import Client, checked_plan
-from .run_errors import ClientError, PlatformUnavailable
+from .run_errors import BadListQuery, ClientError, PlatformUnavailable
 from .run_params import parse_params
 from .run_render import (
     render_detail,
@@ -75,6 +75,7 @@ def submit(args: argparse.Namespace) -> int:
             experiment=args.experiment,
             enable_caching=not args.no_cache,
             allow_host_containers=args.allow_host_containers,
+            labels=dict(args.label),
         )
         if not args.watch:
             print(json.dumps({"run_id": run_id}) if args.json else run_id)
@@ -89,14 +90,38 @@ def submit(args: argparse.Namespace) -> int:
 
 
 def list_runs(args: argparse.Namespace) -> int:
-    with _client(args) as client:
-        runs = client.list_runs(
-            state=args.state or "", experiment=args.experiment, limit=args.limit
+    if args.since and args.until and args.since >= args.until:
+        _err(
+            f"--since ({args.since.isoformat()}) is not before --until "
+            f"({args.until.isoformat()}): no run can match; swap or widen them"
         )
+        return EXIT_BAD_REQUEST
+    with _client(args) as client:
+        try:
+            page = client.list_runs(
+                state=args.state or "",
+                experiment=args.experiment,
+                limit=args.limit,
+                pipeline=args.pipeline,
+                labels=dict(args.label),
+                created_after=args.since,
+                created_before=args.until,
+                sort=args.sort,
+                ascending=args.asc,
+                page_token=args.page_token,
+            )
+        except BadListQuery as exc:
+            flag = "--page-token" if "page_token" in str(exc) else "run list"
+            _err(f"{flag}: {exc}")
+            return EXIT_BAD_REQUEST
     if args.json:
-        print(json.dumps([r.model_dump(mode="json") for r in runs], indent=2))
-    else:
-        print("\n".join(render_list(runs, now=datetime.now(UTC))))
+        print(json.dumps(page.model_dump(mode="json"), indent=2))
+        return 0
+    print("\n".join(render_list(page.runs, now=datetime.now(UTC))))
+    if page.runs:
+        print(f"{len(page.runs)} of {page.total} runs")
+    if page.next_page_token:
+        print(f"next page: --page-token {page.next_page_token}")
     return 0
 
 

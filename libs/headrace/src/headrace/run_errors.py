@@ -9,6 +9,8 @@
     │                           the scheduler (also a ValueError); ``run_id``, ``reason``
     ├── RunNotFound             no run with that id (also a LookupError)
     ├── RunExistsError          submit with a run id that is taken (also a ValueError)
+    ├── BadListQuery            a run listing's filter, sort, limit or page token is not
+    │                           valid (also a ValueError)
     └── RunTimeout              a run did not reach an end state in time (also a
                                 TimeoutError); ``run_id``, ``state``
 """
@@ -61,6 +63,10 @@ class RunExistsError(ClientError, ValueError):
             f"run {run_id!r} already exists ({state}): choose another run id, or leave it "
             "out to get a fresh one"
         )
+
+
+class BadListQuery(ClientError, ValueError):
+    """``list_runs`` with a filter, sort, limit or page token that cannot be answered."""
 
 
 class RunTimeout(ClientError, TimeoutError):

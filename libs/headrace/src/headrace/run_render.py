@@ -215,7 +215,7 @@ def render_detail(run: RunView, now: datetime | None = None) -> list[str]:
 def render_list(runs: Sequence[RunView], now: datetime | None = None) -> list[str]:
     if not runs:
         return ["No runs."]
-    rows = [("RUN ID", "PIPELINE", "STATE", "CREATED", "DURATION")]
+    rows = [("RUN ID", "PIPELINE", "STATE", "CREATED", "DURATION", "STEPS")]
     rows.extend(
         (
             run.run_id,
@@ -223,13 +223,20 @@ def render_list(runs: Sequence[RunView], now: datetime | None = None) -> list[st
             run.state,
             format_time(run.created_at),
             format_duration(run_duration(run, now)) or "-",
+            step_summary(run.step_states),
         )
         for run in runs
     )
-    widths = [max(len(row[col]) for row in rows) for col in range(4)]
+    widths = [max(len(row[col]) for row in rows) for col in range(5)]
     return [
-        "  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True))
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:5], widths, strict=True))
         + "  "
-        + row[4]
+        + row[5]
         for row in rows
     ]
+
+
+def step_summary(states: dict[str, int]) -> str:
+    """``2 succeeded, 1 failed``: how many steps are in each state, most first."""
+    counted = sorted(states.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{count} {state.lower()}" for state, count in counted) or "-"

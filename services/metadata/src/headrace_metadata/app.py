@@ -8,7 +8,7 @@ from sqlmodel import Session
 from headrace_contracts import ArtifactList, ArtifactWritten, ListArtifacts
 from headrace_runtime import Service, Settings, run_service
 
-from . import registry
+from . import registry, runs
 from .handlers import list_artifacts, record_artifact
 from .ingest import Ingest
 from .store import TABLES
@@ -21,6 +21,7 @@ def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> S
     ingest = Ingest()
     ingest.on(ArtifactWritten, record_artifact)
     registry.register(ingest, service)
+    runs.register(ingest, service)
     ingest.register(service)
 
     @service.answers(ListArtifacts)

@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 from .registry.tables import TABLES as REGISTRY_TABLES
+from .runs.tables import TABLES as RUNS_TABLES
 
 
 def _now() -> datetime:
@@ -35,4 +36,4 @@ class ArtifactRow(SQLModel, table=True):
     recorded_at: datetime = Field(default_factory=_now)
 
 
-TABLES: list[type[SQLModel]] = [ArtifactRow, *REGISTRY_TABLES]
+TABLES: list[type[SQLModel]] = [ArtifactRow, *REGISTRY_TABLES, *RUNS_TABLES]

@@ -10,9 +10,7 @@ from headrace_artifacts import ArtifactStore, open_store
 from headrace_contracts import (
     CancelRun,
     GetRun,
-    ListRuns,
     RunDetail,
-    RunList,
     StepCancelled,
     StepFailed,
     StepStarted,
@@ -56,10 +54,6 @@ def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> S
     @service.answers(GetRun)
     async def get_run(query: GetRun) -> RunDetail:
         return scheduler.get_run(query.run_id)
-
-    @service.answers(ListRuns)
-    async def list_runs(query: ListRuns) -> RunList:
-        return scheduler.list_runs(query)
 
     return service
 

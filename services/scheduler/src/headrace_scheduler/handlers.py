@@ -21,18 +21,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from headrace_artifacts import ArtifactStore
 from headrace_bus import DeadLetter
 from headrace_contracts import (
     CancelRun,
     CancelStep,
-    ListRuns,
     RunCancelled,
     RunDetail,
     RunFailed,
-    RunList,
     RunRejected,
     RunStarted,
     RunSucceeded,
@@ -245,19 +243,6 @@ class Scheduler:
                 return RunDetail(run=run_view(store.salvage(row)[0]))
         return RunDetail(run=run_view(found[1]) if found else None)
 
-    def list_runs(self, query: ListRuns) -> RunList:
-        with Session(self._engine()) as session:
-            statement = select(store.RunRow)
-            if query.state:
-                statement = statement.where(store.RunRow.state == query.state.upper())
-            if query.experiment:
-                statement = statement.where(store.RunRow.experiment == query.experiment)
-            rows = session.exec(
-                statement.order_by(col(store.RunRow.created_at).desc()).limit(query.limit)
-            ).all()
-        runs = [run_view(store.salvage(r)[0], with_steps=False) for r in rows]
-        return RunList(runs=runs, total=len(runs))
-
     # machinery -------------------------------------------------------------------------
 
     def _apply(
@@ -309,7 +294,12 @@ class Scheduler:
                 )
             elif isinstance(effect, Skipped):
                 ctx.publish(
-                    StepSkipped(run_id=run.run_id, step_id=effect.node_id, reason=effect.reason),
+                    StepSkipped(
+                        run_id=run.run_id,
+                        step_id=effect.node_id,
+                        reason=effect.reason,
+                        kind=run.nodes[effect.node_id].kind,
+                    ),
                     key=effect.node_id,
                 )
             elif isinstance(effect, Finished):

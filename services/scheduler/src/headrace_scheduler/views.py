@@ -1,4 +1,4 @@
-"""Run state as the read model the client sees (``GetRun`` / ``ListRuns``)."""
+"""Run state as the client sees it (``GetRun``); listing is the metadata service's."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from headrace_contracts import ArtifactRef, RunView, StepView
 from .state import Node, RunState
 
 
-def run_view(run: RunState, *, with_steps: bool = True) -> RunView:
+def run_view(run: RunState) -> RunView:
     return RunView(
         run_id=run.run_id,
         state=run.state,
@@ -23,7 +23,7 @@ def run_view(run: RunState, *, with_steps: bool = True) -> RunView:
         error=run.error,
         output_parameters=run.out_parameters,
         output_artifacts=_artifacts(run.out_artifacts),
-        steps=[step_view(n) for n in run.nodes.values() if n.id] if with_steps else [],
+        steps=[step_view(n) for n in run.nodes.values() if n.id],
     )
 
 

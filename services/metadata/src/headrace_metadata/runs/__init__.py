@@ -1,0 +1,29 @@
+"""The run read model: every run with its state, timings, labels and steps, kept current
+from run and step events, and ``ListRuns`` answered from it."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from headrace_contracts import ListRuns, RunList
+from headrace_runtime import Service
+
+from ..ingest import Ingest
+from .fold import RUN_EVENTS, STEP_EVENTS
+from .query import list_runs
+from .record import record
+from .tables import TABLES, LabelRow, RunRow, StepRow
+
+__all__ = ["TABLES", "LabelRow", "RunRow", "StepRow", "list_runs", "record", "register"]
+
+
+def register(ingest: Ingest, service: Service) -> None:
+    """Record run and step events through ``ingest``; answer ``ListRuns`` on ``service``."""
+    for message in (*RUN_EVENTS, *STEP_EVENTS):
+        ingest.on(message, record)
+
+    @service.answers(ListRuns)
+    async def answer(query: ListRuns) -> RunList:
+        assert service.engine is not None
+        with Session(service.engine) as session:
+            return list_runs(session, query)
