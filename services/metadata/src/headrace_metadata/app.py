@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import logging
+from collections.abc import Sequence
+
 from opentelemetry.sdk.trace.export import SpanExporter
 from sqlmodel import Session
 
 from headrace_contracts import ArtifactList, ArtifactWritten, ListArtifacts
 from headrace_runtime import Service, Settings, run_service
 
+from . import lineage
 from .handlers import list_artifacts, record_artifact
 from .ingest import Ingest
 from .store import TABLES
@@ -19,6 +25,7 @@ def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> S
     service = Service(NAME, settings, tables=TABLES, span_exporter=span_exporter)
     ingest = Ingest()
     ingest.on(ArtifactWritten, record_artifact)
+    lineage.register(ingest, service)
     ingest.register(service)
 
     @service.answers(ListArtifacts)
@@ -30,5 +37,18 @@ def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> S
     return service
 
 
-def main() -> None:
-    run_service(build)
+def main(argv: Sequence[str] | None = None) -> None:
+    """``headrace-metadata``: serve; with ``--rebuild``, refill lineage from the stream, exit."""
+    parser = argparse.ArgumentParser(prog="headrace-metadata")
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="drop the lineage tables, replay the whole event stream into them, and exit",
+    )
+    if not parser.parse_args(argv).rebuild:
+        run_service(build)
+        return
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper())
+    count = asyncio.run(lineage.rebuild(settings))
+    print(f"lineage rebuilt from {count} messages")

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
+from .lineage.tables import LINEAGE_TABLES
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -33,4 +35,4 @@ class ArtifactRow(SQLModel, table=True):
     recorded_at: datetime = Field(default_factory=_now)
 
 
-TABLES: list[type[SQLModel]] = [ArtifactRow]
+TABLES: list[type[SQLModel]] = [ArtifactRow, *LINEAGE_TABLES]

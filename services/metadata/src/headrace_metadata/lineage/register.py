@@ -1,0 +1,24 @@
+"""The lineage part of the metadata service: what it records and what it answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from headrace_runtime import HandlerContext, Service
+
+from ..ingest import Ingest
+from .apply import apply_facts
+from .mapping import MAPPERS, facts_for
+
+__all__ = ["record", "register"]
+
+
+async def record(message: Any, ctx: HandlerContext[Any]) -> None:
+    """Record ``message`` in the lineage tables, in the handler's transaction."""
+    apply_facts(ctx.session, facts_for(message))
+
+
+def register(ingest: Ingest, service: Service) -> None:
+    """Have ``ingest`` record every message type lineage knows."""
+    for message in MAPPERS:
+        ingest.on(message, record)
