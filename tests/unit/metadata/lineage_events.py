@@ -3,6 +3,11 @@ into a train step that writes a model, an evaluate step reads it and writes metr
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
 from headrace_contracts import (
     ArtifactRef,
     ArtifactWritten,
@@ -17,6 +22,11 @@ from headrace_contracts import (
     StepSucceeded,
     SubmitRun,
 )
+from headrace_metadata.lineage.apply import apply_facts
+from headrace_metadata.lineage.dump import dump
+from headrace_metadata.lineage.mapping import facts_for
+
+Store = Callable[[str], Engine]
 
 RUN = "run-1"
 DATASET = ArtifactRef(uri="file:///data/train.csv", schema_title="system.Dataset")
@@ -77,3 +87,13 @@ def run_events() -> list[Message]:
         StepSucceeded(**evaluate, output_artifacts={"metrics": [METRICS]}),
         RunSucceeded(**ids, output_artifacts={"metrics": [METRICS]}),
     ]
+
+
+def feed(engine: Engine, messages: Sequence[Message]) -> dict[str, list[dict[str, object]]]:
+    """Each message in a transaction of its own, as the service handles them; then the store."""
+    for message in messages:
+        with Session(engine) as session:
+            apply_facts(session, facts_for(message))
+            session.commit()
+    with Session(engine) as session:
+        return dump(session)

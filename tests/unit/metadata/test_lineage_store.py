@@ -4,56 +4,16 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 
-import pytest
-from lineage_events import DATASET, METRICS, MODEL, RUN, run_events
-from sqlalchemy import Engine
+from lineage_events import DATASET, METRICS, MODEL, RUN, Store, feed, run_events
 from sqlmodel import Session, select
 
-from headrace_contracts import Message, StepCancelled
-from headrace_metadata.lineage.apply import apply_facts
-from headrace_metadata.lineage.dump import dump
-from headrace_metadata.lineage.mapping import facts_for
+from headrace_contracts import StepCancelled
 from headrace_metadata.lineage.tables import (
-    LINEAGE_TABLES,
     LineageArtifact,
     LineageExecution,
     LineageType,
 )
-from headrace_runtime.database import build_engine, create_tables
-
-Store = Callable[[str], Engine]
-
-
-@pytest.fixture
-def store(database_url: str, tmp_path: Path) -> Iterator[Store]:
-    """A fresh lineage store per name: its own SQLite file, or its own PostgreSQL schema."""
-    engines: list[Engine] = []
-
-    def make(name: str) -> Engine:
-        url = database_url
-        if url.startswith("sqlite"):
-            url = f"sqlite:///{tmp_path / f'{name}.db'}"
-        engine = build_engine(url, f"lineage_{name}")
-        create_tables(engine, LINEAGE_TABLES)
-        engines.append(engine)
-        return engine
-
-    yield make
-    for engine in engines:
-        engine.dispose()
-
-
-def feed(engine: Engine, messages: Sequence[Message]) -> dict[str, list[dict[str, object]]]:
-    """Each message in a transaction of its own, as the service handles them."""
-    for message in messages:
-        with Session(engine) as session:
-            apply_facts(session, facts_for(message))
-            session.commit()
-    with Session(engine) as session:
-        return dump(session)
 
 
 def test_a_run_is_recorded_as_a_graph_of_artifacts_executions_and_contexts(store: Store) -> None:

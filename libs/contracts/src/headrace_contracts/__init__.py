@@ -7,6 +7,7 @@ CloudEvents type and subject; :mod:`headrace_contracts.cloudevents` puts them on
 from . import (
     artifacts,
     environments,
+    lineage,
     registry,
     run_views,
     runs,
@@ -29,6 +30,7 @@ from .environments import (
     PruneEnvironments,
 )
 from .errors import ContractError, InvalidCloudEvent, InvalidMessageData, UnknownMessageType
+from .lineage import GetLineage, LineageEdge, LineageGraph, LineageNode
 from .registry import (
     ModelPromoted,
     ModelVersionRegistered,
@@ -104,6 +106,7 @@ def _collect() -> Catalogue:
         serving,
         system,
         environments,
+        lineage,
     )
     found: list[type[Message]] = []
     for module in modules:
@@ -145,6 +148,7 @@ __all__ = [
     "ExperimentStarted",
     "ExperimentStopped",
     "ExperimentSucceeded",
+    "GetLineage",
     "GetRun",
     "InferenceServiceDeleted",
     "InferenceServiceFailed",
@@ -152,6 +156,9 @@ __all__ = [
     "InferenceServiceScaled",
     "InvalidCloudEvent",
     "InvalidMessageData",
+    "LineageEdge",
+    "LineageGraph",
+    "LineageNode",
     "ListArtifacts",
     "ListEnvironments",
     "ListRuns",

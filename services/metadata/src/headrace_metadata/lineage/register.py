@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlmodel import Session
+
+from headrace_contracts import GetLineage, LineageGraph
 from headrace_runtime import HandlerContext, Service
 
 from ..ingest import Ingest
 from .apply import apply_facts
+from .graph import get_lineage
 from .mapping import MAPPERS, facts_for
 
 __all__ = ["record", "register"]
@@ -19,6 +23,13 @@ async def record(message: Any, ctx: HandlerContext[Any]) -> None:
 
 
 def register(ingest: Ingest, service: Service) -> None:
-    """Have ``ingest`` record every message type lineage knows."""
+    """Have ``ingest`` record every message type lineage knows, and ``service`` answer
+    ``GetLineage``."""
     for message in MAPPERS:
         ingest.on(message, record)
+
+    @service.answers(GetLineage)
+    async def answer(query: GetLineage) -> LineageGraph:
+        assert service.engine is not None
+        with Session(service.engine) as session:
+            return get_lineage(session, query)
