@@ -53,7 +53,8 @@ class GetLineage(Query):
     """The lineage of an artifact (``uri``), a step (``run_id`` and ``step_id``) or every
     step of a run (``run_id``): ``upstream`` follows what it came from, ``downstream`` what
     came of it, up to ``hops`` edges away. ``artifact_types`` and ``execution_types`` keep
-    only nodes of those types (the roots always stay)."""
+    only nodes of those types: the walk does not go through the others (the roots always
+    stay)."""
 
     AREA = "lineage"
     NAME = "get"

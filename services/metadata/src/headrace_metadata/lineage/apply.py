@@ -15,6 +15,7 @@ __all__ = ["apply_facts"]
 
 def apply_facts(session: Session, facts: Iterable[Fact]) -> None:
     """Create or update the row each fact names, and the types they use, in ``session``."""
+    types: dict[tuple[str, str], dict[str, str]] = {}
     for fact in facts:
         row = _find(session, fact.TABLE, fact.key())
         before = None if row is None else row.model_dump(exclude={"id"})
@@ -27,7 +28,10 @@ def apply_facts(session: Session, facts: Iterable[Fact]) -> None:
             session.add(row)
         typed = fact.typed()
         if typed is not None:
-            _declare_type(session, fact.KIND, *typed)
+            name, properties = typed
+            types.setdefault((fact.KIND, name), {}).update(property_kinds(properties))
+    for (kind, name), kinds in types.items():
+        _declare_type(session, kind, name, kinds)
 
 
 def _find(session: Session, table: type[SQLModel], key: dict[str, Any]) -> Any:
@@ -35,9 +39,8 @@ def _find(session: Session, table: type[SQLModel], key: dict[str, Any]) -> Any:
     return session.exec(select(table).where(*where)).first()
 
 
-def _declare_type(session: Session, kind: str, name: str, properties: dict[str, Any]) -> None:
+def _declare_type(session: Session, kind: str, name: str, kinds: dict[str, str]) -> None:
     row = _find(session, LineageType, {"kind": kind, "name": name})
-    kinds = property_kinds(properties)
     if row is None:
         session.add(LineageType(kind=kind, name=name, properties=kinds))
     elif not kinds.items() <= row.properties.items():

@@ -27,6 +27,7 @@ from headrace_metadata.lineage.dump import dump
 from headrace_metadata.lineage.mapping import facts_for
 
 Store = Callable[[str], Engine]
+"""A fresh lineage store by name (the ``store`` fixture)."""
 
 RUN = "run-1"
 DATASET = ArtifactRef(uri="file:///data/train.csv", schema_title="system.Dataset")
