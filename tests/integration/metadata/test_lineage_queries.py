@@ -53,6 +53,9 @@ async def test_a_runs_lineage_is_the_graph_it_produced(
     }
     evaluate = next(n for n in graph.nodes if n.id == evaluate_id)
     assert evaluate.properties["metric.accuracy"] == 0.97
+    logged = next(n for n in graph.nodes if n.id == f"artifact:{metrics.uri}")
+    assert logged.properties == {"accuracy": 0.97}  # the Metrics artifact's metadata
+    assert logged.digest.startswith("sha256:")
 
     upstream = await platform.bus.request(
         GetLineage(uri=metrics.uri, direction="upstream", hops=2), timeout=5
