@@ -9,14 +9,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from lineage_events import Store, feed, run_events
 from lineage_pipeline import churn, metadata_service, wait_recorded
 from pipeline_harness import Platform
 from sqlmodel import Session
 
 from headrace_metadata.lineage.dump import dump
 from headrace_metadata.lineage.rebuild import rebuild_into
+from headrace_metadata.lineage.replay import ReplayError
 from headrace_runtime import Settings
 from headrace_runtime.database import build_engine
+from headrace_testing import TestNats
 
 
 @pytest.fixture
@@ -74,3 +77,32 @@ async def test_the_rebuilt_store_equals_the_live_one(
             assert dump(session) == live
     finally:
         engine.dispose()
+    if settings.database_url:  # PostgreSQL: rebuilt there too, in a schema of its own
+        engine = build_engine(settings.database_url, "metadata_rebuilt")
+        try:
+            await rebuild_into(engine, settings.nats_url, "HEADRACE")
+            with Session(engine) as session:
+                assert dump(session) == live
+        finally:
+            engine.dispose()
+
+
+async def test_a_stream_that_cannot_be_read_leaves_the_store_as_it_was(
+    store: Store, nats_server: TestNats
+) -> None:
+    engine = store("kept")
+    before = feed(engine, run_events())
+    with pytest.raises(ReplayError) as missing:
+        await rebuild_into(engine, nats_server.url, "NOSUCH")
+    assert str(missing.value) == (
+        f"NATS at {nats_server.url} has no stream NOSUCH: nothing was ever published there; "
+        "check HEADRACE_NATS_URL"
+    )
+    with pytest.raises(ReplayError) as unreachable:
+        await rebuild_into(engine, "nats://127.0.0.1:1", "HEADRACE")
+    assert str(unreachable.value).startswith("cannot reach NATS at nats://127.0.0.1:1 (")
+    assert str(unreachable.value).endswith(
+        "): start the platform's NATS server, or point HEADRACE_NATS_URL at it"
+    )
+    with Session(engine) as session:
+        assert dump(session) == before

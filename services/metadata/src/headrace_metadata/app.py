@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 from collections.abc import Sequence
 
 from opentelemetry.sdk.trace.export import SpanExporter
@@ -43,12 +44,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--rebuild",
         action="store_true",
-        help="drop the lineage tables, replay the whole event stream into them, and exit",
+        help="drop the lineage tables, replay the whole event stream into them, and exit "
+        "(stop the running metadata service first)",
     )
     if not parser.parse_args(argv).rebuild:
         run_service(build)
         return
     settings = Settings()
     logging.basicConfig(level=settings.log_level.upper())
-    count = asyncio.run(lineage.rebuild(settings))
+    try:
+        count = asyncio.run(lineage.rebuild(settings))
+    except lineage.ReplayError as exc:
+        sys.exit(f"headrace-metadata: cannot rebuild lineage: {exc}")
     print(f"lineage rebuilt from {count} messages")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .rebuild import rebuild
 from .register import register
+from .replay import ReplayError
 from .tables import LINEAGE_TABLES
 
-__all__ = ["LINEAGE_TABLES", "rebuild", "register"]
+__all__ = ["LINEAGE_TABLES", "ReplayError", "rebuild", "register"]

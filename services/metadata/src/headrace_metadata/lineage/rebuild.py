@@ -24,18 +24,21 @@ BATCH = 500
 
 async def rebuild_into(engine: Engine, url: str, stream: str) -> int:
     """Rebuild the lineage tables in ``engine`` from ``stream`` on NATS at ``url``; returns
-    how many messages were read."""
+    how many messages were read. Raises :class:`ReplayError` (tables untouched) when the
+    stream cannot be read; a rebuild cut short half way is run again."""
     tables = [t.__table__ for t in LINEAGE_TABLES]  # type: ignore[attr-defined]
-    SQLModel.metadata.drop_all(engine, tables=tables)
-    SQLModel.metadata.create_all(engine, tables=tables)
     count = 0
-    with Session(engine) as session:
-        async for envelope in replay(url, stream):
-            apply_facts(session, facts_for(envelope.message))
-            count += 1
-            if count % BATCH == 0:
-                session.commit()
-        session.commit()
+    async with replay(url, stream) as messages:
+        SQLModel.metadata.drop_all(engine, tables=tables)
+        SQLModel.metadata.create_all(engine, tables=tables)
+        with Session(engine) as session:
+            async for envelope in messages:
+                apply_facts(session, facts_for(envelope.message))
+                count += 1
+                if count % BATCH == 0:
+                    session.commit()
+                    session.expunge_all()
+            session.commit()
     return count
 
 
