@@ -7,6 +7,7 @@ CloudEvents type and subject; :mod:`headrace_contracts.cloudevents` puts them on
 from . import (
     artifacts,
     environments,
+    lineage,
     model_views,
     registry,
     run_views,
@@ -30,6 +31,7 @@ from .environments import (
     PruneEnvironments,
 )
 from .errors import ContractError, InvalidCloudEvent, InvalidMessageData, UnknownMessageType
+from .lineage import GetLineage, LineageEdge, LineageGraph, LineageNode
 from .model_views import (
     GetModel,
     ListModels,
@@ -122,6 +124,7 @@ def _collect() -> Catalogue:
         serving,
         system,
         environments,
+        lineage,
     )
     found: list[type[Message]] = []
     for module in modules:
@@ -165,6 +168,7 @@ __all__ = [
     "ExperimentStarted",
     "ExperimentStopped",
     "ExperimentSucceeded",
+    "GetLineage",
     "GetModel",
     "GetRun",
     "InferenceServiceDeleted",
@@ -173,6 +177,9 @@ __all__ = [
     "InferenceServiceScaled",
     "InvalidCloudEvent",
     "InvalidMessageData",
+    "LineageEdge",
+    "LineageGraph",
+    "LineageNode",
     "ListArtifacts",
     "ListEnvironments",
     "ListModelVersions",

@@ -8,6 +8,7 @@
     headrace run submit|list|get|watch|cancel|logs ...   (see :mod:`headrace.run_args`)
     headrace env list|prune ...                           (see :mod:`headrace.env_args`)
     headrace model list|get|versions|register|promote ... (see :mod:`headrace.model_args`)
+    headrace lineage URI|RUN[/STEP] ...                   (see :mod:`headrace.lineage_args`)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 
 from . import commands
 from .env_args import add_env_parser
+from .lineage_args import add_lineage_parser
 from .model_args import add_model_parser
 from .run_args import add_run_parser, positive_seconds
 from .scale import SERVICES, ScaleError, parse_scale_item
@@ -101,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parser(sub)
     add_env_parser(sub)
     add_model_parser(sub)
+    add_lineage_parser(sub)
     return parser
 
 
@@ -123,6 +126,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .model_commands import model
 
             return model(args)
+        if args.command == "lineage":
+            from .lineage_commands import lineage
+
+            return lineage(args)
         return commands.status(args)
     except KeyboardInterrupt:
         return 130

@@ -1,6 +1,13 @@
-"""Bootstrap of the metadata service: lineage records and (later) the model registry."""
+"""Bootstrap of the metadata service: artifacts, the lineage store, the run read model and the
+model registry, all kept from bus events (see `ingest.py`)."""
 
 from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
 
 from opentelemetry.sdk.trace.export import SpanExporter
 from sqlmodel import Session
@@ -8,7 +15,7 @@ from sqlmodel import Session
 from headrace_contracts import ArtifactList, ArtifactWritten, ListArtifacts
 from headrace_runtime import Service, Settings, run_service
 
-from . import registry, runs
+from . import lineage, registry, runs
 from .handlers import list_artifacts, record_artifact
 from .ingest import Ingest
 from .store import TABLES
@@ -22,6 +29,7 @@ def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> S
     ingest.on(ArtifactWritten, record_artifact)
     registry.register(ingest, service)
     runs.register(ingest, service)
+    lineage.register(ingest, service)
     ingest.register(service)
 
     @service.answers(ListArtifacts)
@@ -33,5 +41,22 @@ def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> S
     return service
 
 
-def main() -> None:
-    run_service(build)
+def main(argv: Sequence[str] | None = None) -> None:
+    """``headrace-metadata``: serve; with ``--rebuild``, refill lineage from the stream, exit."""
+    parser = argparse.ArgumentParser(prog="headrace-metadata")
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="drop the lineage tables, replay the whole event stream into them, and exit "
+        "(stop the running metadata service first)",
+    )
+    if not parser.parse_args(argv).rebuild:
+        run_service(build)
+        return
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper())
+    try:
+        count = asyncio.run(lineage.rebuild(settings))
+    except lineage.ReplayError as exc:
+        sys.exit(f"headrace-metadata: cannot rebuild lineage: {exc}")
+    print(f"lineage rebuilt from {count} messages")

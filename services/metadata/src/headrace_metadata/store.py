@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
+from .lineage.tables import LINEAGE_TABLES
 from .registry.tables import TABLES as REGISTRY_TABLES
 from .runs.tables import TABLES as RUNS_TABLES
 
@@ -36,4 +37,4 @@ class ArtifactRow(SQLModel, table=True):
     recorded_at: datetime = Field(default_factory=_now)
 
 
-TABLES: list[type[SQLModel]] = [ArtifactRow, *REGISTRY_TABLES, *RUNS_TABLES]
+TABLES: list[type[SQLModel]] = [ArtifactRow, *LINEAGE_TABLES, *REGISTRY_TABLES, *RUNS_TABLES]
