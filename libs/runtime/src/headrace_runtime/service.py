@@ -236,17 +236,11 @@ class Service:
             assert self.engine is not None
             assert self._relay is not None
             with Session(self.engine, expire_on_commit=False) as session:
-                # Core statements, not the ORM: this runs for every message.
-                if (
-                    session.connection()
-                    .execute(self._seen, {"c": self.durable, "e": envelope.id})
-                    .first()
-                ):
+                # _handled gives the connection back: a handler that waits on long work (a
+                # running step) must not hold a pooled connection or a snapshot.
+                if self._handled(session, envelope.id):
                     log.info("%s: %s %s already handled", self.name, envelope.type, envelope.id)
                     return
-                # Give the connection back while the handler works: a handler that waits on
-                # long work (a running step) must not hold a pooled connection or a snapshot.
-                session.rollback()
                 ctx: HandlerContext[Any] = HandlerContext(
                     envelope=envelope, session=session, source=self.source, service=self.name
                 )
@@ -260,12 +254,22 @@ class Service:
                     session.commit()
                 except IntegrityError:
                     session.rollback()
+                    if not self._handled(session, envelope.id):
+                        raise  # another row's key clashed: not handled, so try it again
                     log.info("%s: %s handled concurrently elsewhere", self.name, envelope.id)
                     return
             await self._publish_committed(ctx.published)
 
         handle.__name__ = f"handle_{message.__name__}"
         return handle
+
+    def _handled(self, session: Session, event_id: str) -> bool:
+        """Whether this consumer has recorded ``event_id`` as handled (by any replica); ends
+        the session's transaction. Core statements, not the ORM: this runs for every message."""
+        found = session.connection().execute(self._seen, {"c": self.durable, "e": event_id})
+        handled = found.first() is not None
+        session.rollback()
+        return handled
 
     async def _publish_committed(self, event_ids: list[str]) -> None:
         """Publish what a committed transaction wrote to the outbox. The message is handled
