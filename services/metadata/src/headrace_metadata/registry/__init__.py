@@ -27,6 +27,7 @@ from headrace_contracts import (
 from headrace_runtime import Service
 
 from ..ingest import Ingest
+from .given_up import archive_given_up, promotion_given_up, registration_given_up
 from .queries import get_model, list_model_versions, list_models, resolve_model
 from .recording import (
     archive_version,
@@ -47,6 +48,9 @@ def register(ingest: Ingest, service: Service) -> None:
     ingest.on(RegisterModel, register_model)
     ingest.on(PromoteModel, promote_model)
     ingest.on(ArchiveModelVersion, archive_version)
+    ingest.gives_up(RegisterModel, registration_given_up)
+    ingest.gives_up(PromoteModel, promotion_given_up)
+    ingest.gives_up(ArchiveModelVersion, archive_given_up)
     ingest.on(ArtifactWritten, register_from_artifact)
     ingest.on(MetricReported, record_step_metric)
     _answer(service, GetModel, get_model)
