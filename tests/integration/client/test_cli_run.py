@@ -223,10 +223,9 @@ def test_submit_binds_an_input_artifact_from_a_file_uri(
             "absolute path, e.g. file:///",
         ),
         (
-            "models:/churn@champion",
+            "models:/churn/0",
             "headrace: pipeline rejected: task 'root', input artifact 'data': "
-            "'models:/churn@champion' names a model in the model registry (models:/name@alias, "
-            "models:/name/VERSION), which Headrace does not have yet",
+            "'models:/churn/0' names no version: write models:/NAME@ALIAS or models:/NAME/VERSION",
         ),
         (
             "train.csv",

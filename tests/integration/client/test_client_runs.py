@@ -141,7 +141,10 @@ def test_an_input_artifact_is_passed_as_a_uri_argument(
     assert client.get(run_id).arguments == {"data": data.as_uri()}
     with pytest.raises(RunRejectedError) as caught:
         client.submit(lines, {"data": "models:/churn/3"})
-    assert "'models:/churn/3' names a model in the model registry" in str(caught.value)
+    assert "'models:/churn/3' does not resolve: " in str(caught.value)
+    with pytest.raises(RunRejectedError) as caught:
+        client.submit(lines, {"data": "models:/churn/0"})  # refused before it is sent
+    assert "'models:/churn/0' names no version" in str(caught.value)
     with pytest.raises(RunRejectedError, match="input artifact 'data': is required"):
         client.submit(lines, {})
 

@@ -1,6 +1,7 @@
 """A pipeline that takes input artifacts runs on URIs bound at submission: file:// on the
 platform's machine, s3:// in the platform's S3 artifact store (a real ``weed`` server)."""
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from kfp import dsl
 from pipeline_harness import Platform, step
 
 from headrace_artifacts import open_store
+from headrace_contracts import PromoteModel, RegisterModel, ResolvedModel, ResolveModel
 from headrace_runtime import Settings
 from headrace_testing.s3 import S3Server, run_s3_server
 
@@ -68,10 +70,41 @@ async def test_bad_input_artifacts_are_rejected_naming_the_input(
     )
     run = await platform.run(lines, {"data": "models:/churn@champion"})
     assert run.state == "REJECTED"
-    assert "names a model in the model registry" in run.error
+    assert run.error.startswith(
+        "task 'root', arguments: 'models:/churn@champion' does not resolve: "
+    )
+    assert "churn" in run.error.split("does not resolve: ", 1)[1]
     run = await platform.run(lines, {})
     assert run.state == "REJECTED"
     assert run.error.startswith("task 'root', input artifact 'data': is required: pass its URI")
+
+
+async def test_a_model_uri_is_bound_to_the_version_its_alias_names_at_submission(
+    platform: Platform, dataset: Path, tmp_path: Path
+) -> None:
+    newer = tmp_path / "newer.csv"
+    newer.write_text("just one line\n")
+    await platform.bus.publish(RegisterModel(model_name="churn", uri=dataset.as_uri()))
+    await platform.bus.publish(RegisterModel(model_name="churn", uri=newer.as_uri()))
+    await platform.bus.publish(PromoteModel(model_name="churn", version=1, alias="production"))
+
+    async def resolved() -> ResolvedModel:
+        reply = await platform.bus.request(ResolveModel(uri="models:/churn@production"))
+        assert isinstance(reply, ResolvedModel)
+        return reply
+
+    for _ in range(200):
+        if (await resolved()).version is not None:
+            break
+        await asyncio.sleep(0.05)
+
+    run = await platform.run(lines, {"data": "models:/churn@production"})
+    assert run.state == "SUCCEEDED", run.error
+    assert run.output_parameters == {"Output": 3}  # version 1: the dataset's three lines
+    assert run.arguments == {"data": dataset.as_uri()}
+    run = await platform.run(lines, {"data": "models:/churn/2"})
+    assert run.state == "SUCCEEDED", run.error
+    assert run.output_parameters == {"Output": 1}
 
 
 @pytest.fixture(scope="module")

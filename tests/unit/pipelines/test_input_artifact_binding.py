@@ -13,6 +13,7 @@ from headrace_pipelines import (
     bind_arguments,
     bind_input_artifacts,
     compile_plan,
+    model_uris,
 )
 
 Compile = Callable[[Any], dict[str, Any]]
@@ -58,16 +59,14 @@ def test_uris_are_bound_as_artifact_refs_with_the_inputs_schema(compile_spec: Co
     ("uri", "message"),
     [
         (
-            "models:/churn@champion",
-            "task 'root', input artifact 'data': 'models:/churn@champion' names a model in the "
-            "model registry (models:/name@alias, models:/name/VERSION), which Headrace does not "
-            "have yet: it comes with the registry in a later release; pass the model's file:// "
-            "or s3:// URI for now",
+            "models:/churn@",
+            "task 'root', input artifact 'data': in 'models:/churn@': ",
         ),
         (
-            "models:/churn/3",
-            "task 'root', input artifact 'data': 'models:/churn/3' names a model in the model "
-            "registry",
+            "models:/churn/0",
+            "task 'root', input artifact 'data': 'models:/churn/0' names no version: write "
+            "models:/NAME@ALIAS or models:/NAME/VERSION, e.g. models:/iris@production (versions "
+            "are numbered from 1)",
         ),
         (
             "data/train.csv",
@@ -123,3 +122,35 @@ def test_an_unknown_argument_lists_parameters_and_artifacts(compile_spec: Compil
     listed = r"its parameters: n, data \(artifact\), model \(artifact\)"
     with pytest.raises(SpecError, match=listed):
         bind_arguments(plan, {"dataset": "file:///d"})
+
+
+def test_model_uris_are_listed_then_bound_to_the_versions_they_resolve_to(
+    compile_spec: Compile,
+) -> None:
+    plan = compile_plan(compile_spec(scored))
+    arguments = {"data": "file:///data/train.csv", "model": "models:/churn@production"}
+    assert model_uris(plan, arguments) == ["models:/churn@production"]
+    # the client's check: a well-formed models:/ URI is left for the scheduler to resolve
+    assert bind_input_artifacts(plan, arguments)["model"] == [
+        ArtifactRef(uri="models:/churn@production", name="model", schema_title="system.Model")
+    ]
+    version = ArtifactRef(
+        uri="file:///registry/churn/3", digest="sha256:ab", metadata={"model_version": 3}
+    )
+    bound = bind_input_artifacts(plan, arguments, models={"models:/churn@production": version})
+    assert bound["model"] == [
+        ArtifactRef(
+            uri="file:///registry/churn/3",
+            digest="sha256:ab",
+            metadata={"model_version": 3},
+            name="model",
+            schema_title="system.Model",
+        )
+    ]
+    with pytest.raises(SpecError) as caught:
+        bind_input_artifacts(plan, arguments, models={})
+    assert str(caught.value) == (
+        "task 'root', input artifact 'model': 'models:/churn@production' was not resolved "
+        "through the model registry: check it with "
+        "`headrace model resolve models:/churn@production`"
+    )

@@ -1,7 +1,7 @@
 """KFP v2 pipeline specs: load, validate, plan (pure logic shared by scheduler and client)."""
 
 from . import cel
-from .arguments import artifact_path, bind_arguments, bind_input_artifacts
+from .arguments import artifact_path, bind_arguments, bind_input_artifacts, model_uris
 from .errors import SpecError
 from .loading import PipelineSource, canonical_json, load_pipeline, pack_pipeline
 from .plan import ROOT, Plan, TaskPlan, compile_plan, load_protobuf_support
@@ -28,6 +28,7 @@ __all__ = [
     "json_text",
     "load_pipeline",
     "load_protobuf_support",
+    "model_uris",
     "pack_pipeline",
     "parse_text",
     "type_label",

@@ -4,8 +4,10 @@ Parameters are typed exactly (:func:`bind_arguments`). Input artifacts of the pi
 itself (``def p(data: dsl.Input[dsl.Dataset])``, which kfp compiles into
 ``root.inputDefinitions.artifacts``) are bound from a URI given as the argument's value
 (:func:`bind_input_artifacts`): ``file:///abs/path`` or ``s3://bucket/key``, as an
-:class:`ArtifactRef` carrying the input's schema title and version. ``models:/...`` URIs
-belong to the model registry, which comes later, and are refused for now.
+:class:`ArtifactRef` carrying the input's schema title and version. A ``models:/NAME@ALIAS``
+or ``models:/NAME/VERSION`` URI names a registered model version: :func:`model_uris` lists
+them, the scheduler resolves each through the model registry, and binding takes the
+version's artifact (its URI, digest, model name and version) from those resolutions.
 
 Pure logic: whether a ``file://`` path exists or an ``s3://`` object is in the platform's
 store is checked at the edges (the client, the scheduler).
@@ -13,7 +15,7 @@ store is checked at the edges (the client, the scheduler).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,11 +24,11 @@ from urllib.request import url2pathname
 from headrace_contracts import ArtifactRef
 
 from .errors import SpecError
+from .model_refs import ModelRefError, is_model_uri, parse_model_uri
 from .plan import Plan
 from .types import coerce, from_spec
 
 ARTIFACT_SCHEMES = ("file", "s3")
-REGISTRY_SCHEME = "models"
 
 
 def bind_arguments(plan: Plan, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -64,13 +66,34 @@ def bind_arguments(plan: Plan, arguments: dict[str, Any]) -> dict[str, Any]:
     return bound
 
 
+def model_uris(plan: Plan, arguments: dict[str, Any]) -> list[str]:
+    """The ``models:/`` URIs given for the pipeline's input artifacts, each well-formed
+    (:class:`SpecError` naming the input otherwise), in order, without repeats."""
+    found: list[str] = []
+    for name, definition in plan.artifact_inputs("root").items():
+        value = arguments.get(name)
+        values = value if isinstance(value, list) and definition.get("isArtifactList") else [value]
+        for uri in values:
+            if isinstance(uri, str) and is_model_uri(uri):
+                _check_model_uri(uri, field=f"input artifact {name!r}")
+                if uri not in found:
+                    found.append(uri)
+    return found
+
+
 def bind_input_artifacts(
-    plan: Plan, arguments: dict[str, Any], *, schemes: Collection[str] = ARTIFACT_SCHEMES
+    plan: Plan,
+    arguments: dict[str, Any],
+    *,
+    schemes: Collection[str] = ARTIFACT_SCHEMES,
+    models: Mapping[str, ArtifactRef] | None = None,
 ) -> dict[str, list[ArtifactRef]]:
     """The pipeline's input artifacts bound from their URIs in ``arguments``.
 
-    ``schemes`` are the URI schemes the platform's artifact store can serve. Raises
-    :class:`SpecError` naming the input and the fix for a missing or malformed URI.
+    ``schemes`` are the URI schemes the platform's artifact store can serve. ``models`` maps
+    each ``models:/`` URI to the registered version's artifact; without it (the client's
+    check) a well-formed ``models:/`` URI is bound as it is, for the scheduler to resolve.
+    Raises :class:`SpecError` naming the input and the fix for a missing or malformed URI.
     """
     bound: dict[str, list[ArtifactRef]] = {}
     for name, definition in plan.artifact_inputs("root").items():
@@ -87,16 +110,45 @@ def bind_input_artifacts(
         value = arguments[name]
         values = value if isinstance(value, list) and definition.get("isArtifactList") else [value]
         schema = definition.get("artifactType") or {}
-        bound[name] = [
-            ArtifactRef(
-                uri=check_artifact_uri(uri, schemes=schemes, field=field),
-                name=name,
-                schema_title=schema.get("schemaTitle", "system.Artifact"),
-                schema_version=schema.get("schemaVersion", "0.0.1"),
-            )
-            for uri in values
-        ]
+        typed = {
+            "name": name,
+            "schema_title": schema.get("schemaTitle", "system.Artifact"),
+            "schema_version": schema.get("schemaVersion", "0.0.1"),
+        }
+        refs: list[ArtifactRef] = []
+        for uri in values:
+            if isinstance(uri, str) and is_model_uri(uri):
+                refs.append(_model_ref(uri, models, typed, field=field))
+            else:
+                refs.append(
+                    ArtifactRef(uri=check_artifact_uri(uri, schemes=schemes, field=field), **typed)
+                )
+        bound[name] = refs
     return bound
+
+
+def _model_ref(
+    uri: str, models: Mapping[str, ArtifactRef] | None, typed: dict[str, Any], *, field: str
+) -> ArtifactRef:
+    _check_model_uri(uri, field=field)
+    if models is None:
+        return ArtifactRef(uri=uri, **typed)
+    resolved = models.get(uri)
+    if resolved is None:
+        raise SpecError(
+            f"{uri!r} was not resolved through the model registry: check it with "
+            f"`headrace model resolve {uri}`",
+            task="root",
+            field=field,
+        )
+    return resolved.model_copy(update=typed)
+
+
+def _check_model_uri(uri: str, *, field: str) -> None:
+    try:
+        parse_model_uri(uri)
+    except ModelRefError as exc:
+        raise SpecError(str(exc), task="root", field=field) from None
 
 
 def check_artifact_uri(uri: Any, *, schemes: Collection[str], field: str) -> str:
@@ -109,14 +161,6 @@ def check_artifact_uri(uri: Any, *, schemes: Collection[str], field: str) -> str
         )
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
-    if scheme == REGISTRY_SCHEME:
-        raise SpecError(
-            f"{uri!r} names a model in the model registry (models:/name@alias, "
-            "models:/name/VERSION), which Headrace does not have yet: it comes with the "
-            "registry in a later release; pass the model's file:// or s3:// URI for now",
-            task="root",
-            field=field,
-        )
     if not scheme or "://" not in uri:
         raise SpecError(
             f"{uri!r} is not a URI: pass file:///absolute/path/to/it or s3://bucket/key",

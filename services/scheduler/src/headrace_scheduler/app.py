@@ -10,6 +10,8 @@ from headrace_artifacts import ArtifactStore, open_store
 from headrace_contracts import (
     CancelRun,
     GetRun,
+    ResolvedModel,
+    ResolveModel,
     RunDetail,
     StepCancelled,
     StepFailed,
@@ -36,7 +38,13 @@ def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> S
         assert service.engine is not None
         return service.engine
 
-    scheduler = Scheduler(artifacts, engine=engine)
+    async def resolve_model(uri: str) -> ResolvedModel:
+        assert service.bus is not None
+        reply = await service.bus.request(ResolveModel(uri=uri), timeout=10.0)
+        assert isinstance(reply, ResolvedModel)
+        return reply
+
+    scheduler = Scheduler(artifacts, engine=engine, resolve_model=resolve_model)
 
     @service.on_start
     async def warm_up() -> None:

@@ -28,6 +28,7 @@ from headrace_bus import DeadLetter
 from headrace_contracts import (
     CancelRun,
     CancelStep,
+    ResolvedModel,
     RunCancelled,
     RunDetail,
     RunFailed,
@@ -56,7 +57,7 @@ from headrace_runtime import HandlerContext
 from . import store
 from .abort import abort_run
 from .effects import Effect, Finished, Launch, Skipped, Stop
-from .input_artifacts import bind_inputs
+from .input_artifacts import ResolveModel, bind_inputs, resolve_models
 from .machine import RunMachine
 from .state import RunState
 from .steps import cache_key, step_ready
@@ -76,10 +77,12 @@ class Scheduler:
         store_factory: Callable[[], ArtifactStore],
         *,
         engine: Callable[[], Any],
+        resolve_model: ResolveModel | None = None,
         cancel_grace: float = 10.0,
         plan_cache_size: int = 256,
     ) -> None:
         self._store_factory = store_factory
+        self._resolve_model = resolve_model or _no_registry
         self._artifacts: ArtifactStore | None = None
         self._engine = engine
         self._plans: OrderedDict[str, Plan] = OrderedDict()
@@ -118,7 +121,8 @@ class Scheduler:
                 )
             plan = compile_plan(msg.pipeline_spec, msg.platform_spec)
             run.arguments = bind_arguments(plan, dict(msg.arguments))
-            run.input_artifacts = bind_inputs(plan, dict(msg.arguments), self.artifacts)
+            models = await resolve_models(plan, dict(msg.arguments), self._resolve_model)
+            run.input_artifacts = bind_inputs(plan, dict(msg.arguments), self.artifacts, models)
             run.pipeline_name = plan.name
         except SpecError as exc:
             self._reject(ctx, msg, run, str(exc), now)
@@ -422,6 +426,10 @@ class Scheduler:
             spec=json.dumps(spec),
             document=run.model_dump_json(),
         )
+
+
+async def _no_registry(uri: str) -> ResolvedModel:
+    return ResolvedModel(reason="this scheduler was built without a model registry to ask")
 
 
 def _now() -> datetime:
