@@ -2,7 +2,7 @@
 database (``metadata_retention_lock``), taken with plain INSERT/UPDATE so it works the same
 on SQLite and PostgreSQL. A replica that dies holding it loses it when it expires.
 
-Times are naive UTC, so both databases compare them alike.
+Times are UTC (the runtime stores every datetime as UTC on both databases).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class RetentionLock(SQLModel, table=True):
 
 
 def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return datetime.now(UTC)
 
 
 def acquire(engine: Engine, holder: str, seconds: float) -> bool:
