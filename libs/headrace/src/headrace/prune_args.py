@@ -65,5 +65,4 @@ def add_prune_parser(
     )
     prune.add_argument("--dry-run", action="store_true", help="report only, remove nothing")
     prune.add_argument("--json", action="store_true", help="print the report as JSON")
-    prune.set_defaults(timeout=60.0)
     return prune
