@@ -50,3 +50,9 @@ def count_rows(data: Input[Dataset]) -> int:
 @dsl.pipeline(name="producing")
 def producing() -> int:
     return count_rows(data=make_data().outputs["data"]).output
+
+
+@dsl.pipeline(name="importing")
+def importing(uri: str) -> int:
+    data = dsl.importer(artifact_uri=uri, artifact_class=Dataset)
+    return count_rows(data=data.output).output

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from registry_platform import Platform
-from retention_pipelines import producing, registering, waiting
+from retention_pipelines import importing, producing, registering, waiting
 from sqlalchemy import Engine, func
 from sqlmodel import Session, SQLModel, col, select
 
@@ -240,13 +240,35 @@ def test_a_run_whose_model_was_registered_keeps_its_lineage_and_artifacts(
     assert prune(platform, keep=0).runs == [], "its read model rows are gone; nothing is left"
 
 
+def test_an_artifact_another_run_still_reads_stays_with_its_folder(
+    client: Client, platform: Platform
+) -> None:
+    producer = run_producing(client, "shared")
+    settled(client, "shared", 1)
+    [data] = next(s for s in client.get(producer).steps if s.step_id == "make-data").output_artifacts["data"]
+    reader = client.submit(importing, {"uri": data.uri}, labels={"test": "shared"})
+    assert client.wait(reader, timeout=120).state == "SUCCEEDED"
+    settled(client, "shared", 2)
+
+    report = prune(platform, keep=1, delete_artifacts=True)
+    assert (report.runs, report.kept_lineage) == ([producer], [])
+    assert report.stored_artifacts_deleted == 0, "the reader still refers to its dataset"
+    assert report.lineage_executions == 2
+    assert store(platform).exists(f"runs/{producer}")
+    graph = lineage(platform, run_id=reader, direction="upstream")
+    assert data.uri in {n.uri for n in graph.nodes}, graph
+    assert trace(platform, producer)[:2] == (0, 0)
+
+
 def test_another_replica_sweeps_periodically_under_the_lock(
     client: Client, platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    first = run_producing(client, "sweep")
     run_id = run_producing(client, "sweep")
-    settled(client, "sweep", 1)
+    settled(client, "sweep", 2)
     assert lock.acquire(engine(platform), "someone-else", 600)
     monkeypatch.setenv("HEADRACE_METADATA_RETAIN_RUNS", "0")
+    monkeypatch.setenv("HEADRACE_METADATA_RETAIN_BATCH", "1")
     monkeypatch.setenv("HEADRACE_METADATA_RETAIN_INTERVAL_SECONDS", "0.2")
     replica = platform.start(
         build_metadata(platform.settings.model_copy(update={"instance_id": "metadata-sweeper"}))
@@ -254,10 +276,10 @@ def test_another_replica_sweeps_periodically_under_the_lock(
     try:
         asked = prune(platform, keep=0)
         assert asked.error.startswith("another metadata replica is pruning runs right now")
-        assert [r.run_id for r in listed(client, "sweep")] == [run_id]
+        assert {r.run_id for r in listed(client, "sweep")} == {first, run_id}
         lock.release(engine(platform), "someone-else")
         asyncio.run(wait_for(lambda: listed(client, "sweep") == [], 30, "the sweep"))
-        assert trace(platform, run_id) == (0, 0, 0, 0)
+        assert trace(platform, first) == trace(platform, run_id) == (0, 0, 0, 0)
     finally:
         platform.run(replica.stop())
         platform.services.remove(replica)
