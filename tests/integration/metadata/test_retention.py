@@ -245,7 +245,8 @@ def test_an_artifact_another_run_still_reads_stays_with_its_folder(
 ) -> None:
     producer = run_producing(client, "shared")
     settled(client, "shared", 1)
-    [data] = next(s for s in client.get(producer).steps if s.step_id == "make-data").output_artifacts["data"]
+    made = next(s for s in client.get(producer).steps if s.step_id == "make-data")
+    [data] = made.output_artifacts["data"]
     reader = client.submit(importing, {"uri": data.uri}, labels={"test": "shared"})
     assert client.wait(reader, timeout=120).state == "SUCCEEDED"
     settled(client, "shared", 2)

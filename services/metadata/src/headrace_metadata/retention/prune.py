@@ -95,19 +95,18 @@ def prune(
     stop: Callable[[], bool] = lambda: False,
 ) -> PruneReport:
     """Remove (``dry_run``: count) what ``policy`` selects at ``now``, ``batch`` runs per
-    transaction; ``store`` (opened once, when needed) also loses each run's folder. ``stop``
-    is asked between batches."""
+    transaction (registered models are looked up again in each); ``store`` (opened once, when
+    needed) also loses each run's folder. ``stop`` is asked before each batch."""
     with Session(engine) as session:
         going = select_runs(finished_runs(session), policy, now)
-        keep = protected_runs(session) & set(going)
-        models = registered_uris(session)
     counts = Counts(dry_run=dry_run)
     opened: ArtifactStore | None = None
     for ids in chunks(going, batch):
         if stop():
             break
         with Session(engine) as session:
-            folders = _remove(session, ids, keep, models, counts)
+            keep = protected_runs(session) & set(ids)
+            folders = _remove(session, ids, keep, registered_uris(session), counts)
             if dry_run:
                 session.rollback()
             else:

@@ -38,9 +38,14 @@ def locked_prune(
     store: Callable[[], ArtifactStore] | None,
     stop: Callable[[], bool] = lambda: False,
 ) -> PruneReport:
-    """:func:`prune` under the lock; :class:`Busy` when another replica holds it."""
+    """:func:`prune` under the lock, extended before each batch (a prune that lost it to
+    another replica stops); :class:`Busy` when another replica holds it."""
     if not lock.acquire(engine, holder, config.lock_seconds):
         raise Busy
+
+    def stopping() -> bool:
+        return stop() or not lock.acquire(engine, holder, config.lock_seconds)
+
     try:
         return prune(
             engine,
@@ -49,7 +54,7 @@ def locked_prune(
             dry_run=dry_run,
             batch=config.batch,
             store=store,
-            stop=stop,
+            stop=stopping,
         )
     finally:
         lock.release(engine, holder)
