@@ -10,6 +10,7 @@ from . import (
     lineage,
     model_views,
     registry,
+    retention,
     run_views,
     runs,
     serving,
@@ -55,6 +56,7 @@ from .registry import (
     RegisterModel,
     RegistrationRejected,
 )
+from .retention import PruneReport, PruneRuns
 from .run_views import GetRun, ListRuns, RunDetail, RunList, RunView, StepView
 from .runs import (
     CancelRun,
@@ -125,6 +127,7 @@ def _collect() -> Catalogue:
         system,
         environments,
         lineage,
+        retention,
     )
     found: list[type[Message]] = []
     for module in modules:
@@ -199,6 +202,8 @@ __all__ = [
     "PromoteModel",
     "PromotionRejected",
     "PruneEnvironments",
+    "PruneReport",
+    "PruneRuns",
     "Query",
     "RegisterModel",
     "RegisteredModelView",

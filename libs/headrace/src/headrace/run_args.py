@@ -23,6 +23,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import NoReturn
 
+from .prune_args import add_prune_parser
+
 RUN_STATES = ("PENDING", "RUNNING", "CANCELLING", "SUCCEEDED", "FAILED", "CANCELLED", "REJECTED")
 RUN_SORTS = ("created", "finished", "duration")
 _AGO = re.compile(r"^(\d+)([smhd])$")
@@ -226,4 +228,5 @@ def add_run_parser(
     logs.add_argument(
         "step_id", metavar="STEP", nargs="?", help="a step id, e.g. train or for-loop-2[0]/add"
     )
+    add_prune_parser(actions, where)
     return run

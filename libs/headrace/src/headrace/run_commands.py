@@ -21,6 +21,7 @@ from headrace_contracts import RunView
 from headrace_contracts.run_views import RUN_FINAL_STATES
 
 from .client import Client, checked_plan
+from .prune_command import prune
 from .run_errors import BadListQuery, ClientError, PlatformUnavailable
 from .run_params import parse_params
 from .run_render import (
@@ -168,6 +169,7 @@ ACTIONS: dict[str, Callable[[argparse.Namespace], int]] = {
     "watch": watch,
     "cancel": cancel,
     "logs": logs,
+    "prune": prune,
 }
 
 

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from headrace_contracts import ArtifactList, ArtifactWritten, ListArtifacts
 from headrace_runtime import Service, Settings, run_service
 
-from . import lineage, registry, runs
+from . import lineage, registry, retention, runs
 from .handlers import list_artifacts, record_artifact
 from .ingest import Ingest
 from .store import TABLES
@@ -24,12 +24,15 @@ NAME = "metadata"
 
 
 def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> Service:
-    service = Service(NAME, settings, tables=TABLES, span_exporter=span_exporter)
+    service = Service(
+        NAME, settings, tables=[*TABLES, *retention.TABLES], span_exporter=span_exporter
+    )
     ingest = Ingest()
     ingest.on(ArtifactWritten, record_artifact)
     registry.register(ingest, service)
     runs.register(ingest, service)
     lineage.register(ingest, service)
+    retention.register(service)
     ingest.register(service)
 
     @service.answers(ListArtifacts)
