@@ -55,7 +55,16 @@ from .registry import (
     RegisterModel,
     RegistrationRejected,
 )
-from .run_views import GetRun, ListRuns, RunDetail, RunList, RunView, StepView
+from .run_views import (
+    GetRun,
+    ListRuns,
+    RunDetail,
+    RunExperiment,
+    RunExperimentList,
+    RunList,
+    RunView,
+    StepView,
+)
 from .runs import (
     CancelRun,
     RunCancelled,
@@ -209,6 +218,8 @@ __all__ = [
     "Resources",
     "RunCancelled",
     "RunDetail",
+    "RunExperiment",
+    "RunExperimentList",
     "RunFailed",
     "RunList",
     "RunRejected",
