@@ -6,15 +6,12 @@ FastAPI's validation errors, unknown paths and any unexpected exception into tha
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
-
-log = logging.getLogger("headrace.metadata.api")
 
 DOCS = "/api/v1/docs"
 
@@ -73,7 +70,7 @@ def install(app: FastAPI) -> None:
         return error(exc.status_code, str(exc.detail))
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("GET %s failed", request.url.path, exc_info=exc)
+        # Starlette raises ``exc`` again once this answer is sent: uvicorn logs its trace.
         return error(
             500,
             f"the metadata service failed to answer {request.url.path} ({type(exc).__name__}): "
