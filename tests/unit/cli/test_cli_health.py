@@ -117,7 +117,7 @@ def test_json_shape() -> None:
         "state": "healthy",
         "replicas": 1,
         "ready": 1,
-        "instances": [{"instance": "scheduler-0", "pid": 1001, "healthy": True}],
+        "instances": [{"instance": "scheduler-0", "pid": 1001, "healthy": True, "endpoints": {}}],
     }
 
 

@@ -57,7 +57,16 @@ from .registry import (
     RegistrationRejected,
 )
 from .retention import PruneReport, PruneRuns
-from .run_views import GetRun, ListRuns, RunDetail, RunList, RunView, StepView
+from .run_views import (
+    GetRun,
+    ListRuns,
+    RunDetail,
+    RunExperiment,
+    RunExperimentList,
+    RunList,
+    RunView,
+    StepView,
+)
 from .runs import (
     CancelRun,
     RunCancelled,
@@ -214,6 +223,8 @@ __all__ = [
     "Resources",
     "RunCancelled",
     "RunDetail",
+    "RunExperiment",
+    "RunExperimentList",
     "RunFailed",
     "RunList",
     "RunRejected",

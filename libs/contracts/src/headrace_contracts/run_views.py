@@ -119,3 +119,17 @@ class ListRuns(Query):
     sort: str = Field(default="created", description="created, finished or duration")
     ascending: bool = False
     page_token: str = Field(default="", description="next_page_token of the previous page")
+
+
+class RunExperiment(Value):
+    """A pipeline experiment (``SubmitRun.experiment``) as the run read model knows it: the
+    runs filed under its name. Not a tuning experiment."""
+
+    name: str
+    run_count: int = 0
+    last_created_at: str = Field(default="", description="when its newest run was created")
+
+
+class RunExperimentList(Reply):
+    experiments: list[RunExperiment] = Field(default_factory=list, description="by name")
+    total: int = Field(default=0, description="how many experiments there are, over all pages")

@@ -17,6 +17,10 @@ class Pong(Reply):
     healthy: bool = True
     consumer: str = ""
     detail: str = ""
+    endpoints: dict[str, str] = Field(
+        default_factory=dict,
+        description="what this replica serves besides the bus, e.g. http -> its API's base URL",
+    )
 
 
 class Ping(Query):

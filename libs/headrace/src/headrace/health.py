@@ -24,6 +24,8 @@ class InstanceStatus:
     pid: int | None
     healthy: bool
     answering: bool
+    endpoints: tuple[tuple[str, str], ...] = ()
+    """What the replica serves besides the bus, e.g. ``("http", "http://host:port/api/v1")``."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,12 @@ class PlatformStatus:
                     "replicas": s.replicas,
                     "ready": s.ready,
                     "instances": [
-                        {"instance": i.instance, "pid": i.pid, "healthy": i.healthy}
+                        {
+                            "instance": i.instance,
+                            "pid": i.pid,
+                            "healthy": i.healthy,
+                            "endpoints": dict(i.endpoints),
+                        }
                         for i in s.instances
                     ],
                 }
@@ -92,6 +99,10 @@ def _unique(pongs: Sequence[Pong]) -> list[Pong]:
     return unique
 
 
+def _endpoints(pong: Pong | None) -> tuple[tuple[str, str], ...]:
+    return () if pong is None else tuple(sorted(pong.endpoints.items()))
+
+
 def _from_state(state: PlatformState, pongs: list[Pong], name: str) -> ServiceStatus:
     record = state.services[name]
     by_pid = {p.pid: p for p in pongs if p.service == name}
@@ -107,6 +118,7 @@ def _from_state(state: PlatformState, pongs: list[Pong], name: str) -> ServiceSt
                 pid=replica.pid,
                 healthy=pong is not None and pong.healthy,
                 answering=pong is not None,
+                endpoints=_endpoints(pong),
             )
         )
     return ServiceStatus(
@@ -126,7 +138,9 @@ def _from_pongs(pongs: list[Pong], name: str) -> ServiceStatus:
         state=service_state(replicas, answering),
         replicas=replicas,
         ready=len(answering),
-        instances=tuple(InstanceStatus(p.instance, p.pid, p.healthy, True) for p in answering),
+        instances=tuple(
+            InstanceStatus(p.instance, p.pid, p.healthy, True, _endpoints(p)) for p in answering
+        ),
     )
 
 

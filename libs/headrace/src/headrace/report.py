@@ -25,6 +25,12 @@ def render_table(status: PlatformStatus) -> str:
     lines = [f"NATS        {status.nats_url} ({where})"]
     if status.supervisor_pid:
         lines.append(f"supervisor  pid {status.supervisor_pid}")
+    lines.extend(
+        f"{s.name} {kind}  {url} ({i.instance})"
+        for s in status.services.values()
+        for i in s.instances
+        for kind, url in i.endpoints
+    )
     rows = [("SERVICE", "STATE", "READY", "INSTANCES")]
     for s in status.services.values():
         instances = ", ".join(_instance(i) for i in s.instances) or "-"

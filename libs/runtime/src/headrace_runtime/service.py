@@ -82,6 +82,8 @@ class Service:
         self.bus: Bus | None = None
         self.tracer_provider: TracerProvider | None = None
         self._relay: OutboxRelay | None = None
+        self.endpoints: dict[str, str] = {}
+        """What this replica serves besides the bus (name -> URL), shown in its ``Pong``."""
 
     # declaration -----------------------------------------------------------------------
 
@@ -223,6 +225,7 @@ class Service:
             started_at=self._started_at,
             healthy=self.bus is not None and self.bus.connection.is_connected,
             consumer=self.durable if self._handlers else "",
+            endpoints=dict(self.endpoints),
         )
 
     _table = ProcessedMessage.__table__  # type: ignore[attr-defined]

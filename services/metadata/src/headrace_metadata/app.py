@@ -15,7 +15,7 @@ from sqlmodel import Session
 from headrace_contracts import ArtifactList, ArtifactWritten, ListArtifacts
 from headrace_runtime import Service, Settings, run_service
 
-from . import lineage, registry, retention, runs
+from . import api, lineage, registry, retention, runs
 from .handlers import list_artifacts, record_artifact
 from .ingest import Ingest
 from .store import TABLES
@@ -23,7 +23,14 @@ from .store import TABLES
 NAME = "metadata"
 
 
-def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> Service:
+def build(
+    settings: Settings,
+    *,
+    span_exporter: SpanExporter | None = None,
+    http: api.HttpSettings | None = None,
+) -> Service:
+    """The metadata service; ``http`` (default: from ``HEADRACE_METADATA_HTTP_*``) places
+    its HTTP API."""
     service = Service(
         NAME, settings, tables=[*TABLES, *retention.TABLES], span_exporter=span_exporter
     )
@@ -34,6 +41,7 @@ def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> S
     lineage.register(ingest, service)
     retention.register(service)
     ingest.register(service)
+    api.register(service, http or api.HttpSettings())
 
     @service.answers(ListArtifacts)
     async def answer_list(query: ListArtifacts) -> ArtifactList:

@@ -1,0 +1,43 @@
+"""The metadata service's HTTP JSON API (``/api/v1``): the same queries the service answers
+on the bus, served by FastAPI on uvicorn inside the service process (see
+``docs/http-api.md``).
+
+:func:`register` starts it with the service (its URL goes in the service's ``Pong`` as
+``endpoints["http"]``) and stops it with the service.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from headrace_runtime import Service
+
+from .app import PREFIX, create_app
+from .server import HttpServer
+from .settings import HttpSettings
+
+__all__ = ["HttpServer", "HttpSettings", "create_app", "register"]
+
+log = logging.getLogger("headrace.metadata.api")
+
+
+def register(service: Service, settings: HttpSettings) -> None:
+    """Serve the API while ``service`` runs, where ``settings`` say (unless disabled)."""
+    if not settings.enabled:
+        return
+    server: HttpServer | None = None
+
+    @service.on_start
+    async def start() -> None:
+        nonlocal server
+        assert service.engine is not None
+        server = HttpServer(create_app(service.engine, version=service.version), settings)
+        url = await server.start()
+        service.endpoints["http"] = url + PREFIX
+        log.info("%s: HTTP API at %s%s", service.instance, url, PREFIX)
+
+    @service.on_stop
+    async def stop() -> None:
+        if server is not None:
+            await server.stop()
+        service.endpoints.pop("http", None)
