@@ -150,7 +150,8 @@ async def wait_recorded(bus: Bus, expected: set[str], *, timeout: float) -> Arti
             continue
         assert isinstance(reply, ArtifactList)
         listing = reply
-        if listing.total >= len(expected):
+        # The total and the rows are read one after the other: wait for both.
+        if listing.total >= len(expected) and len(listing.artifacts) >= len(expected):
             break
         await asyncio.sleep(0.2)
     ids = [record.event_id for record in listing.artifacts]

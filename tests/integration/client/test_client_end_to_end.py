@@ -36,9 +36,11 @@ def test_a_pipeline_succeeds_with_its_outputs_and_logs(full: Platform, client: C
     assert again.output_parameters == {"Output": 15}
     assert all(s.cached and s.state == "CACHED" for s in again.steps)
 
-    # The metadata service's read model lists both runs from their events alone.
+    # The metadata service's read model lists both runs from their events alone (eventually:
+    # it may see a run's final event before the events of its steps).
     page = eventually(
-        lambda: client.list_runs(state="SUCCEEDED", sort="finished"), lambda p: p.total == 2
+        lambda: client.list_runs(state="SUCCEEDED", sort="finished"),
+        lambda p: p.total == 2 and all(sum(r.step_states.values()) == 2 for r in p.runs),
     )
     listed = {r.run_id: r for r in page.runs}
     assert [r.run_id for r in page.runs] == [again.run_id, run_id]
