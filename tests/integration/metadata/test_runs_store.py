@@ -10,7 +10,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sample_run_events import T0, at, failed_run, succeeded_run
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
@@ -29,6 +28,7 @@ from headrace_metadata.runs import LabelRow, RunRow, StepRow, list_runs
 from headrace_metadata.runs.record import apply
 from headrace_metadata.store import TABLES
 from headrace_runtime.database import build_engine, create_tables
+from headrace_testing.run_events import T0, at, failed_run, succeeded_run
 
 Events = list[tuple[Message, datetime]]
 

@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from runs_events import at, failed_run, succeeded_run
 
 from headrace_contracts import Message, RunStarted, StepReady, StepStarted
 from headrace_metadata.runs.fold import apply_run, apply_step, new_run, new_step
 from headrace_metadata.runs.fold import duration as run_duration
 from headrace_metadata.runs.tables import NOT_FINISHED, RunRow, StepRow
+from headrace_testing.run_events import at, failed_run, succeeded_run
 
 Events = list[tuple[Message, datetime]]
 
