@@ -82,14 +82,15 @@ async def test_an_adopted_step_is_timed_out_from_its_real_start(
     folder = tmp_path / "step"
     folder.mkdir()
     step = step_ready(
-        ticker, store, tmp_path, parameters={"folder": str(folder)}, timeout_seconds=5
+        ticker, store, tmp_path, parameters={"folder": str(folder)}, timeout_seconds=12
     )
     first = trainers()
     await first.start()
     await client.publish(step)
     await wait_for(lambda: beats(folder)[1] > 0, 60, "the step to run")
     await first.kill()
-    # Long enough unwatched that a timeout counted from the adoption would show.
+    # Long enough unwatched that a timeout counted from the adoption would show; the
+    # timeout leaves a slow machine time to start the new trainer before it runs out.
     await wait_for(lambda: beats(folder)[1] - beats(folder)[0] >= 3, 30, "3 s of the step")
 
     second = trainers()
@@ -99,13 +100,13 @@ async def test_an_adopted_step_is_timed_out_from_its_real_start(
     failed = await recorder.first(StepFailed, step.step_id, timeout=30)
 
     assert failed.reason == (
-        "step 'ticker' ran longer than its timeout of 5 s and was killed: raise the task's "
+        "step 'ticker' ran longer than its timeout of 12 s and was killed: raise the task's "
         "timeout or make it faster"
     )
     assert failed.exit_code == -9
     start, last = beats(folder)
-    assert last - start >= 4.5  # it had (about) its full time, counted from its start ...
-    assert last < max(start + 5, adopted) + 1.5  # ... not from its adoption
+    assert last - start >= 11.5  # it had (about) its full time, counted from its start ...
+    assert last < max(start + 12, adopted) + 1.5  # ... not from its adoption
     assert not running(folder)
 
 
