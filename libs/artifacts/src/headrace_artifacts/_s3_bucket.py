@@ -6,6 +6,7 @@ Works on full object names; `S3Store` maps keys to names and files/directories t
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from ._atomic import atomic_write
 from ._s3_errors import translate_s3_errors
 from ._s3_stream import HashingReader, ResponseReader
 from .digest import Digest, copy_and_hash, hash_file
-from .errors import ArtifactStoreError
+from .errors import ArtifactNotFound, ArtifactStoreError
 
 __all__ = ["Bucket"]
 
@@ -28,6 +29,7 @@ _MAX_PARTS = 10_000
 _SHA256_META = "sha256"  # sent and returned as the x-amz-meta-sha256 header
 _OBJECT_MISSING = frozenset({"NoSuchKey", "NoSuchObject", "NotFound"})
 _HEX_DIGITS = frozenset("0123456789abcdef")
+_VISIBLE_WITHIN = 10.0  # seconds a created bucket may take to be seen
 
 
 class Bucket:
@@ -53,12 +55,23 @@ class Bucket:
                 try:
                     self._client.make_bucket(self.name, location=self._region)
                 except S3Error as error:
-                    if error.code != "BucketAlreadyOwnedByYou" and not (
-                        error.code == "BucketAlreadyExists"
-                        and self._client.bucket_exists(self.name)
-                    ):
+                    if error.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                         raise
+                self._await_visible()
             self._ready = True
+
+    def _await_visible(self) -> None:
+        """Wait until the new bucket is seen: some servers (SeaweedFS) answer a concurrent
+        creator before the bucket serves writes. Raise its absence after the wait."""
+        deadline = time.monotonic() + _VISIBLE_WITHIN
+        while not self._client.bucket_exists(self.name):
+            if time.monotonic() > deadline:
+                raise ArtifactStoreError(
+                    f"bucket {self.name!r} was created on {self.endpoint} but is not visible "
+                    f"after {_VISIBLE_WITHIN:g} s: retry",
+                    retryable=True,
+                )
+            time.sleep(0.05)
 
     def stat(self, name: str) -> tuple[int, str | None] | None:
         """Size and recorded SHA-256 of an object; None when there is no such object.
@@ -77,20 +90,30 @@ class Bucket:
     def upload(self, source: Path, name: str, *, part_size: int, parallel_parts: int) -> Digest:
         """Stream a local file into an object that records its SHA-256."""
         uri = self.uri(name)
+        deadline = time.monotonic() + _VISIBLE_WITHIN
         try:
             expected = hash_file(source)  # the digest travels in the request headers
-            with source.open("rb") as handle:
-                reader = HashingReader(handle)
-                with translate_s3_errors(uri, self.endpoint):
-                    self._client.put_object(
-                        self.name,
-                        name,
-                        reader,  # type: ignore[arg-type]  # minio only calls read()
-                        length=expected.size,
-                        part_size=max(part_size, _min_part_size(expected.size)),
-                        num_parallel_uploads=parallel_parts,
-                        metadata={_SHA256_META: expected.sha256},
-                    )
+            while True:
+                with source.open("rb") as handle:
+                    reader = HashingReader(handle)
+                    try:
+                        with translate_s3_errors(uri, self.endpoint):
+                            self._client.put_object(
+                                self.name,
+                                name,
+                                reader,  # type: ignore[arg-type]  # minio only calls read()
+                                length=expected.size,
+                                part_size=max(part_size, _min_part_size(expected.size)),
+                                num_parallel_uploads=parallel_parts,
+                                metadata={_SHA256_META: expected.sha256},
+                            )
+                        break
+                    except ArtifactNotFound:
+                        # A bucket just created (here or by a concurrent writer) that the
+                        # server does not serve writes to yet (SeaweedFS): try again shortly.
+                        if time.monotonic() > deadline or not self._client.bucket_exists(self.name):
+                            raise
+                time.sleep(0.1)
         except OSError as error:
             raise ArtifactStoreError(
                 f"reading {source} to upload it to {uri} failed: {error}"
