@@ -12,23 +12,22 @@ import asyncio
 import json
 import sys
 
-from headrace_bus import Bus, BusConfig, NoResponders, RequestFailed
+from headrace_bus import NoResponders, RequestFailed
 from headrace_contracts import (
     EnvironmentList,
     EnvironmentsPruned,
     ListEnvironments,
     PruneEnvironments,
     Query,
-    Reply,
 )
 
+from .cli_query import NatsUnreachable, ask
 from .env_render import render_environments, render_pruned
 
 __all__ = ["env"]
 
 EXIT_UNKNOWN = 2
 EXIT_NO_PLATFORM = 3
-SOURCE = "headrace/cli"
 
 
 def env(args: argparse.Namespace) -> int:
@@ -42,8 +41,8 @@ def env(args: argparse.Namespace) -> int:
     else:
         query = PruneEnvironments(digests=args.digests, older_than_seconds=args.older_than)
     try:
-        reply = asyncio.run(_ask(url, query, args.timeout))
-    except _Unreachable as exc:
+        reply = asyncio.run(ask(url, query, args.timeout))
+    except NatsUnreachable as exc:
         _err(str(exc))
         return EXIT_NO_PLATFORM
     except NoResponders:
@@ -62,29 +61,6 @@ def env(args: argparse.Namespace) -> int:
     for prefix in reply.unknown:
         _err(f"no single step environment matches {prefix!r}: list them with `headrace env list`")
     return EXIT_UNKNOWN if reply.unknown else 0
-
-
-class _Unreachable(Exception):
-    """NATS itself does not answer."""
-
-
-async def _ask(url: str, query: Query, timeout: float) -> Reply:
-    bus = Bus(
-        BusConfig(url=url, connect_timeout=timeout, client_name="headrace-cli"), source=SOURCE
-    )
-    try:
-        await asyncio.wait_for(bus.connect(), timeout)
-    except Exception as exc:
-        await bus.close()
-        why = "no answer" if isinstance(exc, TimeoutError) else f"{exc}"
-        raise _Unreachable(
-            f"cannot reach NATS at {url} ({why}): start the platform with `headrace up`, "
-            "or point HEADRACE_NATS_URL at a running one"
-        ) from None
-    try:
-        return await bus.request(query, timeout=timeout)
-    finally:
-        await bus.close()
 
 
 def _err(message: str) -> None:

@@ -12,9 +12,10 @@ import argparse
 import asyncio
 import sys
 
-from headrace_bus import Bus, BusConfig, NoResponders, RequestFailed
+from headrace_bus import NoResponders, RequestFailed
 from headrace_contracts import GetLineage, LineageGraph
 
+from .cli_query import NatsUnreachable, ask
 from .lineage_render import render_dot, render_tree
 
 __all__ = ["lineage", "lineage_query"]
@@ -49,8 +50,8 @@ def lineage(args: argparse.Namespace) -> int:
     url = args.nats_url or platform_nats_url(args.home)
     query = lineage_query(args)
     try:
-        graph = asyncio.run(_ask(url, query, args.timeout))
-    except _Unreachable as exc:
+        graph = asyncio.run(_graph(url, query, args.timeout))
+    except NatsUnreachable as exc:
         _err(str(exc))
         return EXIT_NO_PLATFORM
     except NoResponders:
@@ -71,28 +72,8 @@ def lineage(args: argparse.Namespace) -> int:
     return 0
 
 
-class _Unreachable(Exception):
-    """NATS itself does not answer."""
-
-
-async def _ask(url: str, query: GetLineage, timeout: float) -> LineageGraph:
-    bus = Bus(
-        BusConfig(url=url, connect_timeout=timeout, client_name="headrace-cli"),
-        source="headrace/cli",
-    )
-    try:
-        await asyncio.wait_for(bus.connect(), timeout)
-    except Exception as exc:
-        await bus.close()
-        why = "no answer" if isinstance(exc, TimeoutError) else f"{exc}"
-        raise _Unreachable(
-            f"cannot reach NATS at {url} ({why}): start the platform with `headrace up`, "
-            "or point HEADRACE_NATS_URL at a running one"
-        ) from None
-    try:
-        reply = await bus.request(query, timeout=timeout)
-    finally:
-        await bus.close()
+async def _graph(url: str, query: GetLineage, timeout: float) -> LineageGraph:
+    reply = await ask(url, query, timeout)
     assert isinstance(reply, LineageGraph)
     return reply
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from headrace_bus import Bus, BusConfig, NoResponders, RequestTimeout
+from headrace_bus import NoResponders, RequestTimeout
 from headrace_contracts import PruneReport, PruneRuns
 
+from .cli_query import NatsUnreachable, ask
 from .run_errors import ClientError, PlatformUnavailable
 
 __all__ = ["prune", "render_report"]
@@ -50,22 +51,10 @@ def render_report(report: PruneReport) -> str:
 
 
 async def _ask(url: str, query: PruneRuns, timeout: float) -> PruneReport:
-    bus = Bus(
-        BusConfig(url=url, connect_timeout=timeout, client_name="headrace-cli"),
-        source="headrace/cli",
-    )
     try:
-        await asyncio.wait_for(bus.connect(), timeout)
-    except Exception as exc:
-        await bus.close()
-        why = "no answer" if isinstance(exc, TimeoutError) else f"{exc}"
-        raise PlatformUnavailable(
-            url,
-            f"cannot reach NATS at {url} ({why}): start the platform with `headrace up`, "
-            "or point HEADRACE_NATS_URL at a running one",
-        ) from None
-    try:
-        reply = await bus.request(query, timeout=timeout)
+        reply = await ask(url, query, timeout)
+    except NatsUnreachable as exc:
+        raise PlatformUnavailable(url, str(exc)) from None
     except NoResponders:
         raise PlatformUnavailable(
             url,
@@ -77,7 +66,5 @@ async def _ask(url: str, query: PruneRuns, timeout: float) -> PruneReport:
             f"the metadata service on NATS at {url} did not answer within {timeout:g}s: "
             "raise --timeout, or check `headrace status`",
         ) from None
-    finally:
-        await bus.close()
     assert isinstance(reply, PruneReport)
     return reply
