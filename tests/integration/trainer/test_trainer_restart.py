@@ -29,8 +29,11 @@ def ticker(folder: str) -> None:
     start = time.time()
     pathlib.Path(folder, "pid").write_text(str(os.getpid()))
     beat = pathlib.Path(folder, "beat")
+    fresh = pathlib.Path(folder, "beat.new")
     while time.time() < start + 60:
-        beat.write_text(f"{start} {time.time()}")
+        # replaced whole, so a kill in the middle of a write leaves the last beat readable
+        fresh.write_text(f"{start} {time.time()}")
+        os.replace(fresh, beat)
         time.sleep(0.05)
 
 
