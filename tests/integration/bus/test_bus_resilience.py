@@ -87,17 +87,19 @@ async def test_query_answered_by_one_replica(
 ) -> None:
     await started(build_metadata(settings(instance_id="metadata-1")))
     await started(build_metadata(settings(instance_id="metadata-2")))
-    for i in range(3):
-        await client.publish(artifact(i))
 
     async def total() -> int:
         reply = await client.request(ListArtifacts(run_id="r1"), timeout=2)
         return int(reply.total)  # type: ignore[attr-defined]
 
-    for _ in range(200):
-        if await total() == 3:
-            break
-        await asyncio.sleep(0.05)
+    # One at a time: the two replicas share the consumer, so artifacts published together
+    # may be recorded in either order, and the page below is newest first.
+    for i in range(3):
+        await client.publish(artifact(i))
+        for _ in range(200):
+            if await total() == i + 1:
+                break
+            await asyncio.sleep(0.05)
     reply = await client.request(ListArtifacts(run_id="r1", limit=2), timeout=2)
     assert reply.total == 3  # type: ignore[attr-defined]
     assert [r.artifact.uri for r in reply.artifacts] == [  # type: ignore[attr-defined]

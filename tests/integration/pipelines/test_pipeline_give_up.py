@@ -101,7 +101,9 @@ async def test_a_retryable_store_error_is_retried_and_the_run_goes_on(
     run = await platform.wait(run_id)
     assert run.state == "SUCCEEDED", run.error
     assert run.output_parameters == {"Output": 5}
-    assert fault.hits == 2  # two deliveries met a locked database, the third went through
+    # two deliveries met a locked database (the first perhaps twice: in a batch, then
+    # alone), the third went through
+    assert 2 <= fault.hits <= 3
     assert await dead_letters(platform.bus) == []
 
 
@@ -122,7 +124,9 @@ async def test_a_retryable_error_that_lasts_fails_the_run_once_retries_are_used_
     failed = step(run, "add")
     assert failed is not None
     assert (failed.state, failed.reason) == ("FAILED", run.error)
-    assert fault.hits == 5
+    # Five deliveries; the first may also have been tried once in a batch with another
+    # message before being handled alone.
+    assert 5 <= fault.hits <= 6
     letters = await dead_letters(platform.bus)
     assert [m.headers["headrace-dlq-reason"] for m in letters] == ["exhausted"]
     assert letters[0].headers["headrace-dlq-subject"] == "headrace.step.succeeded"

@@ -4,7 +4,7 @@ service, bounded retries, dead letters, traced publish and consume, request/repl
 from . import deadletter
 from .bus import Bus
 from .config import DEFAULT_URL, BusConfig
-from .dispatcher import Dispatcher, GiveUp, Handler
+from .dispatcher import Batch, BatchFactory, Dispatcher, GiveUp, Handler
 from .errors import (
     BusError,
     NoResponders,
@@ -20,6 +20,8 @@ from .streams import domain_subjects, ensure_consumer, ensure_streams
 __all__ = [
     "DEFAULT_URL",
     "Ack",
+    "Batch",
+    "BatchFactory",
     "Bus",
     "BusConfig",
     "BusError",

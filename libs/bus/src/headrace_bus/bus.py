@@ -1,8 +1,8 @@
 """The bus a service talks through: publish, consume with a durable consumer, query.
 
-Built on a FastStream :class:`NatsBroker` (connection, reconnects, subscriber loops) and
-nats-py (JetStream management, request/reply). Tracing and the CloudEvents envelope are
-applied here and in :mod:`.dispatcher`, never in handler code.
+Built on a FastStream :class:`NatsBroker` (connection, reconnects) and nats-py (JetStream
+management, the pull loops of :mod:`.puller`, request/reply). Tracing and the CloudEvents
+envelope are applied here and in :mod:`.dispatcher`, never in handler code.
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import nats.errors
-from faststream import AckPolicy
-from faststream.nats import JStream, NatsBroker, PullSub
-from faststream.nats.annotations import NatsMessage
+from faststream.nats import NatsBroker
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.errors import NoStreamResponseError
@@ -38,8 +36,9 @@ from headrace_contracts.wire import REPLY_ERROR_HEADER
 from headrace_telemetry import inject, publish_attributes, publish_span_name
 
 from .config import BusConfig
-from .dispatcher import Dispatcher, GiveUp, Handler
+from .dispatcher import BatchFactory, Dispatcher, GiveUp, Handler
 from .errors import NoResponders, RequestFailed, RequestTimeout
+from .puller import Puller
 from .streams import ensure_consumer, ensure_streams
 
 R = TypeVar("R", bound=Reply)
@@ -49,11 +48,6 @@ Responder = Callable[[Any], Awaitable[Reply | None]]
 
 ERROR_HEADER = REPLY_ERROR_HEADER
 log = logging.getLogger("headrace.bus")
-
-
-async def _raw_body(msg: Any) -> Any:
-    # The dispatcher decodes CloudEvents itself; FastStream must not touch the body.
-    return msg.body
 
 
 class Bus:
@@ -81,7 +75,8 @@ class Bus:
             log_level=logging.DEBUG,
             logger=logging.getLogger("headrace.faststream"),
         )
-        self._dispatchers: list[Dispatcher] = []
+        self._dispatchers: list[tuple[Dispatcher, int]] = []
+        self._pullers: list[Puller] = []
         self._responders: list[tuple[str, str, Callable[[Msg], Awaitable[None]]]] = []
         self._subscriptions: list[Any] = []
         self._started = False
@@ -99,17 +94,39 @@ class Bus:
 
     async def start(self) -> None:
         js = self.connection.jetstream()
-        for dispatcher in self._dispatchers:
+        for dispatcher, workers in self._dispatchers:
             await ensure_consumer(js, self.config, dispatcher.durable, dispatcher.subjects)
+            subscription = await js.pull_subscribe_bind(
+                dispatcher.durable, stream=self.config.stream
+            )
+            self._pullers.append(
+                Puller(
+                    subscription,
+                    dispatcher.handle_batch,
+                    name=dispatcher.durable,
+                    batch_size=self.config.batch_size,
+                    poll=self.config.fetch_timeout,
+                    linger=self.config.batch_linger,
+                    workers=workers,
+                )
+            )
         for subject, queue, callback in self._responders:
             self._subscriptions.append(
                 await self.connection.subscribe(subject, queue=queue, cb=callback)
             )
         await self._broker.start()
+        # The server has every subscription before start returns: a query sent right after
+        # (from another connection) finds its responder.
+        await self.connection.flush()
+        for puller in self._pullers:
+            puller.start()
         self._started = True
 
     async def close(self) -> None:
         """Stop consuming, finish in-flight handlers, flush, disconnect."""
+        for puller in self._pullers:
+            await puller.close()
+        self._pullers.clear()
         for sub in self._subscriptions:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
@@ -126,14 +143,17 @@ class Bus:
         *,
         max_workers: int = 1,
         give_ups: Mapping[type[Message], GiveUp] | None = None,
+        batch: BatchFactory | None = None,
     ) -> Dispatcher:
         """Handle ``handlers`` through the durable pull consumer ``durable``.
 
         ``give_ups`` maps a message type to the hook run before one of its messages is
-        dead-lettered (see :mod:`headrace_bus.dispatcher`).
+        dead-lettered (see :mod:`headrace_bus.dispatcher`). With ``batch``, the messages of
+        one fetch (up to ``BusConfig.batch_size``) are handled in one transaction it makes;
+        without it, one at a time.
 
         Every replica that registers the same durable shares its messages. With
-        ``max_workers`` > 1 this replica handles that many messages at once (for handlers
+        ``max_workers`` > 1 this replica handles that many batches at once (for handlers
         that wait on long work, such as running a step).
         """
         if self._started:
@@ -149,22 +169,9 @@ class Bus:
             self.catalogue,
             self.config.ack_wait,
             give_ups=give_ups,
+            batch=batch,
         )
-
-        async def on_message(message: NatsMessage) -> None:
-            await dispatcher(message.raw_message)
-
-        subscriber = self._broker.subscriber(
-            dispatcher.subjects[0],
-            stream=JStream(self.config.stream, declare=False),
-            durable=durable,
-            pull_sub=PullSub(batch_size=self.config.batch_size, timeout=self.config.fetch_timeout),
-            ack_policy=AckPolicy.MANUAL,
-            decoder=_raw_body,
-            max_workers=max_workers,
-        )
-        subscriber(on_message)
-        self._dispatchers.append(dispatcher)
+        self._dispatchers.append((dispatcher, max_workers))
         return dispatcher
 
     def listen(self, message: type[M], handler: Callable[[Envelope[M]], Awaitable[None]]) -> None:

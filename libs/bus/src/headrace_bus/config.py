@@ -19,9 +19,10 @@ class BusConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     ack_wait: float = 10.0
     max_ack_pending: int = 1000
-    # 1: a pull for more than one message lingers until the batch fills or the fetch times
-    # out (nats-py), so after an idle spell the first message waited up to fetch_timeout.
-    batch_size: int = 1
+    # Messages per fetch (see headrace_bus.puller): the first is long-polled for up to
+    # fetch_timeout, the rest of a batch waited for at most batch_linger.
+    batch_size: int = 64
+    batch_linger: float = 0.005
     fetch_timeout: float = 1.0
     publish_timeout: float = 5.0
     publish_attempts: int = 20

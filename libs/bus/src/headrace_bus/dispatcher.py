@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from nats.aio.msg import Msg
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -34,6 +34,25 @@ if TYPE_CHECKING:
 Handler = Callable[[Envelope[Any]], Awaitable[None]]
 GiveUp = Callable[[Envelope[Any], DeadLetter], Awaitable[None]]
 
+
+class Batch(Protocol):
+    """One transaction for several messages, provided by the consumer's owner.
+
+    ``handle`` runs one message's handler inside the transaction; ``commit`` ends it (and
+    sends what the handlers published); ``close`` releases it, rolling back if not committed.
+    Any error from ``handle`` or ``commit`` aborts the whole batch: each of its messages is
+    then handled alone, so one bad message costs the others nothing but time.
+    """
+
+    async def handle(self, envelope: Envelope[Any]) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+BatchFactory = Callable[[Sequence[Envelope[Any]]], Batch]
+
 log = logging.getLogger("headrace.bus")
 
 
@@ -49,8 +68,10 @@ class Dispatcher:
         catalogue: Catalogue,
         ack_wait: float,
         give_ups: Mapping[type[Message], GiveUp] | None = None,
+        batch: BatchFactory | None = None,
     ) -> None:
         self._bus = bus
+        self._batch = batch
         self.durable = durable
         self._handlers = dict(handlers)
         self._give_ups = dict(give_ups or {})
@@ -62,41 +83,115 @@ class Dispatcher:
     def subjects(self) -> list[str]:
         return sorted({m.subject() for m in self._handlers})
 
-    async def __call__(self, raw: Msg) -> None:
+    async def handle_batch(self, raws: list[Msg]) -> None:
+        """Handle fetched messages: together in one transaction when the owner provides
+        batches, else (or when the batch is aborted) one at a time. Cancelled (the service
+        is stopping), it gives every message not yet settled back to the server at once."""
+        try:
+            await self._handle_batch(raws)
+        except asyncio.CancelledError:
+            for raw in raws:
+                with contextlib.suppress(Exception):
+                    await raw.nak()  # one acked already ignores it
+            raise
+
+    async def _handle_batch(self, raws: list[Msg]) -> None:
+        if self._batch is None or len(raws) == 1:
+            for raw in raws:
+                await self(raw)
+            return
+        decoded: list[tuple[Msg, Envelope[Any]]] = []
+        for raw in raws:
+            envelope = await self._decode(raw)
+            if envelope is not None:
+                decoded.append((raw, envelope))
+        if not decoded:
+            return
+        raws = [raw for raw, _ in decoded]
+        heartbeat = asyncio.create_task(self._keep_alive(*raws))
+        try:
+            together = await self._handle_together(decoded)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        for raw, _ in decoded:
+            if together:
+                await raw.ack()
+            else:
+                await self(raw)
+
+    async def _handle_together(self, decoded: list[tuple[Msg, Envelope[Any]]]) -> bool:
+        assert self._batch is not None
+        batch = self._batch([envelope for _, envelope in decoded])
+        try:
+            for raw, envelope in decoded:
+                with self._span(raw, envelope) as span:
+                    try:
+                        await batch.handle(envelope)
+                    except Exception as exc:
+                        span.record_exception(exc)
+                        span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+                        raise
+            await batch.commit()
+        except Exception as exc:
+            log.info(
+                "%s: a batch of %d aborted (%s: %s); handling its messages one at a time",
+                self.durable,
+                len(decoded),
+                type(exc).__name__,
+                exc,
+            )
+            return False
+        finally:
+            batch.close()
+        return True
+
+    async def _decode(self, raw: Msg) -> Envelope[Any] | None:
+        """The message's envelope, or None after dead-lettering a message no handler takes."""
         headers = dict(raw.headers or {})
-        meta = raw.metadata
-        delivered = meta.num_delivered or 1
         try:
             envelope = decode(headers, raw.data, self._catalogue, subject=raw.subject)
-            handler = self._handlers.get(type(envelope.message))
-            if handler is None:
+            if type(envelope.message) not in self._handlers:
                 raise ContractError(
                     f"consumer {self.durable!r} has no handler for {envelope.type!r} on "
                     f"{raw.subject}: publish it with a type this service handles"
                 )
         except ContractError as exc:
             log.warning("dead-lettering invalid message on %s: %s", raw.subject, exc)
+            delivered = raw.metadata.num_delivered or 1
             await self._settle(raw, headers, delivered, DeadLetter("invalid", str(exc)))
-            return
+            return None
+        return envelope
 
-        tracer = self._bus.tracer
-        attributes = process_attributes(
-            raw.subject,
-            message_id=envelope.id,
-            ce_type=envelope.type,
-            body_size=len(raw.data),
-            consumer_group=self.durable,
-            delivery_count=delivered,
-            client_id=self._bus.source,
-        )
-        with tracer.start_as_current_span(
+    def _span(self, raw: Msg, envelope: Envelope[Any]) -> Any:
+        """The consumer span of one message, current while its handler runs."""
+        headers = dict(raw.headers or {})
+        return self._bus.tracer.start_as_current_span(
             process_span_name(raw.subject),
             context=extract(headers),
             kind=SpanKind.CONSUMER,
-            attributes=attributes,
+            attributes=process_attributes(
+                raw.subject,
+                message_id=envelope.id,
+                ce_type=envelope.type,
+                body_size=len(raw.data),
+                consumer_group=self.durable,
+                delivery_count=raw.metadata.num_delivered or 1,
+                client_id=self._bus.source,
+            ),
             record_exception=False,
             set_status_on_exception=False,
-        ) as span:
+        )
+
+    async def __call__(self, raw: Msg) -> None:
+        headers = dict(raw.headers or {})
+        delivered = raw.metadata.num_delivered or 1
+        envelope = await self._decode(raw)
+        if envelope is None:
+            return
+        handler = self._handlers[type(envelope.message)]
+        with self._span(raw, envelope) as span:
             error: BaseException | None = None
             heartbeat = asyncio.create_task(self._keep_alive(raw))
             try:
@@ -150,13 +245,14 @@ class Dispatcher:
             )
         return action
 
-    async def _keep_alive(self, raw: Msg) -> None:
+    async def _keep_alive(self, *raws: Msg) -> None:
         """Tell the server a long handler is still working so it is not redelivered."""
         interval = max(self._ack_wait / 3, 0.5)
         while True:
             await asyncio.sleep(interval)
-            with contextlib.suppress(Exception):
-                await raw.in_progress()
+            for raw in raws:
+                with contextlib.suppress(Exception):
+                    await raw.in_progress()
 
     async def _settle(
         self, raw: Msg, headers: dict[str, str], delivered: int, action: Ack | Nak | DeadLetter

@@ -1,7 +1,7 @@
 """The runtime every Headrace service is built on: settings from the environment, its own
 database, idempotent handlers, a transactional outbox and a clean lifecycle."""
 
-from .context import HandlerContext
+from .context import HandlerContext, Pending, flush_pending
 from .database import build_engine, create_tables, schema_for
 from .outbox import OutboxRelay, outbox_row
 from .service import Service, run_service
@@ -13,12 +13,14 @@ __all__ = [
     "HandlerContext",
     "OutboxMessage",
     "OutboxRelay",
+    "Pending",
     "ProcessedMessage",
     "Service",
     "Settings",
     "build_engine",
     "create_tables",
     "default_home",
+    "flush_pending",
     "outbox_row",
     "run_service",
     "schema_for",

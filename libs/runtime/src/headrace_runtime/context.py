@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlmodel import Session
 
@@ -13,6 +14,23 @@ from .outbox import outbox_row
 from .tables import OutboxMessage
 
 M = TypeVar("M", bound=Message)
+P = TypeVar("P", bound="Pending")
+
+_PENDING = "headrace.pending"
+
+
+class Pending(Protocol):
+    """Work a handler leaves for the end of its transaction (see `HandlerContext.pending`)."""
+
+    def flush(self, session: Session) -> None: ...
+
+
+def flush_pending(session: Session) -> None:
+    """Run, once, the work handlers left in ``session``'s transaction; the runtime calls it
+    just before every commit."""
+    pending: dict[str, Pending] = session.info.pop(_PENDING, {})
+    for work in pending.values():
+        work.flush(session)
 
 
 @dataclass
@@ -49,6 +67,19 @@ class HandlerContext(Generic[M]):
     @property
     def published(self) -> list[str]:
         return [row.event_id for row in self._outbox]
+
+    def pending(self, key: str, make: Callable[[], P]) -> P:
+        """The transaction's ``key`` object, made by ``make()`` on first use, whose
+        ``flush(session)`` runs once just before the transaction commits.
+
+        For writes that are cheaper together: every message of a batch shares one
+        transaction, so a handler can gather its rows there and write them all at once. What
+        it gathers must not be read back before the commit."""
+        pending: dict[str, Any] = self.session.info.setdefault(_PENDING, {})
+        if key not in pending:
+            pending[key] = make()
+        found: P = pending[key]
+        return found
 
     def extra(self) -> dict[str, Any]:
         return {"event_id": self.envelope.id, "type": self.envelope.type}

@@ -4,6 +4,9 @@ A service declares its handlers and query responders, then :meth:`Service.run` b
 everything from settings, consumes through its durable consumer (shared by all its
 replicas), answers ``Ping``, and on SIGTERM/SIGINT drains and exits.
 
+The messages of one fetch are handled in one transaction (`batch.BatchTransaction`), unless
+the service says its handlers run long work (``batch=False``): then each message has its own.
+
 A handler may come with a *give-up* function: when the bus gives up on one of its messages
 (an error that is not retryable, or retries used up), the runtime runs
 ``on_give_up(message, ctx, dead_letter)`` in a transaction of its own, with the same outbox,
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -34,7 +38,8 @@ from headrace_bus import Bus, DeadLetter
 from headrace_contracts import Envelope, Message, Ping, Pong, Query, Reply
 from headrace_telemetry import build_tracer_provider
 
-from .context import HandlerContext
+from .batch import BatchTransaction
+from .context import HandlerContext, flush_pending
 from .database import build_engine, create_tables
 from .outbox import OutboxRelay
 from .settings import Settings
@@ -61,9 +66,13 @@ class Service:
         version: str = "0.1.0",
         span_exporter: SpanExporter | None = None,
         concurrency: int = 1,
+        batch: bool = True,
     ) -> None:
+        """``concurrency`` batches are handled at once; with ``batch`` False a batch is one
+        message, for handlers that wait on long work (which must not hold a transaction)."""
         self.name = name
         self.concurrency = concurrency
+        self.batch = batch
         self.settings = settings
         self.version = version
         self.instance = settings.instance(name)
@@ -149,8 +158,11 @@ class Service:
         )
         self.engine = build_engine(self.settings.database_url_for(self.name), self.name)
         create_tables(self.engine, self._tables)
+        bus_config = self.settings.bus_config(self.name)
+        if not self.batch:
+            bus_config = dataclasses.replace(bus_config, batch_size=1)
         self.bus = Bus(
-            self.settings.bus_config(self.name),
+            bus_config,
             source=self.source,
             tracer=self.tracer_provider.get_tracer(f"headrace.{self.name}"),
         )
@@ -161,6 +173,7 @@ class Service:
                 {m: self._wrap(m, fn) for m, fn in self._handlers.items()},
                 max_workers=self.concurrency,
                 give_ups={m: self._wrap_give_up(m, fn) for m, fn in self._give_ups.items()},
+                batch=self._batch if self.batch else None,
             )
         for message, listener in self._listeners:
             self.bus.listen(message, self._listener(listener))
@@ -248,6 +261,7 @@ class Service:
                     envelope=envelope, session=session, source=self.source, service=self.name
                 )
                 await fn(envelope.message, ctx)
+                flush_pending(session)
                 session.flush()
                 session.connection().execute(
                     self._mark,
@@ -265,6 +279,18 @@ class Service:
 
         handle.__name__ = f"handle_{message.__name__}"
         return handle
+
+    def _batch(self, envelopes: Sequence[Envelope[Any]]) -> BatchTransaction:
+        assert self.engine is not None
+        return BatchTransaction(
+            engine=self.engine,
+            consumer=self.durable,
+            source=self.source,
+            service=self.name,
+            handlers=self._handlers,
+            publish=self._publish_committed,
+            envelopes=envelopes,
+        )
 
     def _handled(self, session: Session, event_id: str) -> bool:
         """Whether this consumer has recorded ``event_id`` as handled (by any replica); ends
@@ -294,6 +320,7 @@ class Service:
                     envelope=envelope, session=session, source=self.source, service=self.name
                 )
                 await fn(envelope.message, ctx, dead)
+                flush_pending(session)
                 session.commit()
             await self._publish_committed(ctx.published)
 

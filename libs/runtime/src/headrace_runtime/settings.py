@@ -43,7 +43,10 @@ class Settings(BaseSettings):
     backoff_max: float = 30.0
     ack_wait: float = 10.0
     batch_size: int = Field(
-        default=1, ge=1, description="messages per pull; >1 adds latency after idle spells"
+        default=64,
+        ge=1,
+        description="messages fetched and handled in one transaction at most (a service "
+        "whose handlers run long work, such as the trainer, handles one at a time)",
     )
     outbox_interval: float = 1.0
 

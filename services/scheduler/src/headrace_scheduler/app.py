@@ -29,7 +29,7 @@ NAME = "scheduler"
 
 
 def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> Service:
-    service = Service(NAME, settings, tables=TABLES, span_exporter=span_exporter, concurrency=4)
+    service = Service(NAME, settings, tables=TABLES, span_exporter=span_exporter)
 
     def artifacts() -> ArtifactStore:
         return open_store(settings.artifacts_root(), **settings.s3_options())

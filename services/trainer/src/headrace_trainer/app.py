@@ -42,8 +42,13 @@ def build(
     trainer: TrainerSettings | None = None,
 ) -> Service:
     config = trainer or TrainerSettings()
+    # A StepReady handler runs its step to the end: one message per handling, never a batch.
     service = Service(
-        NAME, settings, span_exporter=span_exporter, concurrency=config.handler_concurrency
+        NAME,
+        settings,
+        span_exporter=span_exporter,
+        concurrency=config.handler_concurrency,
+        batch=False,
     )
     runner: Runner = ForkServerRunner() if config.fork_server else SubprocessRunner()
 
