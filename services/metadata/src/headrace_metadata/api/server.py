@@ -32,6 +32,10 @@ def bind(host: str, port: int) -> socket.socket:
     for attempt in (port, 0):
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted connections inherit it: uvicorn writes a response's head and body apart,
+        # and with Nagle's algorithm the body of every request after the first on a
+        # kept-alive connection waited for the client's delayed ACK (40 ms).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             sock.bind((host, attempt))
         except OSError as exc:

@@ -1,19 +1,25 @@
 """Write facts into the lineage tables (the thin I/O side of :mod:`.mapping`).
 
-Replicas of the metadata service handle messages at the same time, and two messages may
-name the same new row (a run's context, an artifact read by two steps): a row is created
-with ``INSERT ... ON CONFLICT DO NOTHING`` and updated under a row lock, so neither message
-fails on the unique constraint (which the runtime would take for a message handled twice)
-and no update overwrites another.
+Facts are gathered in a :class:`FactBuffer` for the whole transaction (every message of a
+batch shares one) and written together just before it commits, table by table: one query
+finds the rows the facts name, one insert creates the missing ones, and the changed ones are
+updated. The facts for one row are merged in arrival order, as they would be one at a time.
+
+Replicas of the metadata service handle messages at the same time, and two transactions
+may name the same new row (a run's context, an artifact read by two steps): rows are read
+under a row lock and created with ``INSERT ... ON CONFLICT DO NOTHING``, and a row another
+transaction created meanwhile is read again and updated, so neither fails on the unique
+constraint (which the runtime would take for a message handled twice) and no update
+overwrites another.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, tuple_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, select
@@ -21,36 +27,116 @@ from sqlmodel import Session, SQLModel, select
 from .facts import Fact, property_kinds
 from .tables import LineageType
 
-__all__ = ["apply_facts"]
+__all__ = ["FactBuffer", "apply_facts"]
 
 _INSERTS: dict[str, Any] = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
+CHUNK = 200  # keys per lookup: well under both databases' limits on bound parameters
+
+Key = tuple[Any, ...]
+
+
+class FactBuffer:
+    """Facts of one transaction, by table and row, written together by :meth:`flush`."""
+
+    def __init__(self) -> None:
+        self._rows: dict[type[SQLModel], dict[Key, list[Fact]]] = {}
+        self._names: dict[type[SQLModel], tuple[str, ...]] = {}
+
+    def add(self, facts: Iterable[Fact]) -> None:
+        for fact in facts:
+            key = fact.key()
+            self._names.setdefault(fact.TABLE, tuple(key))
+            self._rows.setdefault(fact.TABLE, {}).setdefault(tuple(key.values()), []).append(fact)
+
+    def flush(self, session: Session) -> None:
+        """Create or update every row named, and the types the facts use, in ``session``."""
+        rows, self._rows = self._rows, {}
+        types: dict[tuple[str, str], dict[str, str]] = {}
+        for table, facts in rows.items():
+            _write(session, table, self._names[table], facts)
+            for merged in facts.values():
+                for fact in merged:
+                    _typed(types, fact)
+        if types:
+            _declare_types(session, types)
 
 
 def apply_facts(session: Session, facts: Iterable[Fact]) -> None:
-    """Create or update the row each fact names, and the types they use, in ``session``."""
-    types: dict[tuple[str, str], dict[str, str]] = {}
-    rows: dict[tuple[Any, ...], Any] = {}  # a message names the same run several times
+    """Create or update the rows ``facts`` name, now, in ``session``."""
+    buffer = FactBuffer()
+    buffer.add(facts)
+    buffer.flush(session)
+
+
+def _merge(row: dict[str, Any] | None, facts: Sequence[Fact]) -> dict[str, Any]:
+    values = row
     for fact in facts:
-        key = fact.key()
-        known = (fact.TABLE, *key.values())
-        row = rows[known] if known in rows else _find(session, fact.TABLE, key)
-        if row is None:
-            row = _create(session, fact.TABLE, key, fact.merge(None))
-            if row is not None:
-                rows[known] = row
-                _typed(types, fact)
-                continue
-            row = _find(session, fact.TABLE, key)  # created meanwhile by another replica
-        rows[known] = row
+        values = fact.merge(values)
+    assert values is not None
+    return values
+
+
+def _write(
+    session: Session, table: type[SQLModel], names: tuple[str, ...], facts: dict[Key, list[Fact]]
+) -> None:
+    found = _find_all(session, table, names, list(facts))
+    missing = {key: merged for key, merged in facts.items() if key not in found}
+    if missing:
+        created = _create_all(session, table, names, missing)
+        again = [key for key in missing if key not in created]
+        if again:  # created meanwhile by another transaction: update those instead
+            found.update(_find_all(session, table, names, again))
+    for key, row in found.items():
+        if key not in facts:
+            continue
         before = row.model_dump(exclude={"id"})
-        values = fact.merge(before)
+        values = _merge(before, facts[key])
         if values != before:
             for name, value in values.items():
                 setattr(row, name, value)
             session.add(row)
-        _typed(types, fact)
-    for (kind, name), kinds in types.items():
-        _declare_type(session, kind, name, kinds)
+
+
+def _find_all(
+    session: Session, table: type[SQLModel], names: tuple[str, ...], keys: list[Key]
+) -> dict[Key, Any]:
+    """The existing rows among ``keys``, locked, by key."""
+    found: dict[Key, Any] = {}
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start : start + CHUNK]
+        for row in session.exec(_lookup(table, names), params={"keys": chunk}):
+            found[tuple(getattr(row, name) for name in names)] = row
+    return found
+
+
+@cache
+def _lookup(table: type[SQLModel], names: tuple[str, ...]) -> Any:
+    """The statement finding (and locking) rows of ``table`` by the columns ``names``, built
+    once: building it costs more than running it."""
+    columns = tuple_(*(getattr(table, name) for name in names))
+    return select(table).where(columns.in_(bindparam("keys", expanding=True))).with_for_update()
+
+
+def _create_all(
+    session: Session, table: type[SQLModel], names: tuple[str, ...], facts: dict[Key, list[Fact]]
+) -> set[Key]:
+    """Insert the rows of ``facts``; the keys inserted (the others exist already)."""
+    insert = _INSERTS.get(session.get_bind().dialect.name)
+    if insert is None:  # another database: no ON CONFLICT, a conflict retries the message
+        for merged in facts.values():
+            session.add(table(**_merge(None, merged)))
+        session.flush()
+        return set(facts)
+    values = [table(**_merge(None, merged)).model_dump(exclude={"id"}) for merged in facts.values()]
+    return {tuple(row) for row in session.execute(_insert(insert, table, names), values)}
+
+
+@cache
+def _insert(insert: Any, table: type[SQLModel], names: tuple[str, ...]) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING RETURNING <key>``, built once and run for many rows
+    at a time (SQLAlchemy sends them as multi-row inserts)."""
+    key_columns = [getattr(table, name) for name in names]
+    return insert(table).on_conflict_do_nothing().returning(*key_columns)
 
 
 def _typed(types: dict[tuple[str, str], dict[str, str]], fact: Fact) -> None:
@@ -60,40 +146,26 @@ def _typed(types: dict[tuple[str, str], dict[str, str]], fact: Fact) -> None:
         types.setdefault((fact.KIND, name), {}).update(property_kinds(properties))
 
 
-def _find(session: Session, table: type[SQLModel], key: dict[str, Any]) -> Any:
-    return session.exec(_lookup(table, tuple(key)), params=key).first()
-
-
-@cache
-def _lookup(table: type[SQLModel], names: tuple[str, ...]) -> Any:
-    """The statement finding (and locking) a row of ``table`` by the columns ``names``, built
-    once: the lookup runs for every fact, and building it costs more than running it."""
-    where = [getattr(table, name) == bindparam(name) for name in names]
-    return select(table).where(*where).with_for_update()
-
-
-def _create(
-    session: Session, table: type[SQLModel], key: dict[str, Any], values: dict[str, Any]
-) -> Any:
-    """The new row, or None when another transaction created it first."""
-    insert = _INSERTS.get(session.get_bind().dialect.name)
-    if insert is None:  # another database: no ON CONFLICT, a conflict retries the message
-        row = table(**values)
-        session.add(row)
-        return row
-    columns = table(**values).model_dump(exclude={"id"})
-    statement = insert(table).values(**columns).on_conflict_do_nothing()
-    created = session.execute(statement.returning(table.id)).first()  # type: ignore[attr-defined]
-    return None if created is None else _find(session, table, key)
-
-
-def _declare_type(session: Session, kind: str, name: str, kinds: dict[str, str]) -> None:
-    key = {"kind": kind, "name": name}
-    row = _find(session, LineageType, key)
-    if row is None:
-        if _create(session, LineageType, key, {**key, "properties": kinds}) is not None:
-            return
-        row = _find(session, LineageType, key)
-    if not kinds.items() <= row.properties.items():
-        row.properties = {**row.properties, **kinds}
-        session.add(row)
+def _declare_types(session: Session, types: dict[tuple[str, str], dict[str, str]]) -> None:
+    names = ("kind", "name")
+    keys = list(types)
+    found = _find_all(session, LineageType, names, keys)
+    missing = [key for key in keys if key not in found]
+    if missing:
+        insert = _INSERTS.get(session.get_bind().dialect.name)
+        if insert is None:  # another database: no ON CONFLICT, a conflict retries the message
+            session.add_all(
+                [LineageType(kind=k, name=n, properties=types[(k, n)]) for k, n in missing]
+            )
+            session.flush()
+        else:
+            rows = [{"kind": k, "name": n, "properties": types[(k, n)]} for k, n in missing]
+            created = session.execute(_insert(insert, LineageType, names), rows)
+            again = set(missing) - {tuple(row) for row in created}
+            if again:
+                found.update(_find_all(session, LineageType, names, list(again)))
+    for key, row in found.items():
+        kinds = types[key]
+        if not kinds.items() <= row.properties.items():
+            row.properties = {**row.properties, **kinds}
+            session.add(row)

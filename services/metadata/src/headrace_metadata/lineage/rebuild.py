@@ -11,7 +11,7 @@ from sqlmodel import Session, SQLModel
 from headrace_runtime import Settings
 from headrace_runtime.database import build_engine
 
-from .apply import apply_facts
+from .apply import FactBuffer
 from .mapping import facts_for
 from .replay import replay
 from .tables import LINEAGE_TABLES
@@ -32,12 +32,15 @@ async def rebuild_into(engine: Engine, url: str, stream: str) -> int:
         SQLModel.metadata.drop_all(engine, tables=tables)
         SQLModel.metadata.create_all(engine, tables=tables)
         with Session(engine) as session:
+            buffer = FactBuffer()
             async for envelope in messages:
-                apply_facts(session, facts_for(envelope.message))
+                buffer.add(facts_for(envelope.message))
                 count += 1
                 if count % BATCH == 0:
+                    buffer.flush(session)
                     session.commit()
                     session.expunge_all()
+            buffer.flush(session)
             session.commit()
     return count
 

@@ -10,7 +10,7 @@ from headrace_contracts import GetLineage, LineageGraph
 from headrace_runtime import HandlerContext, Service
 
 from ..ingest import Ingest
-from .apply import apply_facts
+from .apply import FactBuffer
 from .graph import get_lineage
 from .mapping import MAPPERS, facts_for
 
@@ -18,8 +18,9 @@ __all__ = ["record", "register"]
 
 
 async def record(message: Any, ctx: HandlerContext[Any]) -> None:
-    """Record ``message`` in the lineage tables, in the handler's transaction."""
-    apply_facts(ctx.session, facts_for(message))
+    """Record ``message`` in the lineage tables, in the handler's transaction (written with
+    the other messages of its batch just before the commit)."""
+    ctx.pending("lineage", FactBuffer).add(facts_for(message))
 
 
 def register(ingest: Ingest, service: Service) -> None:
