@@ -24,6 +24,9 @@ from .job import (
     TrainingJobSpec,
 )
 
+TORCHRUN_RESERVED = frozenset(
+    {"PET_NNODES", "PET_NPROC_PER_NODE", "PET_NODE_RANK", "PET_MASTER_ADDR", "PET_MASTER_PORT"}
+)
 _DIGITS = re.compile(r"^[0-9]+$")
 
 PYTORCH_TYPES: dict[str, Role] = {"Master": "master", "Worker": "worker"}
@@ -117,6 +120,13 @@ def train_job(wire: TrainJobWire, found: Collector) -> TrainingJobSpec | None:
         )
     trainer = spec.trainer
     path = "spec.trainer"
+    for position, variable in enumerate(trainer.env):
+        if variable.name in TORCHRUN_RESERVED:
+            found.add(
+                f"{path}.env[{position}]",
+                f"{variable.name} is set by the torch-distributed runtime: remove it "
+                "(use numNodes / numProcPerNode)",
+            )
     container = ContainerSpec(
         image=trainer.image or RUNTIME_IMAGE,
         command=tuple(trainer.command),
