@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 from kubernetes.utils.quantity import parse_quantity
 
@@ -32,7 +33,8 @@ def resolve_nproc(job: TrainingJobSpec, group: ReplicaGroup) -> int:
     cpu = group.resources.cpu_request or group.resources.cpu_limit
     if not cpu:
         return 1
-    return max(1, int(math.ceil(parse_quantity(cpu))))
+    cpus: Decimal = parse_quantity(cpu)
+    return max(1, math.ceil(cpus))
 
 
 def world_size_nproc(job: TrainingJobSpec) -> int:
