@@ -7,6 +7,34 @@ from typing import Any
 from pydantic import Field
 
 from .base import Command, Event
+from .common import Value
+
+CONDITION_TYPES = ("Created", "Running", "Restarting", "Succeeded", "Failed", "Suspended")
+
+
+class JobCondition(Value):
+    """One condition of a job, as Kubeflow reports it in ``status.conditions``.
+
+    ``reason`` is ``<Kind><Event>`` (``PyTorchJobRunning``, ``TFJobFailed``, ...); the time
+    is ISO 8601 UTC and changes only when ``status`` does.
+    """
+
+    type: str = Field(description="Created, Running, Restarting, Succeeded, Failed, Suspended")
+    status: str = Field(default="True", description="True, False or Unknown")
+    reason: str = ""
+    message: str = ""
+    last_transition_time: str = ""
+
+
+class ReplicaStatus(Value):
+    """The replicas of one type (Master, Worker, ...): how many run, succeeded, failed."""
+
+    active: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    exit_codes: dict[int, int] = Field(
+        default_factory=dict, description="replica index -> exit code of its last attempt"
+    )
 
 
 class SubmitTrainingJob(Command):
@@ -31,6 +59,7 @@ class TrainingJobStarted(Event):
     job_id: str
     replicas: dict[str, int] = Field(default_factory=dict, description="replica type -> count")
     backend: str = "local"
+    attempt: int = 0
 
 
 class TrainingJobSucceeded(Event):
@@ -39,6 +68,8 @@ class TrainingJobSucceeded(Event):
 
     job_id: str
     duration_seconds: float = 0.0
+    conditions: list[JobCondition] = Field(default_factory=list)
+    replica_statuses: dict[str, ReplicaStatus] = Field(default_factory=dict)
 
 
 class TrainingJobFailed(Event):
@@ -49,6 +80,9 @@ class TrainingJobFailed(Event):
     reason: str
     replica: str = ""
     exit_code: int | None = None
+    log_tail: str = Field(default="", description="the failed replica's last log lines")
+    conditions: list[JobCondition] = Field(default_factory=list)
+    replica_statuses: dict[str, ReplicaStatus] = Field(default_factory=dict)
 
 
 class CancelTrainingJob(Command):
@@ -65,3 +99,86 @@ class TrainingJobCancelled(Event):
 
     job_id: str
     reason: str = ""
+    conditions: list[JobCondition] = Field(default_factory=list)
+    replica_statuses: dict[str, ReplicaStatus] = Field(default_factory=dict)
+
+
+class SuspendTrainingJob(Command):
+    """Stop every replica of a job and keep it, to be resumed (Kubeflow ``runPolicy.suspend``)."""
+
+    AREA = "trainingjob"
+    NAME = "suspend"
+
+    job_id: str
+    namespace: str = "default"
+
+
+class ResumeTrainingJob(Command):
+    """Start a suspended job's replicas again, as a new gang (its deadline restarts)."""
+
+    AREA = "trainingjob"
+    NAME = "resume"
+
+    job_id: str
+    namespace: str = "default"
+
+
+class TrainingJobCreated(Event):
+    """The job was accepted (condition ``Created``); its replicas are not started yet."""
+
+    AREA = "trainingjob"
+    NAME = "created"
+
+    job_id: str
+    name: str = ""
+    namespace: str = "default"
+    kind: str = ""
+    replicas: dict[str, int] = Field(default_factory=dict, description="replica type -> count")
+    conditions: list[JobCondition] = Field(default_factory=list)
+
+
+class TrainingJobRunning(Event):
+    """Every replica of the gang runs (condition ``Running``)."""
+
+    AREA = "trainingjob"
+    NAME = "running"
+
+    job_id: str
+    attempt: int = Field(default=0, description="0 for the first gang, +1 per whole restart")
+    conditions: list[JobCondition] = Field(default_factory=list)
+    replica_statuses: dict[str, ReplicaStatus] = Field(default_factory=dict)
+
+
+class TrainingJobRestarting(Event):
+    """A replica failed and the whole gang restarts (condition ``Restarting``)."""
+
+    AREA = "trainingjob"
+    NAME = "restarting"
+
+    job_id: str
+    attempt: int = Field(description="the attempt about to start")
+    reason: str = ""
+    replica: str = Field(default="", description="the replica that failed, e.g. worker-1")
+    exit_code: int | None = None
+    conditions: list[JobCondition] = Field(default_factory=list)
+    replica_statuses: dict[str, ReplicaStatus] = Field(default_factory=dict)
+
+
+class TrainingJobSuspended(Event):
+    """Every replica was stopped and the job waits to be resumed (``Suspended`` True)."""
+
+    AREA = "trainingjob"
+    NAME = "suspended"
+
+    job_id: str
+    conditions: list[JobCondition] = Field(default_factory=list)
+
+
+class TrainingJobResumed(Event):
+    """A suspended job was resumed (``Suspended`` False, reason ``<Kind>Resumed``)."""
+
+    AREA = "trainingjob"
+    NAME = "resumed"
+
+    job_id: str
+    conditions: list[JobCondition] = Field(default_factory=list)
