@@ -16,9 +16,10 @@ from gang_support import gang, machine, pids_in, python, replica, running, waits
 
 from headrace_artifacts import FileStore
 from headrace_testing import wait_for
-from headrace_trainer.backends import GangEvent, Phase, ReplicaLaunch
+from headrace_trainer.backends import GangEvent, Phase, ReplicaLaunch, ReplicaResources
 from headrace_trainer.backends.local import LocalBackend
 from headrace_trainer.capacity import Capacity
+from headrace_trainer.cgroups import probe
 from headrace_trainer.errors import GangInvalid, GangRefused, UnknownGang, WorkloadError
 
 
@@ -338,3 +339,32 @@ async def test_unknown_gangs_and_replicas_are_named(backend: LocalBackend, tmp_p
 def test_bad_gangs_are_refused_with_what_to_change(build: object, message: str) -> None:
     with pytest.raises(GangInvalid, match=message):
         build()  # type: ignore[operator]
+
+
+async def test_a_replica_over_its_memory_limit_is_killed_and_named(
+    tmp_path: Path, store: FileStore
+) -> None:
+    enforcer = probe()
+    if isinstance(enforcer, str):
+        pytest.skip(f"memory limits cannot be enforced here: {enforcer}")
+    backend = LocalBackend(tmp_path / "gangs", Capacity(machine()), enforcer=enforcer)
+    hungry = ReplicaLaunch(
+        "worker",
+        0,
+        python(
+            "print(open('/proc/self/cgroup').read(), flush=True)\n"
+            "hoard = [bytearray(16 << 20) for _ in range(64)]\n"
+        ),
+        resources=ReplicaResources(memory_limit=64 << 20),
+    )
+    try:
+        await backend.start(gang("hungry", hungry))
+        (state,) = await asyncio.wait_for(backend.wait("hungry"), 30)
+        assert state.exit_code == -signal.SIGKILL
+        assert "more memory than its limit" in state.reason
+        cgroup = ""
+        async for line in backend.logs("hungry", "worker", 0):
+            cgroup += line
+        assert "headrace-step-" in cgroup  # the command ran inside the replica's cgroup
+    finally:
+        await backend.close()

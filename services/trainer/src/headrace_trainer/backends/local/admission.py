@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ...capacity import Demand, Machine
+from ...capacity import GIB, Demand, Machine
 from ..base import Gang
 
 __all__ = ["deal_gpus", "gang_demand", "gang_refusal"]
@@ -44,8 +44,8 @@ def gang_refusal(gang: Gang, machine: Machine) -> str | None:
         )
     if demand.memory > machine.memory:
         return (
-            f"{asks} {demand.memory} bytes of memory in all but this machine has "
-            f"{machine.memory}: lower the replicas' memory requests or {FIX}"
+            f"{asks} {demand.memory / GIB:.4g} GiB of memory in all but this machine has "
+            f"{machine.memory / GIB:.4g} GiB: lower the replicas' memory requests or {FIX}"
         )
     return None
 
