@@ -368,3 +368,29 @@ async def test_a_replica_over_its_memory_limit_is_killed_and_named(
         assert "headrace-step-" in cgroup  # the command ran inside the replica's cgroup
     finally:
         await backend.close()
+
+
+async def test_a_closed_backend_leaves_its_gang_running_for_the_next_to_adopt(
+    tmp_path: Path, store: FileStore
+) -> None:
+    root = tmp_path / "gangs"
+    first = LocalBackend(root, Capacity(machine()))
+    await first.start(gang("kept", waits("master", 0, tmp_path), waits("worker", 0, tmp_path, 5)))
+    pids = [state.pid for state in first.states("kept")]
+    await first.close()  # the trainer stops gracefully: its gangs run on
+    assert all(pid is not None and running(pid) for pid in pids)
+
+    second = LocalBackend(root, Capacity(machine()), store=store)
+    try:
+        handle = await second.adopt("kept")
+        assert handle is not None
+        assert [s.phase for s in handle.replicas] == [Phase.RUNNING, Phase.RUNNING]
+        (tmp_path / "release").touch()
+        states = await asyncio.wait_for(second.wait("kept"), 15)
+        assert [(s.name, s.exit_code) for s in states] == [("master-0", 0), ("worker-0", 5)]
+        assert states[1].reason == "exited with code 5"
+        with store.open_read("gangs/test/worker-0/log.txt") as stored:
+            assert stored.read().decode() == "waiting worker-0\n"
+    finally:
+        (tmp_path / "release").touch()
+        await second.close()

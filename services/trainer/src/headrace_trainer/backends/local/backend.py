@@ -19,6 +19,7 @@ import os
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -135,6 +136,9 @@ class LocalBackend:
         self.python = python
         self._runs: dict[str, _Run] = {}
         self._rendezvous: dict[str, Rendezvous] = {}
+        # The supervisors this backend started, kept for its lifetime: a collected Popen of
+        # a running child warns, and `close` leaves them running.
+        self._children: list[subprocess.Popen[bytes]] = []
 
     # addresses -------------------------------------------------------------------------
 
@@ -194,11 +198,11 @@ class LocalBackend:
             replica.folder.path.mkdir(parents=True, exist_ok=True)
         run.folder.write(run.gang, [replica.placed for replica in run.replicas])
         started: list[tuple[_Replica, Supervised]] = []
-        children: list[asyncio.subprocess.Process] = []
+        children: list[subprocess.Popen[bytes]] = []
         try:
             for replica, program in zip(run.replicas, commands, strict=True):
                 launch, placed = replica.launch, replica.placed
-                child = await spawn(
+                child = spawn(
                     program,
                     launch,
                     replica.folder,
@@ -217,6 +221,7 @@ class LocalBackend:
                 )
                 started.append((replica, Supervised(child.pid, replica.folder, child)))
                 children.append(child)
+                self._children.append(child)
             for (replica, _), child in zip(started, children, strict=True):
                 at = await claimed(replica.folder, child)
                 if at is not None:

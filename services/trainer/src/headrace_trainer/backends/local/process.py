@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from .records import ReplicaFolder
 __all__ = ["Lost", "Supervised", "claimed", "command_of", "environment", "spawn"]
 
 CLAIM_POLL_SECONDS = 0.005
+POLL_SECONDS = 0.1
 
 
 class Lost(Exception):
@@ -47,7 +49,7 @@ def command_of(gang_id: str, launch: ReplicaLaunch, env: dict[str, str], cwd: Pa
         raise WorkloadError(f"replica {launch.name} of gang '{gang_id}' {error}") from None
 
 
-async def spawn(
+def spawn(
     program: str,
     launch: ReplicaLaunch,
     folder: ReplicaFolder,
@@ -55,8 +57,12 @@ async def spawn(
     cwd: Path,
     cgroups: tuple[str, ...],
     python: str = sys.executable,
-) -> asyncio.subprocess.Process:
-    """Start the replica's supervisor, appending stdout and stderr to its log."""
+) -> subprocess.Popen[bytes]:
+    """Start the replica's supervisor, appending stdout and stderr to its log.
+
+    A plain `subprocess.Popen`, not an asyncio subprocess: asyncio kills a child whose
+    transport is closed or collected, and a replica must outlive the trainer's event loop
+    (a trainer that stops gracefully leaves its gangs running for the next to adopt)."""
     joins = [part for group in cgroups for part in ("--join", str(Path(group) / "cgroup.procs"))]
     argv = [
         python,
@@ -69,23 +75,23 @@ async def spawn(
         *launch.argv[1:],
     ]
     with folder.log.open("ab") as log:
-        return await asyncio.create_subprocess_exec(
-            *argv,
+        return subprocess.Popen(
+            argv,
             cwd=cwd,
             env=env,
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
             stdout=log,
-            stderr=asyncio.subprocess.STDOUT,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
 
-async def claimed(folder: ReplicaFolder, child: asyncio.subprocess.Process) -> float | None:
+async def claimed(folder: ReplicaFolder, child: subprocess.Popen[bytes]) -> float | None:
     """When the supervisor claimed the replica's process record (its command then runs);
     None when it ended first. Until it is claimed, a trainer adopting the gang would void
     the replica, so a gang counts as started only once every replica claimed its record.
     Nothing signals the claim: the record is polled for."""
-    while child.returncode is None:
+    while child.poll() is None:
         found = records.read_record(str(folder.process))
         if found is not None and found.get("pid") == child.pid:
             return float(found.get("started_at", 0.0))
@@ -102,7 +108,7 @@ class Supervised:
         self,
         pid: int,
         folder: ReplicaFolder,
-        child: asyncio.subprocess.Process | None = None,
+        child: subprocess.Popen[bytes] | None = None,
         start: int = 0,
     ) -> None:
         self.pid = pid
@@ -117,7 +123,7 @@ class Supervised:
     async def wait(self) -> int:
         """The exit code; `Lost` when an adopted replica ended without a record."""
         if self._child is not None:
-            code = await self._child.wait()
+            code = await _reaped(self._child)
             recorded = self._recorded()
             return recorded if recorded is not None else code
         try:
@@ -130,6 +136,33 @@ class Supervised:
         if found is None or found.get("pid") != self.pid:
             return None
         return int(found["exit"])
+
+
+async def _reaped(child: subprocess.Popen[bytes]) -> int:
+    """Wait for this trainer's ``child`` to end (its pidfd turns readable), reap it, and give
+    its exit status (``-N``: signal N)."""
+    try:
+        fd = os.pidfd_open(child.pid)
+    except (AttributeError, OSError):
+        # No pidfd here: nothing notifies of the end, so poll it.
+        while child.poll() is None:  # noqa: ASYNC110
+            await asyncio.sleep(POLL_SECONDS)
+        return child.returncode
+    loop = asyncio.get_running_loop()
+    ended: asyncio.Future[None] = loop.create_future()
+
+    def readable() -> None:
+        if not ended.done():
+            ended.set_result(None)
+
+    loop.add_reader(fd, readable)
+    try:
+        if child.poll() is None:
+            await ended
+    finally:
+        loop.remove_reader(fd)
+        os.close(fd)
+    return child.wait()
 
 
 def environment(launch: ReplicaLaunch, devices: tuple[str, ...]) -> dict[str, str]:
