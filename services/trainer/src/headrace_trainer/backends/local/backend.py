@@ -278,7 +278,8 @@ class LocalBackend:
         try:
             code: int | None = await supervised.wait()
         except Lost:
-            code, reason = None, LOST
+            # Killed with its supervisor: by `stop` (SIGKILL to the group), or unseen.
+            code, reason = (-signal.SIGKILL, "") if run.stopping.is_set() else (None, LOST)
         finally:
             if uploading is not None:
                 uploading.cancel()
