@@ -143,6 +143,15 @@ class Capacity:
             del self.gpus[: demand.gpus]
             return Grant(demand, taken)
 
+    async def claim(self, demand: Demand, gpus: tuple[str, ...]) -> Grant:
+        """Take ``demand`` with exactly ``gpus`` at once, free or not: for work that runs
+        already (a gang adopted after a restart). Release it as any grant."""
+        async with self._changed:
+            self.cpus -= demand.cpus
+            self.memory -= demand.memory
+            self.gpus = [gpu for gpu in self.gpus if gpu not in gpus]
+            return Grant(demand, tuple(gpu for gpu in gpus if gpu in self.machine.gpus))
+
     async def release(self, grant: Grant) -> None:
         if grant.demand.empty:
             return

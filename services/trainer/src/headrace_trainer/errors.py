@@ -10,7 +10,12 @@
     │   ├── OutputError             a declared output is missing or malformed
     │   └── ContainerRefused        a container image the local backend cannot run
     ├── ForkServerDied              the warm fork server stopped (the runner falls back)
-    └── StepLost                    a step's process ended unrecorded (it runs again)
+    ├── StepLost                    a step's process ended unrecorded (it runs again)
+    └── WorkloadError               a workload backend cannot do what was asked of a gang
+        ├── GangInvalid             a gang description no backend can run
+        ├── GangRefused             a gang asking for more than the backend ever has
+        ├── GangStopped             a gang stopped before any of its replicas started
+        └── UnknownGang             a gang id the backend neither runs nor recorded
 """
 
 from __future__ import annotations
@@ -50,3 +55,26 @@ class StepLost(TrainerError):
     launcher runs the step again."""
 
     retryable = True
+
+
+class WorkloadError(TrainerError):
+    """A workload backend cannot do what was asked of a gang; ``str()`` says why and what
+    to change."""
+
+
+class GangInvalid(WorkloadError):
+    """A gang description that no backend can run (no replicas, a duplicate replica, an
+    empty command)."""
+
+
+class GangRefused(WorkloadError):
+    """A gang that asks for more than this backend can ever give it (naming the request and
+    what there is)."""
+
+
+class GangStopped(WorkloadError):
+    """A gang stopped while it waited for its resources: none of its replicas started."""
+
+
+class UnknownGang(WorkloadError):
+    """A gang id this backend neither runs nor has records of."""

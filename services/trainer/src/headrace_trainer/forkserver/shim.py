@@ -1,5 +1,6 @@
-"""``python -m headrace_trainer.forkserver.shim PROCESS_RECORD EXIT_RECORD PROGRAM [ARG...]``:
-a step's command as a plain subprocess that still leaves its records (see `records`).
+"""``python -m headrace_trainer.forkserver.shim [--join PROCS]... PROCESS_RECORD EXIT_RECORD
+PROGRAM [ARG...]``: a step's command as a plain subprocess that still leaves its records
+(see `records`).
 
 What the trainer starts when the fork server is down. The shim is the step's process as the
 trainer sees it (the leader of the step's process group): it claims the process record
@@ -7,6 +8,11 @@ trainer sees it (the leader of the step's process group): it claims the process 
 its child, writes the exit record before reaping it, and exits as the command did. It
 outlives a SIGTERM, SIGINT or SIGHUP sent to the group, so the command's own response to
 them is what gets recorded.
+
+The local workload backend supervises each replica of a gang the same way. ``--join PROCS``
+(repeatable) first moves the shim into a cgroup by writing its pid to that
+``cgroup.procs`` file, so the command is limited from its first instruction; a cgroup it
+cannot join is said on stderr (the replica's log) and the command runs unlimited.
 """
 
 from __future__ import annotations
@@ -19,6 +25,9 @@ from . import records
 
 
 def main(argv: list[str]) -> None:
+    while len(argv) > 1 and argv[0] == "--join":
+        _join(argv[1])
+        argv = argv[2:]
     process_record, exit_record, program, *args = argv
     if not records.claim(process_record):
         os._exit(records.VOIDED)
@@ -41,6 +50,16 @@ def main(argv: list[str]) -> None:
         signal.signal(-code, signal.SIG_DFL)
         os.kill(os.getpid(), -code)
     os._exit(code & 0xFF)
+
+
+def _join(procs: str) -> None:
+    try:
+        with open(procs, "w", encoding="ascii") as file:
+            file.write(str(os.getpid()))
+    except OSError as error:
+        print(
+            f"headrace: the limits are not enforced: cannot join {procs}: {error}", file=sys.stderr
+        )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,254 @@
+"""The workload backend interface: how the launcher reaches workloads, whatever runs them.
+
+A workload is a *gang*: one or more replicas (processes, or pods) that start together or
+not at all, each with its command, environment and resources. An ordinary pipeline step
+is a gang of one replica; a distributed training job is a gang of its master and workers.
+The caller (the job model, the launcher) computes each replica's environment; the backend
+only picks where the gang's rendezvous lives (`WorkloadBackend.rendezvous`), so that the
+local backend can hand out ``127.0.0.1`` and free ports while a Kubernetes backend hands
+out a headless Service's DNS name.
+
+Lifecycle of one gang attempt, as a backend reports it::
+
+    start ──> every replica PENDING ──(resources reserved for the whole gang)──>
+          every replica RUNNING ──> each replica SUCCEEDED (exit 0) or FAILED (other exit)
+
+A gang that asks for more than the backend can ever give is refused at once
+(`GangRefused`); one that fits later waits for its resources, holding none meanwhile.
+`stop` ends every replica of a gang; `adopt` resumes following a gang that a previous
+incarnation of the trainer started and that still runs (or whose exits are recorded),
+instead of starting it again. Everything here is plain data: no Kubeflow YAML, no bus.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal, Protocol
+
+from ..errors import GangInvalid
+
+__all__ = [
+    "Gang",
+    "GangEvent",
+    "GangHandle",
+    "Phase",
+    "Rendezvous",
+    "ReplicaLaunch",
+    "ReplicaResources",
+    "ReplicaState",
+    "WorkloadBackend",
+]
+
+_ROLE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+class Phase(enum.StrEnum):
+    """Where a replica is (Kubernetes' pod phases, less Unknown)."""
+
+    PENDING = "Pending"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+
+    @property
+    def final(self) -> bool:
+        return self in (Phase.SUCCEEDED, Phase.FAILED)
+
+
+@dataclass(frozen=True)
+class ReplicaResources:
+    """What one replica needs (requests: admission) and may use at most (limits: enforced
+    where the backend can). Zero or None: nothing in particular."""
+
+    cpus: Decimal = Decimal(0)
+    memory: int = 0  # bytes
+    gpus: int = 0  # NVIDIA GPUs, distinct devices per replica
+    cpu_limit: Decimal | None = None
+    memory_limit: int | None = None  # bytes
+
+    def __post_init__(self) -> None:
+        for name in ("cpus", "memory", "gpus", "cpu_limit", "memory_limit"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise GangInvalid(f"replica resources: {name} is {value}; it must be >= 0")
+
+
+@dataclass(frozen=True)
+class ReplicaLaunch:
+    """One replica of a gang: ``role`` (``master``, ``worker``; a DNS label) and ``index``
+    (0, 1, ... within its role) name it; ``argv`` runs with ``env`` added to the backend's
+    environment in ``cwd`` (None: a folder of the backend's choosing). ``log_key`` is the
+    artifact-store key its log is kept under while it runs and after ("": not stored)."""
+
+    role: str
+    index: int
+    argv: tuple[str, ...]
+    env: Mapping[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+    resources: ReplicaResources = field(default_factory=ReplicaResources)
+    log_key: str = ""
+
+    def __post_init__(self) -> None:
+        if not _ROLE.match(self.role):
+            raise GangInvalid(
+                f"replica role {self.role!r} is not a DNS label: use lower-case letters, "
+                "digits and '-' (e.g. 'master', 'worker')"
+            )
+        if self.index < 0:
+            raise GangInvalid(f"replica {self.role} has index {self.index}; it must be >= 0")
+        if not self.argv or not self.argv[0]:
+            raise GangInvalid(f"replica {self.name} has an empty command: give it argv")
+
+    @property
+    def name(self) -> str:
+        return f"{self.role}-{self.index}"
+
+
+@dataclass(frozen=True)
+class Gang:
+    """Replicas that start together or not at all. ``id`` is unique per backend (the caller
+    puts the namespace and job name in it); ``attempt`` counts whole-gang restarts, each a
+    fresh start with fresh records."""
+
+    id: str
+    replicas: tuple[ReplicaLaunch, ...]
+    attempt: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            raise GangInvalid("a gang needs an id: the job's namespace and name, for example")
+        if not self.replicas:
+            raise GangInvalid(f"gang '{self.id}' has no replicas: give it at least one")
+        if self.attempt < 1:
+            raise GangInvalid(f"gang '{self.id}' has attempt {self.attempt}; it counts from 1")
+        names = [replica.name for replica in self.replicas]
+        doubled = sorted({name for name in names if names.count(name) > 1})
+        if doubled:
+            raise GangInvalid(
+                f"gang '{self.id}' lists replica(s) {', '.join(doubled)} more than once: "
+                "give each replica of a role its own index"
+            )
+
+    def replica(self, role: str, index: int) -> ReplicaLaunch | None:
+        return next((r for r in self.replicas if r.role == role and r.index == index), None)
+
+
+@dataclass(frozen=True)
+class Rendezvous:
+    """Where a gang's replicas meet: the master's address and the port(s) reserved for it."""
+
+    host: str
+    ports: tuple[int, ...]
+
+    @property
+    def port(self) -> int:
+        return self.ports[0]
+
+
+@dataclass(frozen=True)
+class ReplicaState:
+    """A replica as last seen. ``exit_code`` is ``-N`` when signal N ended it; ``host`` and
+    ``pid`` say where it runs (a pod's node and no pid on Kubernetes); ``devices`` are the
+    GPU ids it was given; ``reason`` says why it failed, when not its own exit."""
+
+    role: str
+    index: int
+    phase: Phase = Phase.PENDING
+    exit_code: int | None = None
+    pid: int | None = None
+    host: str = ""
+    devices: tuple[str, ...] = ()
+    started_at: float | None = None  # seconds since the epoch
+    finished_at: float | None = None
+    reason: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.role}-{self.index}"
+
+
+@dataclass(frozen=True)
+class GangEvent:
+    """A replica's state changed: it ``started`` (RUNNING) or ``exited`` (final phase).
+    ``adopted`` events are the states a backend found for a gang it adopted."""
+
+    gang_id: str
+    attempt: int
+    kind: Literal["started", "exited", "adopted"]
+    replica: ReplicaState
+
+
+@dataclass(frozen=True)
+class GangHandle:
+    """A started (or adopted) gang: its id, attempt, rendezvous and the replicas' states
+    when the handle was made (ask the backend for later ones)."""
+
+    gang_id: str
+    attempt: int
+    replicas: tuple[ReplicaState, ...]
+    adopted: bool = False
+
+
+class WorkloadBackend(Protocol):
+    """What the launcher needs of whatever runs workloads (local processes, Kubernetes)."""
+
+    name: str
+
+    async def rendezvous(self, gang_id: str, *, ports: int = 1) -> Rendezvous:
+        """The master address and ``ports`` free ports for ``gang_id``, before it starts (the
+        caller puts them in the replicas' environment); the same answer until the gang ends."""
+        ...
+
+    def refusal(self, gang: Gang) -> str | None:
+        """Why ``gang`` can never run here (naming its request and what there is), else None."""
+        ...
+
+    async def start(self, gang: Gang) -> GangHandle:
+        """Start every replica of ``gang`` together, once resources for all are free.
+
+        Raises `GangRefused` (see `refusal`) at once, `GangStopped` when `stop` came while it
+        waited, `WorkloadError` when a replica cannot be started (none is left running)."""
+        ...
+
+    def events(self, gang_id: str) -> AsyncIterator[GangEvent]:
+        """The gang's state changes from its start (or adoption), then live ones, ending once
+        every replica is in a final phase."""
+        ...
+
+    def logs(
+        self, gang_id: str, role: str, index: int, *, follow: bool = False
+    ) -> AsyncIterator[str]:
+        """The replica's log lines (without their line ends); with ``follow``, new lines as
+        they are written, ending when the replica has ended and its log is read."""
+        ...
+
+    def states(self, gang_id: str) -> tuple[ReplicaState, ...]:
+        """The replicas' current states; `UnknownGang` for a gang not started or adopted here."""
+        ...
+
+    async def wait(self, gang_id: str) -> tuple[ReplicaState, ...]:
+        """The replicas' final states, once every replica has ended."""
+        ...
+
+    async def stop(self, gang_id: str, *, grace: float = 10.0) -> tuple[ReplicaState, ...]:
+        """End every replica (SIGTERM, SIGKILL after ``grace`` s, or the pods' equivalent);
+        returns once nothing of the gang runs. A waiting gang starts no replica."""
+        ...
+
+    async def adopt(self, gang_id: str) -> GangHandle | None:
+        """Resume following ``gang_id``'s latest attempt from the backend's records (after a
+        trainer restart); None when there is no record of it."""
+        ...
+
+    def recorded(self) -> list[str]:
+        """The gang ids this backend has records of (to adopt after a restart)."""
+        ...
+
+    async def remove(self, gang_id: str) -> None:
+        """Forget an ended gang and delete its records (its stored logs stay)."""
+        ...

@@ -1,0 +1,170 @@
+"""One replica's process: started under a supervisor that outlives the trainer, and followed
+to its exit code whether this trainer started it or adopted it.
+
+Why a supervisor per replica, and why the fork server's `shim`: a replica must go on running
+when the trainer dies, and its exit code must still be known to the trainer that adopts it.
+The shim does exactly that for steps already: it runs in a session of its own (so a signal
+to the trainer's process group does not reach it), claims the replica's process record
+before the command runs, and writes the command's exit record before reaping it. The warm
+fork server is not used for replicas: it exists to fork kfp's executor with its imports
+done, while a replica runs any command (``torchrun``, ``python train.py``), and a replica
+must not depend on one shared server process staying up. The shim costs one small Python
+start per replica (it imports nothing from Headrace but the records module).
+
+The shim leads the replica's process group, so signalling the group (`kill_group`) reaches
+the command and its children; the shim ignores SIGTERM and records what the command does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ...adopt import Adopted
+from ...errors import StepError, StepLost, WorkloadError
+from ...executor.runner import resolve_program
+from ...forkserver import records
+from ..base import ReplicaLaunch
+from .records import ReplicaFolder
+
+__all__ = ["Lost", "Supervised", "claimed", "command_of", "environment", "spawn"]
+
+CLAIM_POLL_SECONDS = 0.005
+POLL_SECONDS = 0.1
+
+
+class Lost(Exception):
+    """The replica ended while no trainer watched it, and its exit was not recorded."""
+
+
+def command_of(gang_id: str, launch: ReplicaLaunch, env: dict[str, str], cwd: Path) -> str:
+    """The program the replica runs (resolved on its PATH); `WorkloadError` naming the
+    replica when it does not exist or cannot run."""
+    try:
+        return resolve_program(launch.argv[0], env, cwd)
+    except StepError as error:
+        raise WorkloadError(f"replica {launch.name} of gang '{gang_id}' {error}") from None
+
+
+def spawn(
+    program: str,
+    launch: ReplicaLaunch,
+    folder: ReplicaFolder,
+    env: dict[str, str],
+    cwd: Path,
+    cgroups: tuple[str, ...],
+    python: str = sys.executable,
+) -> subprocess.Popen[bytes]:
+    """Start the replica's supervisor, appending stdout and stderr to its log.
+
+    A plain `subprocess.Popen`, not an asyncio subprocess: asyncio kills a child whose
+    transport is closed or collected, and a replica must outlive the trainer's event loop
+    (a trainer that stops gracefully leaves its gangs running for the next to adopt)."""
+    joins = [part for group in cgroups for part in ("--join", str(Path(group) / "cgroup.procs"))]
+    argv = [
+        python,
+        "-m",
+        "headrace_trainer.forkserver.shim",
+        *joins,
+        str(folder.process),
+        str(folder.exit),
+        program,
+        *launch.argv[1:],
+    ]
+    with folder.log.open("ab") as log:
+        return subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+async def claimed(folder: ReplicaFolder, child: subprocess.Popen[bytes]) -> float | None:
+    """When the supervisor claimed the replica's process record (its command then runs);
+    None when it ended first. Until it is claimed, a trainer adopting the gang would void
+    the replica, so a gang counts as started only once every replica claimed its record.
+    Nothing signals the claim: the record is polled for."""
+    while child.poll() is None:
+        found = records.read_record(str(folder.process))
+        if found is not None and found.get("pid") == child.pid:
+            return float(found.get("started_at", 0.0))
+        await asyncio.sleep(CLAIM_POLL_SECONDS)
+    return None
+
+
+class Supervised:
+    """A replica's supervisor, this trainer's child or another's: `wait` gives the command's
+    exit code (``-N``: signal N) from its exit record, or the supervisor's own end when it
+    was killed before writing one (as SIGKILL to the group does)."""
+
+    def __init__(
+        self,
+        pid: int,
+        folder: ReplicaFolder,
+        child: subprocess.Popen[bytes] | None = None,
+        start: int = 0,
+    ) -> None:
+        self.pid = pid
+        self.folder = folder
+        self._child = child
+        self._start = start
+
+    @classmethod
+    def adopted(cls, pid: int, start: int, folder: ReplicaFolder) -> Supervised:
+        return cls(pid, folder, None, start)
+
+    async def wait(self) -> int:
+        """The exit code; `Lost` when an adopted replica ended without a record."""
+        if self._child is not None:
+            code = await _reaped(self._child)
+            recorded = self._recorded()
+            return recorded if recorded is not None else code
+        try:
+            return await Adopted(self.pid, self._start, self.folder.exit).wait()
+        except StepLost as error:
+            raise Lost(str(error)) from None
+
+    def _recorded(self) -> int | None:
+        found = records.read_record(str(self.folder.exit))
+        if found is None or found.get("pid") != self.pid:
+            return None
+        return int(found["exit"])
+
+
+async def _reaped(child: subprocess.Popen[bytes]) -> int:
+    """Wait for this trainer's ``child`` to end (its pidfd turns readable), reap it, and give
+    its exit status (``-N``: signal N)."""
+    try:
+        fd = os.pidfd_open(child.pid)
+    except (AttributeError, OSError):
+        # No pidfd here: nothing notifies of the end, so poll it.
+        while child.poll() is None:  # noqa: ASYNC110
+            await asyncio.sleep(POLL_SECONDS)
+        return child.returncode
+    loop = asyncio.get_running_loop()
+    ended: asyncio.Future[None] = loop.create_future()
+
+    def readable() -> None:
+        if not ended.done():
+            ended.set_result(None)
+
+    loop.add_reader(fd, readable)
+    try:
+        if child.poll() is None:
+            await ended
+    finally:
+        loop.remove_reader(fd)
+        os.close(fd)
+    return child.wait()
+
+
+def environment(launch: ReplicaLaunch, devices: tuple[str, ...]) -> dict[str, str]:
+    """The replica's environment: the trainer's, its own, and its GPUs (none: empty)."""
+    return {**os.environ, **launch.env, "CUDA_VISIBLE_DEVICES": ",".join(devices)}
