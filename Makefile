@@ -57,10 +57,12 @@ test: EXTRAS = torch
 test: lint typecheck
 	@$(VENV_BIN)/pytest $(PYTEST_ARGS)
 
+bench: EXTRAS = torch
 bench: setup
 	@$(VENV_BIN)/python bench/bus_latency.py
 	@$(VENV_BIN)/python bench/pipelines.py
 	@$(VENV_BIN)/python bench/step_envs.py
+	@$(VENV_BIN)/python bench/training_overhead.py
 
 asyncapi: setup
 	@$(VENV_BIN)/python -m headrace_contracts.asyncapi > docs/asyncapi.json
