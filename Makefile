@@ -6,6 +6,10 @@ UV_VERSION := 0.13.8
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 VENV_BIN := $(CURDIR)/.venv/bin
 PYTEST_ARGS ?=
+# Optional extras `uv sync` adds to the environment. `make setup` installs none; the test targets
+# install `torch` (the CPU wheel, see pyproject.toml) for the distributed training example's test.
+# A target-specific value also reaches `setup` when it runs as that target's prerequisite.
+EXTRAS ?=
 
 .PHONY: help setup demo test lint typecheck unit integration e2e bench asyncapi down clean
 
@@ -26,7 +30,7 @@ $(CURDIR)/.tools/bin/uv:
 	@test -x .tools/bin/uv || { echo "could not install uv: install Python's venv module (apt-get install python3-venv) or uv itself"; exit 1; }
 
 setup: $(UV)
-	@$(UV) sync --all-packages --locked --quiet
+	@$(UV) sync --all-packages --locked --quiet $(foreach extra,$(EXTRAS),--extra $(extra))
 	@echo "environment ready: $(VENV_BIN)"
 
 demo: setup
@@ -42,19 +46,23 @@ typecheck: setup
 unit: setup
 	@$(VENV_BIN)/pytest tests/unit $(PYTEST_ARGS)
 
+integration: EXTRAS = torch
 integration: setup
 	@$(VENV_BIN)/pytest tests/integration $(PYTEST_ARGS)
 
 e2e: setup
 	@$(VENV_BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
+test: EXTRAS = torch
 test: lint typecheck
 	@$(VENV_BIN)/pytest $(PYTEST_ARGS)
 
+bench: EXTRAS = torch
 bench: setup
 	@$(VENV_BIN)/python bench/bus_latency.py
 	@$(VENV_BIN)/python bench/pipelines.py
 	@$(VENV_BIN)/python bench/step_envs.py
+	@$(VENV_BIN)/python bench/training_overhead.py
 
 asyncapi: setup
 	@$(VENV_BIN)/python -m headrace_contracts.asyncapi > docs/asyncapi.json
