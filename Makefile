@@ -63,6 +63,7 @@ bench: setup
 	@$(VENV_BIN)/python bench/pipelines.py
 	@$(VENV_BIN)/python bench/step_envs.py
 	@$(VENV_BIN)/python bench/training_overhead.py
+	@$(VENV_BIN)/python bench/metadata.py $(if $(HEADRACE_BENCH_POSTGRES),--sqlite --postgres $(HEADRACE_BENCH_POSTGRES))
 
 asyncapi: setup
 	@$(VENV_BIN)/python -m headrace_contracts.asyncapi > docs/asyncapi.json
