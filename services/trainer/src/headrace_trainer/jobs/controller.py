@@ -79,6 +79,7 @@ __all__ = ["ControllerDeps", "JobController"]
 log = logging.getLogger("headrace.trainer.jobs")
 TAIL_LINES = 20
 FIRST_LOAD_SECONDS = 5.0
+METRICS_DRAIN_SECONDS = 5.0
 
 
 @dataclass
@@ -108,6 +109,7 @@ class JobController:
         self.deps = deps
         self.inbox: asyncio.Queue[GangEvent | _Poke] = asyncio.Queue()
         self._pumps: list[asyncio.Task[None]] = []
+        self._metrics: asyncio.Task[None] | None = None
         self._live = False
         self._row: TrainingJobRow | None = None
         self._job: TrainingJobSpec | None = None
@@ -306,14 +308,21 @@ class JobController:
 
     def _follow(self) -> None:
         self._pumps.append(asyncio.create_task(self._pump_events(), name=f"job-{self.job_id}"))
-        self._pumps.append(asyncio.create_task(self._pump_metrics(), name=f"job-{self.job_id}-m"))
+        self._metrics = asyncio.create_task(self._pump_metrics(), name=f"job-{self.job_id}-m")
 
     async def _pump_events(self) -> None:
         async for event in self.deps.backend.events(self.job_id):
             self.inbox.put_nowait(event)
 
     async def _stop_gang(self, reason: str) -> None:
-        await self._stop_pumps()
+        try:
+            await self._stop_replicas(reason)
+        finally:
+            await self._stop_pumps(drain=True)
+
+    async def _stop_replicas(self, reason: str) -> None:
+        for task in self._pumps:
+            task.cancel()  # the events of a stopped attempt do not matter
         if not self._live:
             with contextlib.suppress(UnknownGang):
                 states = self.deps.backend.states(self.job_id)
@@ -326,7 +335,15 @@ class JobController:
                 self._set_replica(state.name, state.phase.value, state.exit_code)
         log.info("training job %s: gang stopped (%s)", self.job_id, reason)
 
-    async def _stop_pumps(self) -> None:
+    async def _stop_pumps(self, *, drain: bool = False) -> None:
+        """Stop following the gang. With ``drain``, its metrics are first read to the end of
+        the log (which ends once every replica has, as after a stop), for a few seconds."""
+        metrics, self._metrics = self._metrics, None
+        if metrics is not None:
+            if drain:
+                with contextlib.suppress(TimeoutError, Exception):
+                    await asyncio.wait_for(asyncio.shield(metrics), METRICS_DRAIN_SECONDS)
+            self._pumps.append(metrics)
         pumps, self._pumps = self._pumps, []
         for task in pumps:
             task.cancel()
