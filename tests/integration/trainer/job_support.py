@@ -4,9 +4,6 @@ Python replicas, and waiting on a job through the client."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -17,8 +14,7 @@ import yaml
 from headrace import Client
 from headrace.run_errors import PlatformUnavailable
 from headrace_contracts import TrainingJobView
-from headrace_runtime import Settings
-from headrace_testing import service_settings
+from headrace_testing import BlockingServiceProcess, service_settings
 
 QUICK = {
     "HEADRACE_TRAINER_JOB_BACKOFF_SECONDS": "0.1",
@@ -28,56 +24,29 @@ QUICK = {
 }
 
 
-class TrainerProcess:
-    """``headrace-trainer`` as a process of its own on ``home`` (kill -9 or stop it)."""
+class TrainerProcess(BlockingServiceProcess):
+    """``headrace-trainer`` as a process of its own on ``home`` (kill -9 or stop it), with
+    quick restarts and log copies."""
 
-    def __init__(self, home: Path, nats_url: str) -> None:
-        self.settings: Settings = service_settings(home, nats_url, outbox_interval=0.05)
-        self.log = home / "trainer.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        variables = {
-            f"HEADRACE_{name.upper()}": str(value)
-            for name, value in self.settings.model_dump().items()
-            if value is not None
-        }
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        with self.log.open("ab") as output:
-            self.process = subprocess.Popen(
-                [str(Path(sys.executable).parent / "headrace-trainer")],
-                env={**os.environ, **variables, **QUICK},
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+    def __init__(self, home: Path, nats_url: str, **env: str) -> None:
+        settings = service_settings(home, nats_url, outbox_interval=0.05)
+        super().__init__("headrace-trainer", settings, home / "trainer.log", **QUICK, **env)
 
     def ready(self, client: Client, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                client.list_jobs()
-                return
-            except PlatformUnavailable:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        ready(client, timeout)
 
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait()
 
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
+def ready(client: Client, timeout: float = 30) -> None:
+    """Until a trainer answers ``client``'s job queries."""
+    deadline = time.monotonic() + timeout
+    while True:
         try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+            client.list_jobs()
+            return
+        except PlatformUnavailable:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def script(folder: Path, name: str, code: str) -> Path:

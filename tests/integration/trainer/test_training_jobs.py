@@ -29,7 +29,8 @@ names = ["MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "RANK", "LOCAL_RANK", "PET_
          "PET_NODE_RANK", "PET_NPROC_PER_NODE", "HEADRACE_REPLICA", "GREETING"]
 out = pathlib.Path(os.environ["HEADRACE_OUTPUT_DIR"])
 out.mkdir(parents=True, exist_ok=True)
-(out / f"env-{os.environ['RANK']}.json").write_text(json.dumps({n: os.environ.get(n) for n in names}))
+seen = {n: os.environ.get(n) for n in names}
+(out / f"env-{os.environ['RANK']}.json").write_text(json.dumps(seen))
 pathlib.Path(sys.argv[1], f"cwd-{os.environ['RANK']}").write_text(os.getcwd())
 print("epoch=1 loss=0.5")
 print("headrace.metric epoch=2 loss=0.25 accuracy=0.75")
@@ -85,7 +86,9 @@ def test_a_two_replica_job_succeeds_with_each_replica_s_environment(
     ranks = [json.loads((output / f"env-{rank}.json").read_text()) for rank in (0, 1)]
     assert ranks[0]["MASTER_ADDR"] == ranks[1]["MASTER_ADDR"] == "127.0.0.1"
     assert ranks[0]["MASTER_PORT"] == ranks[1]["MASTER_PORT"]
-    assert [(r["RANK"], r["WORLD_SIZE"], r["PET_NODE_RANK"], r["HEADRACE_REPLICA"]) for r in ranks] == [
+    assert [
+        (r["RANK"], r["WORLD_SIZE"], r["PET_NODE_RANK"], r["HEADRACE_REPLICA"]) for r in ranks
+    ] == [
         ("0", "2", "0", "master-0"),
         ("1", "2", "1", "worker-0"),
     ]
@@ -154,7 +157,8 @@ def test_a_crashing_replica_restarts_the_whole_gang_then_fails_with_its_code_and
     assert starts(tmp_path, "master-0") == starts(tmp_path, "worker-0") == 2  # whole gang, twice
     assert job.attempt == 1
     failed = next(c for c in job.conditions if c.type == "Failed")
-    assert "backoff limit (1)" in failed.message and "worker-0 exited with code 3" in failed.message
+    assert "backoff limit (1)" in failed.message
+    assert "worker-0 exited with code 3" in failed.message
     assert not any(running(pid) for pid in pids(tmp_path))
 
 
@@ -183,7 +187,9 @@ def test_active_deadline_exceeded_stops_every_replica_and_fails_the_job(
 def test_delete_of_a_running_job_leaves_nothing_running(client: Client, tmp_path: Path) -> None:
     sleeper = script(tmp_path, "sleeper.py", SLEEPER)
     manifest = write_manifest(
-        tmp_path, "doomed", pytorch_job("doomed", ["python", sleeper.name, str(tmp_path)], workers=2)
+        tmp_path,
+        "doomed",
+        pytorch_job("doomed", ["python", sleeper.name, str(tmp_path)], workers=2),
     )
     client.apply(manifest)
     wait_job(client, "doomed", lambda j: j.state == "RUNNING", what="ran")
@@ -224,7 +230,9 @@ def test_a_finished_job_is_removed_after_its_ttl(client: Client, tmp_path: Path)
     manifest = write_manifest(
         tmp_path,
         "brief",
-        pytorch_job("brief", [sys.executable, "-c", "pass"], run_policy={"ttlSecondsAfterFinished": 1}),
+        pytorch_job(
+            "brief", [sys.executable, "-c", "pass"], run_policy={"ttlSecondsAfterFinished": 1}
+        ),
     )
     client.apply(manifest)
     wait_job(client, "brief", lambda j: j.state == "SUCCEEDED", what="succeeded")
