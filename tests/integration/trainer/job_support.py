@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from headrace import Client
+from headrace.job_errors import JobNotFound
 from headrace.run_errors import PlatformUnavailable
 from headrace_contracts import TrainingJobView
 from headrace_testing import BlockingServiceProcess, service_settings
@@ -100,8 +101,11 @@ def wait_job(
     deadline = time.monotonic() + timeout
     job = None
     while time.monotonic() < deadline:
-        job = client.get_job(name)
-        if predicate(job):
+        try:
+            job = client.get_job(name)
+        except JobNotFound:  # not recorded yet
+            job = None
+        if job is not None and predicate(job):
             return job
         time.sleep(0.05)
     raise AssertionError(f"job {name} never {what or 'matched'}; last: {job}")
