@@ -64,13 +64,16 @@ def pytorch_job(
     restart: str = "Never",
     run_policy: dict[str, Any] | None = None,
     env: dict[str, str] | None = None,
+    cpu: str = "",
 ) -> dict[str, Any]:
-    container = {
+    container: dict[str, Any] = {
         "name": "pytorch",
         "image": "python:3.11",
         "command": command,
         "env": [{"name": k, "value": v} for k, v in (env or {}).items()],
     }
+    if cpu:
+        container["resources"] = {"requests": {"cpu": cpu}}
     template = {"spec": {"containers": [container]}}
     spec: dict[str, Any] = {
         "pytorchReplicaSpecs": {

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from job_support import (
     TrainerProcess,
+    gone,
     pytorch_job,
     running,
     script,
@@ -30,7 +31,8 @@ from headrace_testing import TestNats, nats_for_test
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestNats, TrainerProcess]]:
     folder = tmp_path_factory.mktemp("jobs-cli")
     with nats_for_test(folder) as nats:
-        trainer = TrainerProcess(folder / "home", nats.url)
+        # 4 CPUs to admit gangs against, whatever the machine has
+        trainer = TrainerProcess(folder / "home", nats.url, HEADRACE_TRAINER_CPUS="4")
         trainer.start()
         try:
             yield nats, trainer
@@ -155,6 +157,34 @@ def test_an_invalid_manifest_sent_past_the_cli_is_recorded_failed(client: Client
     job = wait_job(client, "sneaky", lambda j: j.state == "FAILED", what="failed")
     assert job.reason == "InvalidManifest"
     assert "spec.pytorchReplicaSpecs.Master.replicas" in job.conditions[0].message
+
+
+def test_a_job_waiting_for_cpus_is_deleted_before_any_replica_starts(
+    client: Client, url: str, tmp_path: Path
+) -> None:
+    hold = script(
+        tmp_path,
+        "hold.py",
+        """
+        import os, pathlib, sys, time
+        pathlib.Path(sys.argv[1], f"started-{os.getpid()}").touch()
+        time.sleep(120)
+        """,
+    )
+    command = ["python", hold.name, str(tmp_path)]
+    big = write_manifest(tmp_path, "big", pytorch_job("big", command, cpu="2"))
+    small = write_manifest(tmp_path, "small", pytorch_job("small", command, cpu="1"))
+    client.apply(big)
+    wait_job(client, "big", lambda j: j.state == "RUNNING", what="ran")
+    client.apply(small)  # 2 x 1 CPU: waits while `big` holds all 4
+    until(lambda: len(list(tmp_path.glob("started-*"))) == 2, 30, "big's replicas")
+    assert client.get_job("small").state == "CREATED"
+    client.delete_job("small")
+    until(lambda: gone(client, "small"), 30, "small deleted")
+    client.delete_job("big")
+    until(lambda: gone(client, "big"), 30, "big deleted")
+    assert len(list(tmp_path.glob("started-*"))) == 2  # small never started a replica
+    assert not any(running(int(p.name.split("-")[1])) for p in tmp_path.glob("started-*"))
 
 
 def test_a_trainer_killed_with_kill_9_adopts_its_running_job_after_restart(

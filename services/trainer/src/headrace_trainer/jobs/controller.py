@@ -45,7 +45,7 @@ from headrace_contracts import (
 )
 from headrace_contracts.kubeflow import ManifestError, TrainingJobSpec, parse_training_job
 
-from ..backends.base import GangEvent, WorkloadBackend
+from ..backends.base import Gang, GangEvent, GangHandle, WorkloadBackend
 from ..backends.base import Phase as ReplicaPhase
 from ..errors import GangStopped, UnknownGang, WorkloadError
 from .codec import decode_state, encode_state
@@ -293,7 +293,7 @@ class JobController:
                 for launch in gang.replicas
             }
             self._live = True
-            handle = await self.deps.backend.start(gang)
+            handle = await self._started(gang)
         except GangStopped:
             self._live = False
             return
@@ -305,6 +305,28 @@ class JobController:
             self._set_replica(state.name, state.phase.value, state.exit_code)
         self._follow()
         await self._decide(GangStarted(self._state.attempt))
+
+    async def _started(self, gang: Gang) -> GangHandle:
+        """``backend.start(gang)``; a delete or suspend asked while the gang waits for its
+        resources (GPUs another job holds) stops the wait (`GangStopped`)."""
+        starting = asyncio.ensure_future(self.deps.backend.start(gang))
+        try:
+            while True:
+                poked = asyncio.ensure_future(self.inbox.get())
+                done, _ = await asyncio.wait({starting, poked}, return_when=asyncio.FIRST_COMPLETED)
+                if starting in done:
+                    if poked.done():
+                        self.inbox.put_nowait(poked.result())
+                    else:
+                        poked.cancel()
+                    return starting.result()
+                row = await asyncio.to_thread(self.deps.rows.get, self.job_id)
+                if row is None or row.request in ("delete", "suspend"):
+                    await self.deps.backend.stop(self.job_id, grace=self.deps.stop_grace)
+        except BaseException:
+            if not starting.done():
+                starting.cancel()
+            raise
 
     def _follow(self) -> None:
         self._pumps.append(asyncio.create_task(self._pump_events(), name=f"job-{self.job_id}"))
