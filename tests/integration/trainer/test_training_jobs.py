@@ -132,6 +132,11 @@ def test_a_crashing_replica_restarts_the_whole_gang_then_fails_with_its_code_and
         with open(folder / f"starts-{os.environ['HEADRACE_REPLICA']}", "a") as starts:
             starts.write(f"{os.getpid()}\\n")
         if os.environ["RANK"] == "1":
+            # crash once the Master of this attempt runs too
+            mine = len((folder / "starts-worker-0").read_text().split())
+            master = folder / "starts-master-0"
+            while not master.exists() or len(master.read_text().split()) < mine:
+                time.sleep(0.02)
             print("step 1 of 10", flush=True)
             print("worker lost its data shard", flush=True)
             sys.exit(3)
