@@ -50,6 +50,11 @@ class SubmitTrainingJob(Command):
     run_id: str = ""
     step_id: str = ""
     trial_id: str = ""
+    working_dir: str = Field(
+        default="",
+        description="local backend: the folder replicas run in when the container names no "
+        "workingDir (the CLI sends the manifest's folder); relative workingDirs resolve here",
+    )
 
 
 class TrainingJobStarted(Event):

@@ -50,6 +50,9 @@ class TrainingJobView(Value):
     created_at: str = ""
     started_at: str = ""
     finished_at: str = ""
+    spec_digest: str = Field(default="", description="sha256 of the applied manifest")
+    log_tail: str = Field(default="", description="the failed replica's last log lines")
+    output_uri: str = Field(default="", description="HEADRACE_OUTPUT_DIR as stored at success")
 
 
 class TrainingJobDetail(Reply):

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .client import Client
+    from .metrics import report_metrics
     from .run_errors import (
         BadListQuery,
         ClientError,
@@ -32,6 +33,7 @@ _EXPORTS = {
     "RunNotFound": "run_errors",
     "RunRejectedError": "run_errors",
     "RunTimeout": "run_errors",
+    "report_metrics": "metrics",
 }
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "RunNotFound",
     "RunRejectedError",
     "RunTimeout",
+    "report_metrics",
 ]
 
 

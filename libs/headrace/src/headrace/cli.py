@@ -9,6 +9,8 @@
     headrace env list|prune ...                           (see :mod:`headrace.env_args`)
     headrace model list|get|versions|register|promote ... (see :mod:`headrace.model_args`)
     headrace lineage URI|RUN[/STEP] ...                   (see :mod:`headrace.lineage_args`)
+    headrace apply -f FILE ...                            (see :mod:`headrace.job_args`)
+    headrace job list|get|logs|delete|suspend|resume ...  (see :mod:`headrace.job_args`)
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Sequence
 
 from . import commands
 from .env_args import add_env_parser
+from .job_args import add_apply_parser, add_job_parser
 from .lineage_args import add_lineage_parser
 from .model_args import add_model_parser
 from .run_args import add_run_parser, positive_seconds
@@ -104,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_env_parser(sub)
     add_model_parser(sub)
     add_lineage_parser(sub)
+    add_apply_parser(sub)
+    add_job_parser(sub)
     return parser
 
 
@@ -126,6 +131,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .model_commands import model
 
             return model(args)
+        if args.command in ("apply", "job"):
+            from . import job_commands
+
+            return job_commands.apply(args) if args.command == "apply" else job_commands.job(args)
         if args.command == "lineage":
             from .lineage_commands import lineage
 

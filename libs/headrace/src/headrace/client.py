@@ -63,6 +63,7 @@ from headrace_pipelines import (
     compile_plan,
 )
 
+from .job_client import TrainingJobCalls
 from .model_client import ModelRegistryCalls
 from .run_errors import (
     BadListQuery,
@@ -106,7 +107,7 @@ def platform_nats_url(home: str | os.PathLike[str] | None = None) -> str:
     return os.environ.get("HEADRACE_NATS_URL") or DEFAULT_URL
 
 
-class Client(ModelRegistryCalls):
+class Client(ModelRegistryCalls, TrainingJobCalls):
     """A synchronous connection to a Headrace platform; use it as a context manager.
 
     ``timeout`` bounds connecting and each question to the scheduler; ``submit_timeout``

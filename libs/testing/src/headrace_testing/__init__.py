@@ -3,11 +3,12 @@
 from .database import database_url_for, postgres_url, reset_postgres
 from .locks import lock_held
 from .nats import TestNats, nats_for_test
-from .process import ServiceProcess
+from .process import BlockingServiceProcess, ServiceProcess
 from .settings import service_settings
 from .waiting import wait_for
 
 __all__ = [
+    "BlockingServiceProcess",
     "ServiceProcess",
     "TestNats",
     "database_url_for",

@@ -25,6 +25,9 @@ from .envs import environments_for
 from .errors import ForkServerDied
 from .executor import Runner, SubprocessRunner
 from .forkserver.client import ForkServerRunner
+from .jobs.bootstrap import add_training_jobs
+from .jobs.policy import Backoff
+from .jobs.store import TrainingJobRow
 from .launcher import LocalLauncher
 
 NAME = "trainer"
@@ -46,6 +49,7 @@ def build(
     service = Service(
         NAME,
         settings,
+        tables=[TrainingJobRow],
         span_exporter=span_exporter,
         concurrency=config.handler_concurrency,
         batch=False,
@@ -71,6 +75,14 @@ def build(
         ),
     )
     service.handles(StepReady, on_give_up=launcher.given_up)(launcher.handle)
+    add_training_jobs(
+        service,
+        settings.home,
+        launcher.store,
+        launcher.placement,
+        backoff=Backoff(initial=config.job_backoff_seconds),
+        log_upload_seconds=config.job_log_upload_seconds,
+    )
     service.listens(CancelStep)(launcher.cancel)
     sweeper: list[asyncio.Task[None]] = []
 

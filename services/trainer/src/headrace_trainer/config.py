@@ -37,7 +37,12 @@ class TrainerSettings(BaseSettings):
     whose fork servers are kept warm (the least recently used idle one is stopped).
 
     ``HEADRACE_TRAINER_RECORD_RETENTION_SECONDS``: how long a finished step attempt's
-    outcome record is kept (for a redelivery after a trainer died before acknowledging)."""
+    outcome record is kept (for a redelivery after a trainer died before acknowledging).
+
+    Training jobs: ``HEADRACE_TRAINER_JOB_BACKOFF_SECONDS`` (the first whole-gang restart's
+    wait, doubling up to 60 s), ``HEADRACE_TRAINER_JOB_LOG_UPLOAD_SECONDS`` (how often a
+    running replica's log is copied to the artifact store, where ``headrace job logs`` reads
+    it)."""
 
     model_config = SettingsConfigDict(env_prefix="HEADRACE_TRAINER_", extra="ignore")
 
@@ -75,6 +80,11 @@ class TrainerSettings(BaseSettings):
     def prune_interval(self) -> float:
         """Seconds between sweeps of old step attempt records."""
         return min(max(self.record_retention_seconds / 4, 1.0), 3600.0)
+
+    # Training jobs: the first whole-gang restart waits this long (doubling, at most 60 s),
+    # and running replicas' logs are copied to the artifact store this often.
+    job_backoff_seconds: float = Field(default=1.0, ge=0)
+    job_log_upload_seconds: float = Field(default=2.0, gt=0)
 
     step_environments: bool = True
     find_links: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -8,6 +8,7 @@ does not support is reported with its path in one :class:`ManifestError`.
 
 from ._trainjob import KNOWN_RUNTIMES, TORCH_DISTRIBUTED
 from ._wire import NO_OP_FIELDS
+from .digest import manifest_digest
 from .errors import ManifestError, Problem
 from .job import (
     ROLE_ORDER,
@@ -45,5 +46,6 @@ __all__ = [
     "RunPolicy",
     "TrainingJobSpec",
     "load_training_jobs",
+    "manifest_digest",
     "parse_training_job",
 ]

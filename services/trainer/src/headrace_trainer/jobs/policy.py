@@ -46,6 +46,7 @@ __all__ = [
     "Phase",
     "ReplicaExited",
     "Resume",
+    "StartFailed",
     "StartGang",
     "StopGang",
     "Succeed",
@@ -115,6 +116,14 @@ class Deleted:
 
 
 @dataclass(frozen=True)
+class StartFailed:
+    """The gang cannot start at all (a command that does not exist, more GPUs than the
+    machine has): the job fails at once with ``message``, whatever its restart policy."""
+
+    message: str
+
+
+@dataclass(frozen=True)
 class Suspend:
     pass
 
@@ -124,7 +133,7 @@ class Resume:
     pass
 
 
-JobEvent = GangStarted | ReplicaExited | DeadlinePassed | Deleted | Suspend | Resume
+JobEvent = GangStarted | ReplicaExited | DeadlinePassed | Deleted | Suspend | Resume | StartFailed
 
 
 # ----- what to do (outputs) -----
@@ -222,6 +231,11 @@ class GangPolicy:
                 f"{self._what} has failed because it was active longer than specified deadline"
             )
             return self._fail(state, now, "DeadlineExceeded", message)
+        if isinstance(event, StartFailed):
+            if not state.phase.active:
+                return Decision(state)
+            message = f"{self._what} could not start: {event.message}"
+            return self._fail(state, now, "FailedToStart", message)
         if isinstance(event, Deleted):
             if state.phase.final:
                 return Decision(state)

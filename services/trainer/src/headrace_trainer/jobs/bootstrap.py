@@ -1,0 +1,111 @@
+"""Training jobs in the trainer service: the local backend, the controllers, the handlers
+and the query responders, wired at service start."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from headrace_artifacts import ArtifactStore
+from headrace_contracts import (
+    CancelTrainingJob,
+    GetTrainingJob,
+    ListTrainingJobs,
+    Reply,
+    ResumeTrainingJob,
+    SubmitTrainingJob,
+    SuspendTrainingJob,
+)
+from headrace_runtime import HandlerContext, OutboxRelay, Service
+
+from ..backends.local import LocalBackend
+from ..placement import Placement
+from .controller import ControllerDeps
+from .handlers import JobHandlers
+from .ledger import JobLedger
+from .manager import JobManager
+from .policy import Backoff
+from .store import JobRows
+
+__all__ = ["add_training_jobs"]
+
+
+def add_training_jobs(
+    service: Service,
+    home: Path,
+    store: ArtifactStore,
+    placement: Placement,
+    *,
+    backoff: Backoff | None = None,
+    log_upload_seconds: float = 2.0,
+    stop_grace: float = 10.0,
+) -> LocalBackend:
+    """Register the training-job handlers on ``service``; gangs run as local processes
+    recorded under ``<home>/gangs``, job folders under ``<home>/training-jobs``."""
+    backend = LocalBackend(
+        home / "gangs",
+        placement.capacity,
+        enforcer=placement.enforcer,
+        store=store,
+        log_upload_seconds=log_upload_seconds,
+    )
+    held: list[JobHandlers] = []
+
+    def handlers() -> JobHandlers:
+        return held[0]  # made at start, before the service consumes or answers
+
+    async def submit(command: SubmitTrainingJob, ctx: HandlerContext[Any]) -> None:
+        await handlers().submit(command, ctx)
+
+    async def cancel(command: CancelTrainingJob, ctx: HandlerContext[Any]) -> None:
+        await handlers().cancel(command, ctx)
+
+    async def suspend(command: SuspendTrainingJob, ctx: HandlerContext[Any]) -> None:
+        await handlers().suspend(command, ctx)
+
+    async def resume(command: ResumeTrainingJob, ctx: HandlerContext[Any]) -> None:
+        await handlers().resume(command, ctx)
+
+    async def get(query: GetTrainingJob) -> Reply:
+        return await handlers().get(query)
+
+    async def listed(query: ListTrainingJobs) -> Reply:
+        return await handlers().list(query)
+
+    service.handles(SubmitTrainingJob)(submit)
+    service.handles(CancelTrainingJob)(cancel)
+    service.handles(SuspendTrainingJob)(suspend)
+    service.handles(ResumeTrainingJob)(resume)
+    service.answers(GetTrainingJob)(get)
+    service.answers(ListTrainingJobs)(listed)
+
+    @service.on_start
+    async def start_jobs() -> None:
+        assert service.engine is not None
+        assert service.bus is not None
+        relay = OutboxRelay(service.bus, service.engine)
+        rows = JobRows(service.engine)
+        deps = ControllerDeps(
+            backend=backend,
+            rows=rows,
+            ledger=JobLedger(service.engine, relay, service.source),
+            store=store,
+            jobs_root=home / "training-jobs",
+            python_bin=str(Path(sys.executable).parent),
+            path=os.environ.get("PATH", os.defpath),
+            backoff=backoff or Backoff(),
+            stop_grace=stop_grace,
+        )
+        manager = JobManager(deps)
+        held.append(JobHandlers(manager, rows))
+        await manager.start()
+
+    @service.on_stop
+    async def stop_jobs() -> None:
+        if held:
+            await held[0].manager.stop()
+        await backend.close()
+
+    return backend
