@@ -20,7 +20,8 @@ from headrace_testing import wait_for
 from headrace_trainer.backends import Gang, GangEvent, GangHandle, Rendezvous, ReplicaState
 from headrace_trainer.backends.local import LocalBackend
 from headrace_trainer.capacity import Demand, Machine
-from headrace_trainer.executor import Runner, SubprocessRunner
+from headrace_trainer.executor import Launch, Runner, SubprocessRunner
+from headrace_trainer.executor.runner import Records
 from headrace_trainer.forkserver.client import ForkServerRunner
 from headrace_trainer.launcher import LocalLauncher
 from headrace_trainer.placement import Placement
@@ -199,3 +200,30 @@ async def test_a_step_cancelled_while_it_waits_for_its_cpus_never_starts(
     assert not marker.exists()
     await placement.capacity.release(held)
     assert placement.capacity.cpus == Decimal(1)  # the stopped gang holds nothing
+
+
+async def test_an_execution_left_without_a_gang_record_is_ended_and_run_again(
+    tmp_path: Path,
+) -> None:
+    launcher, backend, _, store = launcher_on(tmp_path, SubprocessRunner())
+    step = step_ready(double, store, tmp_path, parameters={"x": 4}, step_id="root/double")
+    folder = launcher.ledger.folder(step) / "exec-1"
+    folder.mkdir(parents=True)
+    # What a trainer from before steps ran on the backend left: records, no gang.json.
+    older = await SubprocessRunner().start(
+        Launch(
+            argv=["sleep", "60"],
+            cwd=folder,
+            log_path=folder / "log.txt",
+            records=Records(folder / "process.json", folder / "exit.json"),
+        )
+    )
+    await wait_for((folder / "process.json").exists, 10, "the older process to claim its record")
+
+    ((succeeded, _),) = await launcher.run(step, "cause-1")
+
+    assert isinstance(succeeded, StepSucceeded)
+    assert succeeded.output_parameters == {"Output": 8}
+    assert await asyncio.wait_for(older.wait(), 10) == -9
+    assert backend.asked("step/run-1/root/double/1")[0] == "adopt"
+    assert [gang.attempt for gang, _ in backend.started] == [2]  # execution 2

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -58,6 +59,7 @@ from .envs import EnvironmentFailed, StepEnvironments
 from .errors import StepLost, UnknownGang, WorkloadError
 from .events import outcome_events
 from .executor import LOG_FILE, Outcome, Runner, StepControl, execute
+from .executor.control import kill_group
 from .executor.core import follow
 from .ledger import Attempt, Execution, Ledger
 from .machine import detect_machine
@@ -255,6 +257,8 @@ class LocalLauncher:
         its process is gone without a record (the step then runs again)."""
         gang = gang_id(step)
         handle = await self.backend.adopt(gang, records=execution.folder)
+        if handle is None:
+            await asyncio.to_thread(_end_unrecorded, execution)
         state = handle.replicas[0] if handle is not None and handle.replicas else None
         if state is None or (state.phase.final and state.exit_code is None):
             log.info(
@@ -352,6 +356,18 @@ class LocalLauncher:
 
 def _placement(config: TrainerSettings) -> Placement:
     return Placement(detect_machine(config), probe(config.cgroup))
+
+
+def _end_unrecorded(execution: Execution) -> None:
+    """An execution with no gang record never started (its trainer died waiting for its
+    resources), or was started by a trainer from before steps ran on the backend: end the
+    latter's process, which nothing could follow, before the step runs again."""
+    found = execution.judge()  # one that never started is voided: it never will
+    if found.state == "running":
+        log.warning(
+            "execution %s (pid %d) has no gang record; ending it", execution.folder, found.pid
+        )
+        kill_group(found.pid, signal.SIGKILL)
 
 
 def _write_notices(log_path: Path, notices: list[str]) -> None:
