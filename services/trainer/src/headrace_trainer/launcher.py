@@ -321,7 +321,7 @@ class LocalLauncher:
             run_id=step.run_id,
             step_id=step.step_id,
             attempt=step.attempt,
-            backend="local",
+            backend=self.backend.name,
             worker=self.worker,
             notices=notices,
         )
