@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from headrace_contracts import Resources, StepReady
-from headrace_trainer.capacity import Demand, Grant, Machine
+from headrace_trainer.backends import ReplicaState
+from headrace_trainer.backends.local.limits import limit
+from headrace_trainer.capacity import Machine
 from headrace_trainer.cgroups import (
     Enforcer,
     EnforcerV1,
@@ -225,10 +227,14 @@ def test_without_a_v1_cpu_hierarchy_cpu_limits_are_reported_not_enforced(
         executor={"image": "python:3.11"},
         resources=Resources(memory_limit="64Mi", cpu_limit="2"),
     )
-    placed = Placement(machine, found).prepare(step, Grant(Demand()))
-    assert placed.cgroup is not None
-    assert (placed.cgroup.path / "memory.limit_in_bytes").read_text() == str(64 * 1024**2)
-    assert placed.notices == [f"the CPU limit 2 of step 'train' is not enforced: {why}"]
+    placement = Placement(machine, found)
+    limits = limit(found, placement.resources(step))
+    assert limits.cgroup is not None
+    assert (limits.cgroup.path / "memory.limit_in_bytes").read_text() == str(64 * 1024**2)
+    state = ReplicaState("step", 0, cpu_unenforced=limits.cpu_unenforced)
+    assert placement.limit_notices(step, state) == [
+        f"the CPU limit 2 of step 'train' is not enforced: {why}"
+    ]
 
 
 def test_an_out_of_memory_kill_is_read_from_v1_oom_control(tmp_path: Path) -> None:

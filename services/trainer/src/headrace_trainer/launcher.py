@@ -1,18 +1,24 @@
-"""The local backend: runs each ready step as a process on this machine.
+"""The step launcher: runs each ready step through the workload backend.
 
 Per StepReady: answer at once if the step was cancelled (and never started here), else
 hold the step attempt's folder in the `Ledger` (waiting while another trainer on this
 machine holds it) and:
 
 * its outcome is recorded already (a trainer died before its events went out): publish it;
-* its process runs, or ran and its exit is recorded (a trainer died meanwhile): adopt it,
-  following it to its end (cancel and timeout reach it as any step) and collecting its
-  outputs as `execute` does; an adopted step takes no slot, as it runs already;
-* otherwise (first delivery, or its process is gone unrecorded): refuse it at once if it
-  asks for more than this machine has, wait until ``not_before``, wait for its CPUs, memory
-  and GPUs (`Placement`), take one of ``concurrency`` slots and run it through `execute`
-  with the runner of its Python environment (``envs/``), publishing StepStarted when the
-  process starts.
+* its latest execution was started by a trainer gone since: `adopt` its gang from the
+  execution's folder and follow it to its end (cancel and timeout reach it as any step),
+  collecting its outputs as `execute` does; an execution whose process is gone unrecorded
+  runs again;
+* otherwise: refuse it at once if it asks for more than this machine has, wait until
+  ``not_before``, and run it through `execute`, whose process starts as a one-replica gang
+  on the backend (`stepgang`): the backend waits for its CPUs, memory and GPUs and one of
+  ``concurrency`` slots, gives it its GPUs and a cgroup for its limits, and starts it with
+  the runner of its Python environment (``envs/``: the warm fork server); StepStarted goes
+  out when the process starts.
+
+The launcher reaches the step's process only through the backend (`WorkloadBackend`:
+start, wait, stop, adopt, remove); by default a `LocalBackend` sharing `Placement`'s
+capacity, so steps and gangs never hold the same GPU.
 
 The outcome is recorded before its events are handed back for the handler to publish
 through the outbox. A CancelStep (seen by every replica) stops the step here if this
@@ -44,18 +50,21 @@ from headrace_contracts import (
 )
 from headrace_runtime import HandlerContext
 
-from .adopt import Adopted
+from .backends import WorkloadBackend
+from .backends.base import ReplicaState
+from .backends.local import LocalBackend
 from .cgroups import probe
 from .config import TrainerSettings
 from .envs import EnvironmentFailed, StepEnvironments
-from .errors import StepLost
+from .errors import StepLost, UnknownGang, WorkloadError
 from .events import outcome_events
 from .executor import LOG_FILE, Outcome, Runner, StepControl, execute
 from .executor.control import kill_group
-from .executor.core import OnStart, follow
-from .ledger import Attempt, Execution, Judgement, Ledger
+from .executor.core import follow
+from .ledger import Attempt, Execution, Ledger
 from .machine import detect_machine
-from .placement import NOTICE_PREFIX, Placed, Placement
+from .placement import NOTICE_PREFIX, Placement
+from .stepgang import GangProcess, GangRunner, gang_id, stopper
 
 __all__ = ["Announce", "LocalLauncher"]
 
@@ -77,17 +86,25 @@ class LocalLauncher:
         service: str = "trainer",
         placement: Placement | None = None,
         environments: StepEnvironments | None = None,
+        backend: WorkloadBackend | None = None,
     ) -> None:
+        """``backend`` runs the steps' processes; by default a `LocalBackend` on
+        ``placement``'s capacity and cgroups, with ``concurrency`` slots."""
         self.store = store
         self.ledger = Ledger(work_root)
         self.runner = runner
         self.worker = worker
         self.config = config or TrainerSettings()
         self.placement = placement or _placement(self.config)
+        self.backend: WorkloadBackend = backend or LocalBackend(
+            work_root / ".gangs",  # unused by steps: their records are in the ledger
+            self.placement.capacity,
+            enforcer=self.placement.enforcer,
+            concurrency=self.config.concurrency,
+        )
         self.environments = environments
         self._announce = announce
         self._service = service
-        self._slots = asyncio.Semaphore(self.config.concurrency)
         self._running: dict[StepKey, StepControl] = {}
         self._cancelled: dict[StepKey, tuple[str, float]] = {}
 
@@ -125,7 +142,7 @@ class LocalLauncher:
         reason = self._cancel_reason(key)
         if reason is not None and not await asyncio.to_thread(self.ledger.known, step):
             return [(StepCancelled(run_id=step.run_id, step_id=step.step_id, reason=reason), "")]
-        control = StepControl()
+        control = StepControl(stop=stopper(self.backend, gang_id(step)))
         if reason is not None:  # and a trainer here may have started it: stop what runs
             control.cancel(reason)
         self._running[key] = control
@@ -137,6 +154,13 @@ class LocalLauncher:
         return outcome_events(step, outcome)
 
     async def _run(self, step: StepReady, control: StepControl, cause_id: str) -> Outcome:
+        try:
+            return await self._run_held(step, control, cause_id)
+        finally:
+            with contextlib.suppress(WorkloadError):  # one that still runs: left for adoption
+                await self.backend.remove(gang_id(step))
+
+    async def _run_held(self, step: StepReady, control: StepControl, cause_id: str) -> Outcome:
         async with self.ledger.hold(step) as attempt:
             previous = await asyncio.to_thread(attempt.recall)
             if isinstance(previous, Outcome):
@@ -165,73 +189,78 @@ class LocalLauncher:
             return Outcome(status="failed", reason=refused)
         if not await self._wait_until(step, control):
             return Outcome(status="cancelled", reason=control.cancel_reason or "cancelled")
-        grant = await self.placement.admit(step, control.cancelled)
-        if grant is None:
-            return Outcome(status="cancelled", reason=control.cancel_reason or "cancelled")
+        execution = await asyncio.to_thread(attempt.next_execution, previous)
         try:
-            if not await self._take_slot(control):
-                return Outcome(status="cancelled", reason=control.cancel_reason or "cancelled")
-            try:
-                placed = self.placement.prepare(step, grant)
-                execution = await asyncio.to_thread(attempt.next_execution, previous)
-                try:
-                    outcome = await self._execute_placed(placed, execution, control, cause_id)
-                except BaseException:
-                    execution.abandon()  # killed on the way out: a later delivery runs it again
-                    raise
-                return self.placement.finish(placed, outcome)
-            finally:
-                self._slots.release()
-        finally:
-            await self.placement.release(grant)
+            return await self._execute_in(step, execution, control, cause_id)
+        except BaseException:
+            execution.abandon()  # killed on the way out: a later delivery runs it again
+            raise
 
-    async def _execute_placed(
-        self, placed: Placed, execution: Execution, control: StepControl, cause_id: str
+    async def _execute_in(
+        self, step: StepReady, execution: Execution, control: StepControl, cause_id: str
     ) -> Outcome:
-        """`execute` the placed step in ``execution``, with its notices at the top of its log
-        and the runner of its Python environment (see ``envs/``)."""
-        step = placed.step
-        log_path = execution.workdir / LOG_FILE
-        _write_notices(log_path, placed.notices)
+        """`execute` the step in ``execution`` as a gang on the backend, with its notices
+        at the top of its log and the runner of its Python environment (see ``envs/``)."""
+        log_path = execution.folder / LOG_FILE
+        notices = self.placement.notices(step)
+        _write_notices(log_path, notices)
+        gang = gang_id(step)
 
         async def started(pid: int) -> None:
-            _write_notices(log_path, self.placement.started(placed, pid))
-            await self._started(step, cause_id, pid, placed.notices)
+            state = self._state(gang)
+            more = self.placement.limit_notices(step, state) if state is not None else []
+            _write_notices(log_path, more)
+            await self._started(step, cause_id, pid, [*notices, *more])
+
+        async def run_with(runner: Runner) -> Outcome:
+            gang_runner = GangRunner(
+                self.backend,
+                gang,
+                attempt=execution.number,
+                resources=self.placement.resources(step),
+                records=execution.folder,
+                runner=runner,
+                control=control,
+            )
+            outcome = await execute(
+                step,
+                self.store,
+                execution.workdir,
+                gang_runner,
+                control=control,
+                on_start=started,
+                on_plan=execution.keep_plan,
+                log_path=log_path,
+            )
+            return self.placement.finish(step, outcome, self._state(gang))
 
         if self.environments is None:
-            return await self._execute_with(self.runner, step, execution, control, started)
+            return await run_with(self.runner)
         try:
             async with self.environments.runner_for(step, self.runner, control, log_path) as runner:
-                return await self._execute_with(runner, step, execution, control, started)
+                return await run_with(runner)
         except EnvironmentFailed as error:
             return Outcome(status="failed", reason=f"step '{step.task_name}': {error}")
 
-    async def _execute_with(
-        self,
-        runner: Runner,
-        step: StepReady,
-        execution: Execution,
-        control: StepControl,
-        on_start: OnStart,
-    ) -> Outcome:
-        return await execute(
-            step,
-            self.store,
-            execution.workdir,
-            runner,
-            control=control,
-            on_start=on_start,
-            on_plan=execution.keep_plan,
-            records=execution.records,
-        )
+    def _state(self, gang: str) -> ReplicaState | None:
+        """The step's replica as the backend last saw it; None before it started."""
+        try:
+            states = self.backend.states(gang)
+        except UnknownGang:
+            return None
+        return states[0] if states else None
 
     async def _adopt(
         self, step: StepReady, execution: Execution, control: StepControl, cause_id: str
     ) -> Outcome | None:
         """Follow ``execution``, started by a trainer gone since, to its outcome; None when
         its process is gone without a record (the step then runs again)."""
-        found: Judgement = await asyncio.to_thread(execution.judge)
-        if found.state == "gone":
+        gang = gang_id(step)
+        handle = await self.backend.adopt(gang, records=execution.folder)
+        if handle is None:
+            await asyncio.to_thread(_end_unrecorded, execution)
+        state = handle.replicas[0] if handle is not None and handle.replicas else None
+        if state is None or (state.phase.final and state.exit_code is None):
             log.info(
                 "step %s of run %s: execution %d is gone without a recorded exit; running it again",
                 step.step_id,
@@ -246,32 +275,30 @@ class LocalLauncher:
                 step.step_id,
                 execution.number,
             )
-            if found.state == "running":
-                kill_group(found.pid, signal.SIGKILL)
+            await self.backend.stop(gang, grace=0)
             return None
         log.info(
-            "step %s of run %s: adopting execution %d (pid %d, %s)",
+            "step %s of run %s: adopting execution %d (pid %s, %s)",
             step.step_id,
             step.run_id,
             execution.number,
-            found.pid,
-            found.state,
+            state.pid,
+            state.phase,
         )
-        ran = max(time.time() - found.started_at, 0.0)
-        running = Adopted(found.pid, found.start, execution.records.exit)
+        ran = max(time.time() - (state.started_at or time.time()), 0.0)
+        running = GangProcess(self.backend, gang, state.pid or 0, adopted=True)
 
         async def started(pid: int) -> None:
             await self._started(step, cause_id, pid, [])
 
-        if found.state == "exited":
-            # Taken as it ended (no timeout applies), and never signalled: its pid may be
-            # another process's by now.
-            ended = StepControl()
-            ended.exited()
-            return await follow(
-                step, self.store, plan, running, ended, begun=time.monotonic() - ran
-            )
         try:
+            if state.phase.final:
+                # Taken as it ended (no timeout applies), and never stopped.
+                ended = StepControl()
+                ended.exited()
+                return await follow(
+                    step, self.store, plan, running, ended, begun=time.monotonic() - ran
+                )
             return await follow(
                 step,
                 self.store,
@@ -294,7 +321,7 @@ class LocalLauncher:
             run_id=step.run_id,
             step_id=step.step_id,
             attempt=step.attempt,
-            backend="local",
+            backend=self.backend.name,
             worker=self.worker,
             notices=notices,
         )
@@ -313,26 +340,6 @@ class LocalLauncher:
                 await asyncio.wait_for(control.cancelled.wait(), delay)
         return not control.cancelled.is_set()
 
-    async def _take_slot(self, control: StepControl) -> bool:
-        """Acquire a slot; False (holding none) when the step is cancelled first."""
-        if control.cancelled.is_set():
-            return False
-        acquire = asyncio.ensure_future(self._slots.acquire())
-        cancelled = asyncio.ensure_future(control.cancelled.wait())
-        try:
-            await asyncio.wait({acquire, cancelled}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            cancelled.cancel()
-            if not acquire.done():
-                acquire.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await acquire
-        got = acquire.done() and not acquire.cancelled()
-        if got and control.cancelled.is_set():
-            self._slots.release()
-            return False
-        return got
-
     # cancelled steps -------------------------------------------------------------------
 
     def _remember(self, key: StepKey, reason: str) -> None:
@@ -349,6 +356,18 @@ class LocalLauncher:
 
 def _placement(config: TrainerSettings) -> Placement:
     return Placement(detect_machine(config), probe(config.cgroup))
+
+
+def _end_unrecorded(execution: Execution) -> None:
+    """An execution with no gang record never started (its trainer died waiting for its
+    resources), or was started by a trainer from before steps ran on the backend: end the
+    latter's process, which nothing could follow, before the step runs again."""
+    found = execution.judge()  # one that never started is voided: it never will
+    if found.state == "running":
+        log.warning(
+            "execution %s (pid %d) has no gang record; ending it", execution.folder, found.pid
+        )
+        kill_group(found.pid, signal.SIGKILL)
 
 
 def _write_notices(log_path: Path, notices: list[str]) -> None:

@@ -8,10 +8,13 @@ that a trainer started after another died finds the steps it left.
                           releases it when that trainer dies)
         outcome.json      the Outcome, once known (kept after the rest is removed, until
                           the attempt can no longer be redelivered: see `prune`)
-        exec-<k>/         the k-th local execution of the attempt
+        exec-<k>/         the k-th local execution of the attempt: the records folder
+                          of its one-replica gang on the workload backend (`stepgang`)
             plan.pickle   the Plan, written before the process starts
+            gang.json     the gang as the backend started it (to adopt it)
             process.json  the process record (pid, start), written by the process itself
             exit.json     the exit record, written by its parent before reaping it
+            log.txt       the step's log
             abandoned     this trainer killed it on shutdown: run it again
             work/         the step's workdir
 

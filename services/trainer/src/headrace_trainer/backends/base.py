@@ -18,25 +18,53 @@ A gang that asks for more than the backend can ever give is refused at once
 `stop` ends every replica of a gang; `adopt` resumes following a gang that a previous
 incarnation of the trainer started and that still runs (or whose exits are recorded),
 instead of starting it again. Everything here is plain data: no Kubeflow YAML, no bus.
+
+Ordinary pipeline steps take the same road: the launcher runs each execution of a step as
+a gang of one replica (role ``step``), with the step's resources, whose records the backend
+keeps in the folder the launcher gives (`Gang.records`: the ledger's execution folder), and
+whose process a `Runner` starts (`start`'s ``runner``: the warm fork server, or a step
+environment's, for a lightweight Python component; see `ReplicaLaunch.python`). Cancel and
+timeout are `stop`; a step left by a dead trainer is `adopt`ed from those records.
+
+How a Kubernetes backend fits, without the launcher changing:
+
+* ``rendezvous``: the DNS name of a headless Service selecting the gang's pods
+  (``<gang>.<namespace>.svc``), and the port(s) the caller puts in the pod template;
+* ``refusal``: what no node pool can ever give (or None: the cluster schedules);
+* ``start``: one Indexed ``batch/v1`` Job per role (completions = parallelism = replicas,
+  the replica's ``index`` = ``JOB_COMPLETION_INDEX``), labelled with the gang id and
+  attempt, resources as container requests and limits (GPUs as ``nvidia.com/gpu``); the
+  pods are the gang; a ``runner`` is not used (the container's image runs the command, and
+  a Python call becomes ``python -m kfp.dsl.executor_main`` on its source); ``records`` are
+  not used (the Job and its labels are the record);
+* ``events``: a watch on the gang's pods, their phases mapped onto `Phase` (a container
+  terminated with reason ``OOMKilled``: `ReplicaState.oom_killed`);
+* ``logs``: the pods' logs (``follow=True`` streams them);
+* ``stop``: delete the Jobs with ``propagationPolicy=Foreground`` and ``grace`` as the pods'
+  termination grace period;
+* ``adopt`` / ``recorded``: list the Jobs by the gang-id label (``records`` is not used);
+* ``remove``: delete the Jobs and the Service.
 """
 
 from __future__ import annotations
 
 import enum
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal, Protocol
 
 from ..errors import GangInvalid
+from ..executor.runner import PythonCall, Runner
 
 __all__ = [
     "Gang",
     "GangEvent",
     "GangHandle",
     "Phase",
+    "PythonCall",
     "Rendezvous",
     "ReplicaLaunch",
     "ReplicaResources",
@@ -82,7 +110,9 @@ class ReplicaResources:
 class ReplicaLaunch:
     """One replica of a gang: ``role`` (``master``, ``worker``; a DNS label) and ``index``
     (0, 1, ... within its role) name it; ``argv`` runs with ``env`` added to the backend's
-    environment in ``cwd`` (None: a folder of the backend's choosing). ``log_key`` is the
+    environment in ``cwd`` (None: a folder of the backend's choosing). ``python``, when
+    given, runs instead of ``argv``: kfp's executor on a lightweight component's source, in
+    the Python of the runner that starts it (``argv`` may then be empty). ``log_key`` is the
     artifact-store key its log is kept under while it runs and after ("": not stored)."""
 
     role: str
@@ -92,6 +122,7 @@ class ReplicaLaunch:
     cwd: Path | None = None
     resources: ReplicaResources = field(default_factory=ReplicaResources)
     log_key: str = ""
+    python: PythonCall | None = None
 
     def __post_init__(self) -> None:
         if not _ROLE.match(self.role):
@@ -101,8 +132,10 @@ class ReplicaLaunch:
             )
         if self.index < 0:
             raise GangInvalid(f"replica {self.role} has index {self.index}; it must be >= 0")
-        if not self.argv or not self.argv[0]:
-            raise GangInvalid(f"replica {self.name} has an empty command: give it argv")
+        if self.python is None and (not self.argv or not self.argv[0]):
+            raise GangInvalid(
+                f"replica {self.name} has an empty command: give it argv (or a Python call)"
+            )
 
     @property
     def name(self) -> str:
@@ -113,11 +146,15 @@ class ReplicaLaunch:
 class Gang:
     """Replicas that start together or not at all. ``id`` is unique per backend (the caller
     puts the namespace and job name in it); ``attempt`` counts whole-gang restarts, each a
-    fresh start with fresh records."""
+    fresh start with fresh records. ``records``: a folder the caller gives for this
+    attempt's records (the launcher's ledger folder of a step execution), for backends that
+    keep records in files (the local one: ``gang.json`` there, and a one-replica gang's
+    process records and log in that folder itself); None: the backend's own place."""
 
     id: str
     replicas: tuple[ReplicaLaunch, ...]
     attempt: int = 1
+    records: Path | None = None
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -154,7 +191,10 @@ class Rendezvous:
 class ReplicaState:
     """A replica as last seen. ``exit_code`` is ``-N`` when signal N ended it; ``host`` and
     ``pid`` say where it runs (a pod's node and no pid on Kubernetes); ``devices`` are the
-    GPU ids it was given; ``reason`` says why it failed, when not its own exit."""
+    GPU ids it was given; ``reason`` says why it failed, when not its own exit;
+    ``oom_killed``: it was killed for using more memory than its limit.
+    ``limits_unenforced`` says why none of its limits is enforced, ``cpu_unenforced`` why
+    its CPU limit is not (its memory limit is); both empty where they are."""
 
     role: str
     index: int
@@ -166,6 +206,9 @@ class ReplicaState:
     started_at: float | None = None  # seconds since the epoch
     finished_at: float | None = None
     reason: str = ""
+    oom_killed: bool = False
+    limits_unenforced: str = ""
+    cpu_unenforced: str = ""
 
     @property
     def name(self) -> str:
@@ -208,8 +251,10 @@ class WorkloadBackend(Protocol):
         """Why ``gang`` can never run here (naming its request and what there is), else None."""
         ...
 
-    async def start(self, gang: Gang) -> GangHandle:
+    async def start(self, gang: Gang, *, runner: Runner | None = None) -> GangHandle:
         """Start every replica of ``gang`` together, once resources for all are free.
+        ``runner`` starts each replica's process, where the backend runs processes (the
+        warm fork server for lightweight steps); None: the backend's own way.
 
         Raises `GangRefused` (see `refusal`) at once, `GangStopped` when `stop` came while it
         waited, `WorkloadError` when a replica cannot be started (none is left running)."""
@@ -235,14 +280,17 @@ class WorkloadBackend(Protocol):
         """The replicas' final states, once every replica has ended."""
         ...
 
-    async def stop(self, gang_id: str, *, grace: float = 10.0) -> tuple[ReplicaState, ...]:
-        """End every replica (SIGTERM, SIGKILL after ``grace`` s, or the pods' equivalent);
-        returns once nothing of the gang runs. A waiting gang starts no replica."""
+    def stop(self, gang_id: str, *, grace: float = 10.0) -> Awaitable[tuple[ReplicaState, ...]]:
+        """End every replica (SIGTERM, SIGKILL after ``grace`` s, at once when ``grace`` is
+        0; or the pods' equivalent). The stop is asked for when this is called, before it is
+        awaited (so a trainer on its way out still stops what it must); awaiting it returns
+        once nothing of the gang runs. A waiting gang starts no replica."""
         ...
 
-    async def adopt(self, gang_id: str) -> GangHandle | None:
+    async def adopt(self, gang_id: str, *, records: Path | None = None) -> GangHandle | None:
         """Resume following ``gang_id``'s latest attempt from the backend's records (after a
-        trainer restart); None when there is no record of it."""
+        trainer restart; ``records``: the folder given to its `Gang`); None when there is
+        no record of it."""
         ...
 
     def recorded(self) -> list[str]:

@@ -1,4 +1,9 @@
-"""Stopping a running step: the handle the launcher uses to cancel or time out a process."""
+"""Stopping a running step: the handle the launcher uses to cancel or time out a process.
+
+By default it signals the step's process group itself; given a ``stop`` (the launcher's:
+`WorkloadBackend.stop` of the step's gang), it asks that instead, with the grace the
+process has before it is killed (0: at once).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,11 @@ import asyncio
 import contextlib
 import os
 import signal
+from collections.abc import Callable
 
-__all__ = ["StepControl", "kill_group"]
+__all__ = ["StepControl", "Stop", "kill_group"]
+
+Stop = Callable[[float], None]
 
 
 def kill_group(pid: int, sig: signal.Signals) -> bool:
@@ -24,11 +32,13 @@ def kill_group(pid: int, sig: signal.Signals) -> bool:
 class StepControl:
     """One execution's process group, and whether (and why) it was cancelled.
 
-    `cancel` may come before the process exists; `attach` then stops it at once. Once
+    `cancel` may come before the process exists; `attach` then stops it at once (with a
+    ``stop``, that is asked at once too: a gang waiting for its resources is stopped). Once
     `exited` (also before `attach`, for a process known to have ended), nothing is signalled.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, stop: Stop | None = None) -> None:
+        self._stop = stop
         self.pid: int | None = None
         self.cancel_reason: str | None = None
         self.cancelled = asyncio.Event()
@@ -47,11 +57,15 @@ class StepControl:
         self.cancel_reason = reason or "cancelled"
         self._grace = max(0.0, grace_seconds)
         self.cancelled.set()
-        if self.pid is not None and not self._exited:
+        if (self.pid is not None or self._stop is not None) and not self._exited:
             self._terminate()
 
     def kill_now(self) -> None:
-        if self.pid is not None and not self._exited:
+        if self._exited:
+            return
+        if self._stop is not None:
+            self._stop(0.0)
+        elif self.pid is not None:
             kill_group(self.pid, signal.SIGKILL)
 
     def exited(self) -> None:
@@ -61,6 +75,9 @@ class StepControl:
             self._killer = None
 
     def _terminate(self) -> None:
+        if self._stop is not None:
+            self._stop(self._grace)
+            return
         assert self.pid is not None
         kill_group(self.pid, signal.SIGTERM)
         with contextlib.suppress(RuntimeError):

@@ -22,7 +22,15 @@ from headrace_artifacts import ArtifactStore
 from headrace_artifacts import ArtifactStoreError as StoreError
 from headrace_contracts import ArtifactRef, StepReady
 
-from ..errors import ForkServerDied, OutputError, PlaceholderError, StepError, StepLost
+from ..errors import (
+    ForkServerDied,
+    GangStopped,
+    OutputError,
+    PlaceholderError,
+    StepError,
+    StepLost,
+    WorkloadError,
+)
 from .control import StepControl
 from .logs import log_key, read_tail
 from .outcome import Metric, Outcome
@@ -49,16 +57,20 @@ async def execute(
     on_start: OnStart | None = None,
     on_plan: OnPlan | None = None,
     records: Records | None = None,
+    log_path: Path | None = None,
 ) -> Outcome:
     """Run ``step`` in ``workdir`` (created here; the caller removes it); its outcome.
 
     ``on_plan`` sees the plan before the process starts (the launcher keeps it for a trainer
-    that adopts the step); ``records`` says where the process leaves its records.
+    that adopts the step); ``records`` says where the process leaves its records;
+    ``log_path`` where its log goes (default: ``log.txt`` in ``workdir``). A runner that
+    starts the process as a backend's gang may raise `GangStopped` (cancelled while it
+    waited for resources) or another `WorkloadError` (it cannot run there).
     """
     begun = time.monotonic()
     control = control or StepControl()
     staging = Staging(store, workdir)
-    log_path = workdir / LOG_FILE
+    log_path = log_path or workdir / LOG_FILE
     try:
         plan = await asyncio.to_thread(plan_step, step, staging, log_path)
     except StepError as error:
@@ -72,6 +84,10 @@ async def execute(
         running = await runner.start(launch)
     except StepError as error:
         return _outcome(begun, status="failed", reason=_reason(step, error))
+    except GangStopped:
+        return _outcome(begun, status="cancelled", reason=control.cancel_reason or "cancelled")
+    except WorkloadError as error:
+        return _outcome(begun, status="failed", reason=f"step '{step.task_name}': {error}")
     return await follow(step, store, plan, running, control, begun=begun, on_start=on_start)
 
 

@@ -8,6 +8,11 @@ asks for none), a cgroup for its limits where the machine allows it (see ``cgrou
 runs under a supervisor (`process`) in its own session, so it survives the trainer and its
 exit is recorded (`records`). ``rendezvous`` hands out ``host`` (default ``127.0.0.1``)
 and free TCP ports.
+
+A gang started with a `Runner` (a pipeline step's execution) has its replicas' processes
+started by that runner instead (the warm fork server), each then moved into its cgroup.
+With ``concurrency``, at most that many gangs run at once: a gang admitted to its
+resources then waits for one of these slots (an adopted gang takes none: it runs already).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -31,9 +36,9 @@ from headrace_artifacts import ArtifactStore
 
 from ...capacity import Capacity, Grant
 from ...cgroups import AnyEnforcer, AnyStepCgroup, StepCgroup
-from ...errors import GangRefused, GangStopped, UnknownGang, WorkloadError
+from ...errors import ForkServerDied, GangRefused, GangStopped, UnknownGang, WorkloadError
 from ...executor.control import kill_group
-from ...executor.runner import describe_exit
+from ...executor.runner import Runner, describe_exit
 from ..base import (
     Gang,
     GangEvent,
@@ -45,7 +50,17 @@ from ..base import (
 )
 from . import logs
 from .admission import deal_gpus, gang_demand, gang_refusal
-from .process import Lost, Supervised, claimed, command_of, environment, spawn
+from .limits import limit
+from .process import (
+    Launched,
+    Lost,
+    Supervised,
+    claimed,
+    command_of,
+    environment,
+    runner_launch,
+    spawn,
+)
 from .records import GangFolder, Placed, ReplicaFolder, gang_folder_name, latest_attempt
 
 __all__ = ["LocalBackend"]
@@ -78,6 +93,7 @@ class _Run:
     replicas: list[_Replica]
     adopted: bool = False
     grant: Grant | None = None
+    slot: bool = False
     history: list[GangEvent] = field(default_factory=list)
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
@@ -126,6 +142,7 @@ class LocalBackend:
         host: str = "127.0.0.1",
         log_upload_seconds: float = 2.0,
         python: str = sys.executable,
+        concurrency: int | None = None,
     ) -> None:
         self.root = root
         self.capacity = capacity
@@ -134,6 +151,8 @@ class LocalBackend:
         self.host = host
         self.log_upload_seconds = log_upload_seconds
         self.python = python
+        self._slots = asyncio.Semaphore(concurrency) if concurrency else None
+        self._warned = False
         self._runs: dict[str, _Run] = {}
         self._rendezvous: dict[str, Rendezvous] = {}
         # The supervisors this backend started, kept for its lifetime: a collected Popen of
@@ -156,7 +175,7 @@ class LocalBackend:
     def refusal(self, gang: Gang) -> str | None:
         return gang_refusal(gang, self.capacity.machine)
 
-    async def start(self, gang: Gang) -> GangHandle:
+    async def start(self, gang: Gang, *, runner: Runner | None = None) -> GangHandle:
         refused = self.refusal(gang)
         if refused is not None:
             raise GangRefused(refused)
@@ -166,11 +185,12 @@ class LocalBackend:
                 f"gang '{gang.id}' runs already (attempt {current.gang.attempt}): stop it first"
             )
         commands = []
-        for launch in gang.replicas:
-            cwd = launch.cwd or self.root
-            commands.append(command_of(gang.id, launch, environment(launch, ()), cwd))
-        folder = GangFolder(self.root / gang_folder_name(gang.id) / f"attempt-{gang.attempt}")
-        run = _Run(gang, folder, [_pending(launch, folder) for launch in gang.replicas])
+        if runner is None:  # a runner resolves its commands itself
+            for launch in gang.replicas:
+                cwd = launch.cwd or self.root
+                commands.append(command_of(gang.id, launch, environment(launch, ()), cwd))
+        run = _Run(gang, self._folder(gang), [])
+        run.replicas = [_pending(launch, run.folder) for launch in gang.replicas]
         self._runs[gang.id] = run
         grant = await self.capacity.admit(gang_demand(gang), run.stopping)
         if grant is None:
@@ -178,8 +198,17 @@ class LocalBackend:
             await run.end()
             raise GangStopped(f"gang '{gang.id}' was stopped while it waited for resources")
         run.grant = grant
+        if self._slots is not None:
+            run.slot = await _acquire(self._slots, run.stopping)
+            if not run.slot:
+                await self._abort(run)
+                run.spawned.set()
+                raise GangStopped(f"gang '{gang.id}' was stopped while it waited for a slot")
         try:
-            await self._spawn_all(run, commands, deal_gpus(gang, grant.gpus))
+            if runner is not None:
+                await self._launch_all(run, runner, deal_gpus(gang, grant.gpus))
+            else:
+                await self._spawn_all(run, commands, deal_gpus(gang, grant.gpus))
         except BaseException:
             await self._abort(run)
             raise
@@ -187,16 +216,66 @@ class LocalBackend:
             run.spawned.set()
         return run.handle()
 
+    def _folder(self, gang: Gang) -> GangFolder:
+        if gang.records is not None:
+            return GangFolder.given(gang.records, len(gang.replicas))
+        return GangFolder(self.root / gang_folder_name(gang.id) / f"attempt-{gang.attempt}")
+
+    async def _place_all(self, run: _Run, devices: list[tuple[str, ...]]) -> None:
+        """Give each replica its GPUs, its cgroup and its folder; record the gang."""
+        if run.gang.records is None:
+            await asyncio.to_thread(shutil.rmtree, run.folder.path, True)  # a fresh attempt
+        for replica, gpus in zip(run.replicas, devices, strict=True):
+            replica.cgroup, unenforced, cpu = self._cgroup(replica.launch)
+            folders = _cgroup_folders(replica.cgroup)
+            replica.placed = Placed(replica.launch, gpus, folders)
+            replica.state = replace(replica.state, limits_unenforced=unenforced, cpu_unenforced=cpu)
+            replica.folder.path.mkdir(parents=True, exist_ok=True)
+        run.folder.write(run.gang, [replica.placed for replica in run.replicas])
+
+    async def _launch_all(self, run: _Run, runner: Runner, devices: list[tuple[str, ...]]) -> None:
+        """Start every replica through ``runner``, each then moved into its cgroup."""
+        await self._place_all(run, devices)
+        started: list[tuple[_Replica, Launched]] = []
+        try:
+            for replica in run.replicas:
+                launch, placed = replica.launch, replica.placed
+                cwd = launch.cwd or replica.folder.path
+                running = await runner.start(
+                    runner_launch(launch, replica.folder, placed.devices, cwd)
+                )
+                unenforced = replica.state.limits_unenforced
+                if replica.cgroup is not None:
+                    try:
+                        replica.cgroup.add(running.pid)
+                    except OSError as error:
+                        path = _cgroup_folders(replica.cgroup)[0]
+                        unenforced = f"its process could not join cgroup {path} ({error})"
+                replica.state = replace(
+                    replica.state,
+                    phase=Phase.RUNNING,
+                    pid=running.pid,
+                    host=socket.gethostname(),
+                    devices=placed.devices,
+                    started_at=time.time(),
+                    limits_unenforced=unenforced,
+                )
+                started.append((replica, Launched(running)))
+        except BaseException:
+            for replica, launched in started:
+                kill_group(launched.pid, signal.SIGKILL)
+                with contextlib.suppress(Exception):
+                    await launched.wait()
+                replica.state = replace(replica.state, phase=Phase.FAILED, reason="not started")
+            raise
+        for replica, launched in started:
+            await run.emit("started", replica)
+            run.tasks.append(asyncio.create_task(self._follow(run, replica, launched)))
+
     async def _spawn_all(
         self, run: _Run, commands: list[str], devices: list[tuple[str, ...]]
     ) -> None:
-        await asyncio.to_thread(shutil.rmtree, run.folder.path, True)  # a fresh attempt
-        for replica, gpus in zip(run.replicas, devices, strict=True):
-            replica.cgroup = self._cgroup(replica.launch)
-            folders = _cgroup_folders(replica.cgroup)
-            replica.placed = Placed(replica.launch, gpus, folders)
-            replica.folder.path.mkdir(parents=True, exist_ok=True)
-        run.folder.write(run.gang, [replica.placed for replica in run.replicas])
+        await self._place_all(run, devices)
         started: list[tuple[_Replica, Supervised]] = []
         children: list[subprocess.Popen[bytes]] = []
         try:
@@ -237,21 +316,15 @@ class LocalBackend:
             await run.emit("started", replica)
             run.tasks.append(asyncio.create_task(self._follow(run, replica, supervised)))
 
-    def _cgroup(self, launch: ReplicaLaunch) -> AnyStepCgroup | None:
-        resources = launch.resources
-        if resources.memory_limit is None and resources.cpu_limit is None:
-            return None
-        if isinstance(self.enforcer, str):
-            log.warning("the limits of replica %s are not enforced: %s", launch.name, self.enforcer)
-            return None
-        try:
-            return self.enforcer.create(
-                memory_max=resources.memory_limit,
-                cpu_max=float(resources.cpu_limit) if resources.cpu_limit is not None else None,
+    def _cgroup(self, launch: ReplicaLaunch) -> tuple[AnyStepCgroup | None, str, str]:
+        """The replica's cgroup, why its limits are not enforced, why its CPU limit is not."""
+        found = limit(self.enforcer, launch.resources)
+        if found.unenforced and not self._warned:
+            self._warned = True
+            log.warning(
+                "the limits of replica %s are not enforced: %s", launch.name, found.unenforced
             )
-        except OSError as error:
-            log.warning("the limits of replica %s are not enforced: %s", launch.name, error)
-            return None
+        return found.cgroup, found.unenforced, found.cpu_unenforced
 
     async def _abort(self, run: _Run) -> None:
         """A start that failed part-way: nothing of it runs, its resources are free."""
@@ -260,14 +333,23 @@ class LocalBackend:
                 replica.cgroup.remove()
             if not replica.state.phase.final:
                 replica.state = replace(replica.state, phase=Phase.FAILED, reason="not started")
+        await self._free(run)
+        await run.end()
+
+    async def _free(self, run: _Run) -> None:
+        """Give back the gang's resources and its slot."""
         if run.grant is not None:
             await self.capacity.release(run.grant)
             run.grant = None
-        await run.end()
+        if run.slot and self._slots is not None:
+            run.slot = False
+            self._slots.release()
 
     # following -------------------------------------------------------------------------
 
-    async def _follow(self, run: _Run, replica: _Replica, supervised: Supervised) -> None:
+    async def _follow(
+        self, run: _Run, replica: _Replica, supervised: Supervised | Launched
+    ) -> None:
         key = replica.launch.log_key
         uploading = None
         if self.store is not None and key:
@@ -275,11 +357,14 @@ class LocalBackend:
                 logs.upload_while(self.store, replica.folder.log, key, self.log_upload_seconds)
             )
         reason = ""
+        oom = False
         try:
             code: int | None = await supervised.wait()
         except Lost:
             # Killed with its supervisor: by `stop` (SIGKILL to the group), or unseen.
             code, reason = (-signal.SIGKILL, "") if run.stopping.is_set() else (None, LOST)
+        except ForkServerDied as error:  # the runner's server stopped: the exit is unknown
+            code, reason = None, str(error)
         finally:
             if uploading is not None:
                 uploading.cancel()
@@ -289,6 +374,7 @@ class LocalBackend:
             await logs.upload(self.store, replica.folder.log, key, sync=True)
         if replica.cgroup is not None:
             if code is not None and code != 0 and replica.cgroup.oom_killed(code):
+                oom = True
                 reason = "it used more memory than its limit and was killed: raise its limit"
             replica.cgroup.remove()
         elif replica.placed.cgroups:
@@ -303,12 +389,11 @@ class LocalBackend:
             exit_code=code,
             finished_at=time.time(),
             reason=reason,
+            oom_killed=oom,
         )
         await run.emit("exited", replica)
         if all(r.state.phase.final for r in run.replicas):
-            if run.grant is not None:
-                await self.capacity.release(run.grant)
-                run.grant = None
+            await self._free(run)
             await run.end()
 
     def events(self, gang_id: str) -> AsyncIterator[GangEvent]:
@@ -365,20 +450,27 @@ class LocalBackend:
 
     # stopping --------------------------------------------------------------------------
 
-    async def stop(self, gang_id: str, *, grace: float = 10.0) -> tuple[ReplicaState, ...]:
+    def stop(self, gang_id: str, *, grace: float = 10.0) -> Awaitable[tuple[ReplicaState, ...]]:
         run = self._run(gang_id)
         run.stopping.set()
+        first = signal.SIGKILL if grace <= 0 else signal.SIGTERM
+        signalled = run.spawned.is_set()
+        if signalled:  # at once: the caller may be on its way out
+            _signal(run, first)
+        return self._stopped(run, grace, first, signalled)
+
+    async def _stopped(
+        self, run: _Run, grace: float, first: signal.Signals, signalled: bool
+    ) -> tuple[ReplicaState, ...]:
         await run.spawned.wait()
-        pids = [r.state.pid for r in run.replicas if r.state.pid and not r.state.phase.final]
-        for pid in pids:
-            kill_group(pid, signal.SIGTERM)
-        try:
-            await asyncio.wait_for(run.ended.wait(), grace)
-        except TimeoutError:
-            for replica in run.replicas:
-                if replica.state.pid and not replica.state.phase.final:
-                    kill_group(replica.state.pid, signal.SIGKILL)
-            await run.ended.wait()
+        if not signalled:
+            _signal(run, first)
+        if first != signal.SIGKILL:
+            try:
+                await asyncio.wait_for(run.ended.wait(), grace)
+            except TimeoutError:
+                _signal(run, signal.SIGKILL)
+        await run.ended.wait()
         return run.states()
 
     # after a restart -------------------------------------------------------------------
@@ -392,15 +484,18 @@ class LocalBackend:
                 found.append(read[0].id)
         return found
 
-    async def adopt(self, gang_id: str) -> GangHandle | None:
+    async def adopt(self, gang_id: str, *, records: Path | None = None) -> GangHandle | None:
         current = self._runs.get(gang_id)
         if current is not None:
             return current.handle()
-        folder = latest_attempt(self.root, gang_id)
+        folder = latest_attempt(self.root, gang_id) if records is None else GangFolder(records)
         read = await asyncio.to_thread(folder.read) if folder is not None else None
-        if folder is None or read is None:
+        if folder is None or read is None or read[0].id != gang_id:
             return None
         gang, placed = read
+        if records is not None:
+            folder = GangFolder.given(records, len(placed))
+            gang = replace(gang, records=records)
         run = _Run(gang, folder, [], adopted=True)
         followed: list[tuple[_Replica, Supervised]] = []
         for item in placed:
@@ -454,6 +549,8 @@ class LocalBackend:
             raise WorkloadError(f"gang '{gang_id}' still runs: stop it before removing it")
         self._runs.pop(gang_id, None)
         self._rendezvous.pop(gang_id, None)
+        if run is not None and run.gang.records is not None:
+            return  # the caller's folder: the caller removes it
         await asyncio.to_thread(shutil.rmtree, self.root / gang_folder_name(gang_id), True)
 
     async def close(self) -> None:
@@ -481,6 +578,33 @@ class LocalBackend:
         if folder is None or read is None:
             raise UnknownGang(f"gang '{gang_id}' has no records on this machine: check its id")
         return read[0], folder
+
+
+def _signal(run: _Run, sig: signal.Signals) -> None:
+    for replica in run.replicas:
+        if replica.state.pid and not replica.state.phase.final:
+            kill_group(replica.state.pid, sig)
+
+
+async def _acquire(slots: asyncio.Semaphore, stopping: asyncio.Event) -> bool:
+    """Take a slot; False (holding none) when ``stopping`` is set first."""
+    if stopping.is_set():
+        return False
+    acquire = asyncio.ensure_future(slots.acquire())
+    stopped = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({acquire, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        if not acquire.done():
+            acquire.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await acquire
+    got = acquire.done() and not acquire.cancelled()
+    if got and stopping.is_set():
+        slots.release()
+        return False
+    return got
 
 
 def _pending(launch: ReplicaLaunch, folder: GangFolder) -> _Replica:

@@ -13,6 +13,10 @@ start per replica (it imports nothing from Headrace but the records module).
 
 The shim leads the replica's process group, so signalling the group (`kill_group`) reaches
 the command and its children; the shim ignores SIGTERM and records what the command does.
+
+A replica started with a `Runner` (a pipeline step: the warm fork server, or a plain
+subprocess under the same shim) is `Launched`: the runner writes the same records, and its
+process leads its own process group too.
 """
 
 from __future__ import annotations
@@ -25,12 +29,21 @@ from pathlib import Path
 
 from ...adopt import Adopted
 from ...errors import StepError, StepLost, WorkloadError
-from ...executor.runner import resolve_program
+from ...executor.runner import Launch, Records, Running, resolve_program
 from ...forkserver import records
 from ..base import ReplicaLaunch
 from .records import ReplicaFolder
 
-__all__ = ["Lost", "Supervised", "claimed", "command_of", "environment", "spawn"]
+__all__ = [
+    "Launched",
+    "Lost",
+    "Supervised",
+    "claimed",
+    "command_of",
+    "environment",
+    "runner_launch",
+    "spawn",
+]
 
 CLAIM_POLL_SECONDS = 0.005
 POLL_SECONDS = 0.1
@@ -168,3 +181,30 @@ async def _reaped(child: subprocess.Popen[bytes]) -> int:
 def environment(launch: ReplicaLaunch, devices: tuple[str, ...]) -> dict[str, str]:
     """The replica's environment: the trainer's, its own, and its GPUs (none: empty)."""
     return {**os.environ, **launch.env, "CUDA_VISIBLE_DEVICES": ",".join(devices)}
+
+
+def runner_launch(
+    launch: ReplicaLaunch, folder: ReplicaFolder, devices: tuple[str, ...], cwd: Path
+) -> Launch:
+    """What a `Runner` starts for the replica: its command or Python call, its own
+    environment and GPUs (the runner adds the trainer's), its log and records."""
+    return Launch(
+        argv=list(launch.argv),
+        cwd=cwd,
+        log_path=folder.log,
+        env={**launch.env, "CUDA_VISIBLE_DEVICES": ",".join(devices)},
+        python=launch.python,
+        records=Records(process=folder.process, exit=folder.exit),
+    )
+
+
+class Launched:
+    """A replica a `Runner` started: `wait` gives its exit code (``-N``: signal N), or
+    raises `ForkServerDied` when the fork server that ran it stopped."""
+
+    def __init__(self, running: Running) -> None:
+        self._running = running
+        self.pid = running.pid
+
+    async def wait(self) -> int:
+        return await self._running.wait()

@@ -13,6 +13,11 @@ died finds the gangs it left running and follows them instead of starting them a
                             reaps the command: there even when no trainer watched
             log.txt         the replica's stdout and stderr
 
+A gang started with a records folder of the caller's (`Gang.records`: a step execution's
+folder in the launcher's ledger) keeps ``gang.json`` there instead; a one-replica gang keeps
+its replica's records and log in that folder itself (the ledger's own layout), a larger one
+in ``<role>-<index>/`` below it.
+
 A replica is judged as running, exited (with its code) or gone (ended without a record:
 its supervisor was killed too) exactly as a step's execution is (`ledger.Judgement`).
 """
@@ -27,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ...executor.logs import safe_segment
+from ...executor.runner import PythonCall
 from ...forkserver import records
 from ...ledger import Execution, Judgement
 from ..base import Gang, ReplicaLaunch, ReplicaResources
@@ -72,10 +78,18 @@ class Placed:
 
 @dataclass(frozen=True)
 class GangFolder:
+    """``flat``: the folder of a one-replica gang whose replica's records lie in it."""
+
     path: Path
+    flat: bool = False
+
+    @classmethod
+    def given(cls, path: Path, replicas: int) -> GangFolder:
+        """The caller's folder for a gang of ``replicas``."""
+        return cls(path, flat=replicas == 1)
 
     def replica(self, role: str, index: int) -> ReplicaFolder:
-        return ReplicaFolder(self.path / f"{role}-{index}")
+        return ReplicaFolder(self.path if self.flat else self.path / f"{role}-{index}")
 
     def write(self, gang: Gang, placed: list[Placed]) -> None:
         """Record the gang as it starts (atomically)."""
@@ -132,6 +146,11 @@ def _placed_json(item: Placed) -> dict[str, Any]:
         "env": dict(launch.env),
         "cwd": str(launch.cwd) if launch.cwd is not None else None,
         "log_key": launch.log_key,
+        "python": (
+            {"source": launch.python.source, "args": list(launch.python.args)}
+            if launch.python is not None
+            else None
+        ),
         "resources": {
             "cpus": str(resources.cpus),
             "memory": resources.memory,
@@ -161,5 +180,10 @@ def _placed_from(item: dict[str, Any]) -> Placed:
         cwd=Path(item["cwd"]) if item.get("cwd") else None,
         resources=resources,
         log_key=item.get("log_key", ""),
+        python=(
+            PythonCall(str(python["source"]), [str(arg) for arg in python["args"]])
+            if (python := item.get("python"))
+            else None
+        ),
     )
     return Placed(launch, tuple(item.get("devices", ())), tuple(item.get("cgroups", ())))
