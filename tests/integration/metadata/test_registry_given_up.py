@@ -5,6 +5,7 @@ database driver."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from headrace import Client
 from headrace.model_errors import PromotionRejectedError
 from headrace_contracts import PromotionRejected
 from headrace_metadata.app import build as build_metadata
-from headrace_testing import nats_for_test, service_settings
+from headrace_testing import nats_for_test, service_settings, wait_for
 from headrace_testing.faults import StoreFault
 
 
@@ -51,4 +52,5 @@ def test_a_promotion_the_bus_gives_up_on_is_rejected_with_the_error(platform: Pl
         assert client.get_model("iris").aliases == {}
         # the registry works again once the database does
         assert client.promote_model("iris", 1, "production").version == 1
+    asyncio.run(wait_for(lambda: bool(platform.of(PromotionRejected, model_name="iris")), 30))
     assert len(platform.of(PromotionRejected, model_name="iris")) == 1

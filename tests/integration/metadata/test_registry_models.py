@@ -90,6 +90,8 @@ def test_versions_are_numbered_per_model_and_a_same_artifact_is_the_same_version
         "sklearn",
         "LIVE",
     )
+    # The client returns on its own copy of each answer; the recorder's may come a moment later.
+    asyncio.run(_until(lambda: len(platform.of(ModelVersionRegistered, version=1)) == 3))
     registered = platform.of(ModelVersionRegistered, model_name="iris", version=1)
     assert [e.already_registered for e in registered] == [False, True]
     versions = client.list_model_versions("iris")
@@ -171,6 +173,7 @@ def test_refused_promotions_say_why_and_leave_the_alias_alone(
     assert raw.current_version == 2
 
     assert client.resolve_model("models:/beer@production") == "file:///models/beer/2"
+    asyncio.run(_until(lambda: bool(platform.of(ModelPromoted, model_name="beer"))))
     assert [e.version for e in platform.of(ModelPromoted, model_name="beer")] == [2]
 
 

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
-from sqlmodel import Session, func, select
+from sqlalchemy import Engine, delete
+from sqlmodel import Session, col, func, select
 
 from headrace_contracts import (
     ListRuns,
@@ -24,7 +24,7 @@ from headrace_contracts import (
     StepSkipped,
     SubmitRun,
 )
-from headrace_metadata.runs import LabelRow, RunRow, StepRow, list_runs
+from headrace_metadata.runs import LabelRow, RunRow, StepRow, counts, list_runs
 from headrace_metadata.runs.record import apply
 from headrace_metadata.store import TABLES
 from headrace_runtime.database import build_engine, create_tables
@@ -256,3 +256,52 @@ def test_cancelled_runs_are_listed_by_state(engine: Engine) -> None:
         assert session.exec(select(func.count()).select_from(RunRow)).one() == 1
     (run,) = ask(engine, state="CANCELLED").runs
     assert (run.error, run.duration_seconds) == ("stop", 2.0)
+
+
+def counted(engine: Engine) -> dict[str, int]:
+    """Runs by state, counted from the rows, and in all."""
+    with Session(engine) as session:
+        found = session.exec(select(RunRow.state, func.count()).group_by(RunRow.state)).all()
+    return {"": sum(n for _, n in found), **{state: n for state, n in found}}
+
+
+def kept(engine: Engine) -> dict[str, int | None]:
+    with Session(engine) as session:
+        return {state: counts.total(session, state) for state in counted(engine)}
+
+
+def test_the_kept_counts_equal_the_rows_through_any_order_a_backfill_and_a_removal(
+    engine: Engine,
+) -> None:
+    # A store with runs and no counts yet (made before they existed) is filled in once.
+    record(engine, failed_run("old"))
+    with Session(engine) as session:
+        assert counts.total(session) is None
+        assert counts.ensure(session)
+    with Session(engine) as session:
+        assert not counts.ensure(session)  # once only
+    events = succeeded_run("a") + failed_run("b") + succeeded_run("c")[:3]
+    events += [(RunStarted(run_id="orphan", pipeline_name="p"), at(2))]  # a placeholder
+    shuffled = events + events[:5]
+    random.Random(11).shuffle(shuffled)
+    record(engine, shuffled)
+    assert kept(engine) == counted(engine)
+    assert counted(engine)["FAILED"] == 2
+    assert ask(engine, state="FAILED").total == 2
+    with Session(engine) as session:  # as retention removes runs
+        counts.add(session, counts.removed(session, ["old", "a"]))
+        session.execute(delete(RunRow).where(col(RunRow.run_id).in_(["old", "a"])))
+        session.commit()
+    assert kept(engine) == counted(engine)
+    assert ask(engine).total == counted(engine)[""] == 3
+
+
+def test_count_changes_of_new_moved_and_removed_runs() -> None:
+    moves: list[tuple[str | None, str | None]] = [
+        (None, "PENDING"),
+        (None, "RUNNING"),
+        ("RUNNING", "SUCCEEDED"),
+        ("FAILED", "FAILED"),
+        ("SUCCEEDED", None),
+    ]
+    assert counts.changes(moves) == {"all": 1, "state:PENDING": 1}

@@ -9,6 +9,7 @@ from sqlmodel import Field, SQLModel
 
 from .lineage.tables import LINEAGE_TABLES
 from .registry.tables import TABLES as REGISTRY_TABLES
+from .runs.counts import RunCount
 from .runs.tables import TABLES as RUNS_TABLES
 
 
@@ -37,4 +38,10 @@ class ArtifactRow(SQLModel, table=True):
     recorded_at: datetime = Field(default_factory=_now)
 
 
-TABLES: list[type[SQLModel]] = [ArtifactRow, *LINEAGE_TABLES, *REGISTRY_TABLES, *RUNS_TABLES]
+TABLES: list[type[SQLModel]] = [
+    ArtifactRow,
+    *LINEAGE_TABLES,
+    *REGISTRY_TABLES,
+    *RUNS_TABLES,
+    RunCount,
+]

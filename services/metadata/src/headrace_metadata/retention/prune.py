@@ -34,6 +34,7 @@ from ..lineage.tables import (
     LineageParentContext,
 )
 from ..registry.tables import StepMetricRow
+from ..runs import counts as run_counts
 from ..runs.tables import LabelRow, RunRow, StepRow
 from ..store import ArtifactRow
 from .policy import FinishedRun, Policy, select_runs
@@ -133,6 +134,7 @@ def _remove(
     session: Session, ids: Sequence[str], keep: set[str], models: set[str], counts: Counts
 ) -> list[str]:
     """Remove one batch's rows; the runs whose store folder may go."""
+    run_counts.add(session, run_counts.removed(session, list(ids)))
     counts.add("run_rows", _gone(session, RunRow, col(RunRow.run_id).in_(ids)))
     counts.add("step_rows", _gone(session, StepRow, col(StepRow.run_id).in_(ids)))
     _gone(session, LabelRow, col(LabelRow.run_id).in_(ids))

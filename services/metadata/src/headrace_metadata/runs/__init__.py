@@ -9,6 +9,7 @@ from headrace_contracts import ListRuns, RunList
 from headrace_runtime import Service
 
 from ..ingest import Ingest
+from . import counts
 from .fold import RUN_EVENTS, STEP_EVENTS
 from .query import list_runs
 from .record import record
@@ -21,6 +22,12 @@ def register(ingest: Ingest, service: Service) -> None:
     """Record run and step events through ``ingest``; answer ``ListRuns`` on ``service``."""
     for message in (*RUN_EVENTS, *STEP_EVENTS):
         ingest.on(message, record)
+
+    @service.on_start
+    async def fill_counts() -> None:
+        assert service.engine is not None
+        with Session(service.engine) as session:
+            counts.ensure(session)
 
     @service.answers(ListRuns)
     async def answer(query: ListRuns) -> RunList:

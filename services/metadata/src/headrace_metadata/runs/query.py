@@ -15,7 +15,7 @@ from sqlmodel import Session, col, func, select
 from headrace_contracts import ListRuns, RunList
 from headrace_contracts.run_views import RUN_SORTS, RUN_STATES
 
-from . import page_token
+from . import counts, page_token
 from .fold import utc
 from .page_token import BadQuery, Cursor
 from .tables import LabelRow, RunRow, StepRow
@@ -54,7 +54,7 @@ def _list(session: Session, query: ListRuns) -> RunList:
     rows = list(session.exec(select(RunRow).where(*page).order_by(*order).limit(query.limit + 1)))
     more = len(rows) > query.limit
     rows = rows[: query.limit]
-    total = session.exec(select(func.count()).select_from(RunRow).where(*where)).one()
+    total = _total(session, query, where)
     counts = step_states(session, [r.run_id for r in rows])
     next_token = ""
     if more:
@@ -66,6 +66,22 @@ def _list(session: Session, query: ListRuns) -> RunList:
         total=total,
         next_page_token=next_token,
     )
+
+
+def _total(session: Session, query: ListRuns, where: list[Any]) -> int:
+    """How many runs match: the kept count when only the state is filtered, else counted."""
+    only_state = not (
+        query.pipeline
+        or query.experiment
+        or query.labels
+        or query.created_after is not None
+        or query.created_before is not None
+    )
+    kept = counts.total(session, query.state.upper()) if only_state else None
+    if kept is not None:
+        return kept
+    counted: int = session.exec(select(func.count()).select_from(RunRow).where(*where)).one()
+    return counted
 
 
 def check(query: ListRuns) -> None:
