@@ -21,11 +21,12 @@ import sys
 from collections.abc import Sequence
 
 from . import commands
+from .cli_options import positive_seconds
 from .env_args import add_env_parser
 from .job_args import add_apply_parser, add_job_parser
 from .lineage_args import add_lineage_parser
 from .model_args import add_model_parser
-from .run_args import add_run_parser, positive_seconds
+from .run_args import add_run_parser
 from .scale import SERVICES, ScaleError, parse_scale_item
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import re
 
-from .run_args import positive_seconds
+from .cli_options import add_platform_options
 
 __all__ = ["add_env_parser", "parse_duration"]
 
@@ -42,20 +42,8 @@ def _duration(text: str) -> float:
 
 def add_env_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``env`` and its actions to the ``headrace`` subparsers ``sub``."""
-    where = argparse.ArgumentParser(add_help=False)
-    where.add_argument("--home", metavar="DIR", help="the platform's home folder")
-    where.add_argument(
-        "--nats-url",
-        metavar="URL",
-        help="the platform's NATS server (default: the running platform's, else "
-        "$HEADRACE_NATS_URL, else nats://127.0.0.1:4222)",
-    )
-    where.add_argument(
-        "--timeout",
-        type=positive_seconds,
-        default=10.0,
-        metavar="S",
-        help="seconds to wait for the trainer to answer (default 10)",
+    where = add_platform_options(
+        argparse.ArgumentParser(add_help=False), answerer="the trainer", timeout=10.0
     )
     where.add_argument("--json", action="store_true", help="print JSON")
     env = sub.add_parser(

@@ -16,26 +16,14 @@ from __future__ import annotations
 
 import argparse
 
-from .run_args import positive_seconds
+from .cli_options import add_platform_options
 
 __all__ = ["add_apply_parser", "add_job_parser"]
 
 
 def _where() -> argparse.ArgumentParser:
-    where = argparse.ArgumentParser(add_help=False)
-    where.add_argument("--home", metavar="DIR", help="the platform's home folder")
-    where.add_argument(
-        "--nats-url",
-        metavar="URL",
-        help="the platform's NATS server (default: the running platform's, else "
-        "$HEADRACE_NATS_URL, else nats://127.0.0.1:4222)",
-    )
-    where.add_argument(
-        "--timeout",
-        type=positive_seconds,
-        default=10.0,
-        metavar="S",
-        help="seconds to wait for the trainer to answer (default 10)",
+    where = add_platform_options(
+        argparse.ArgumentParser(add_help=False), answerer="the trainer", timeout=10.0
     )
     where.add_argument("--namespace", "-n", default="default", metavar="NS", help="the namespace")
     where.add_argument("--json", action="store_true", help="print JSON")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from .run_args import positive_seconds
+from .cli_options import positive_seconds
 
 __all__ = ["add_lineage_parser"]
 

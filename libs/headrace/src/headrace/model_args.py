@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 
-from .run_args import positive_seconds
+from .cli_options import add_platform_options
 
 __all__ = ["add_model_parser", "key_value"]
 
@@ -39,20 +39,8 @@ def _version(text: str) -> int:
 
 def add_model_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``model`` and its actions to the ``headrace`` subparsers ``sub``."""
-    where = argparse.ArgumentParser(add_help=False)
-    where.add_argument("--home", metavar="DIR", help="the platform's home folder")
-    where.add_argument(
-        "--nats-url",
-        metavar="URL",
-        help="the platform's NATS server (default: the running platform's, else "
-        "$HEADRACE_NATS_URL, else nats://127.0.0.1:4222)",
-    )
-    where.add_argument(
-        "--timeout",
-        type=positive_seconds,
-        default=10.0,
-        metavar="S",
-        help="seconds to wait for the metadata service to answer (default 10)",
+    where = add_platform_options(
+        argparse.ArgumentParser(add_help=False), answerer="the metadata service", timeout=10.0
     )
     where.add_argument("--namespace", default="default", metavar="NS", help="the models' namespace")
     where.add_argument("--json", action="store_true", help="print JSON")

@@ -23,6 +23,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import NoReturn
 
+from .cli_options import add_platform_options
 from .prune_args import add_prune_parser
 
 RUN_STATES = ("PENDING", "RUNNING", "CANCELLING", "SUCCEEDED", "FAILED", "CANCELLED", "REJECTED")
@@ -88,38 +89,12 @@ def _limit(text: str) -> int:
     return value
 
 
-def positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
-
-
 def add_run_parser(
     sub: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
     """Add ``run`` and its actions to the ``headrace`` subparsers ``sub``."""
-    where = OneLineParser(add_help=False)
-    where.add_argument(
-        "--home",
-        metavar="DIR",
-        help="the platform's home folder (default: $HEADRACE_HOME or ~/.headrace)",
-    )
-    where.add_argument(
-        "--nats-url",
-        metavar="URL",
-        help="the platform's NATS server (default: the running platform's, else "
-        "$HEADRACE_NATS_URL, else nats://127.0.0.1:4222)",
-    )
-    where.add_argument(
-        "--timeout",
-        type=positive_seconds,
-        default=5.0,
-        metavar="S",
-        help="seconds to wait for NATS and the scheduler to answer (default 5)",
+    where = add_platform_options(
+        OneLineParser(add_help=False), answerer="NATS and the scheduler", timeout=5.0
     )
     run = sub.add_parser(
         "run",
