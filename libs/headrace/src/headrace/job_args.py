@@ -1,6 +1,6 @@
 """The command line of ``headrace apply`` and ``headrace job``: argparse only.
 
-    headrace apply -f FILE [--namespace NS] [--json]
+    headrace apply -f FILE [--namespace NS] [--json] [--dry-run=kubernetes]
     headrace job list [--state STATE] [--all-namespaces] [--json]
     headrace job get NAME [--json]
     headrace job logs NAME [-f] [--replica ROLE-INDEX]
@@ -41,6 +41,13 @@ def add_apply_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "problem is listed with its document and field, and the exit code is 2.",
     )
     apply.add_argument("-f", "--filename", required=True, metavar="FILE", help="the YAML file")
+    apply.add_argument(
+        "--dry-run",
+        choices=["kubernetes"],
+        default="",
+        help="create nothing: print, as YAML, the objects the Kubernetes backend would "
+        "create for each job (no platform or cluster needed)",
+    )
 
 
 def add_job_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -49,6 +49,8 @@ def apply(args: argparse.Namespace) -> int:
     except ManifestRejected as exc:
         _err(str(exc))
         return EXIT_REFUSED
+    if args.dry_run == "kubernetes":
+        return _dry_run(args)
 
     def body(client: Client) -> int:
         applied = client.apply(_file(args.filename), namespace=args.namespace)
@@ -59,6 +61,16 @@ def apply(args: argparse.Namespace) -> int:
         return 0
 
     return _guarded(body, args)
+
+
+def _dry_run(args: argparse.Namespace) -> int:
+    """``--dry-run=kubernetes``: print the objects, or the trainer's reasons it has none."""
+    from .dry_run import kubernetes_manifests
+
+    printed = kubernetes_manifests(_file(args.filename), args.namespace)
+    sys.stdout.write(printed.stdout)
+    sys.stderr.write(printed.stderr)
+    return EXIT_REFUSED if printed.returncode == EXIT_REFUSED else (1 if printed.returncode else 0)
 
 
 def job(args: argparse.Namespace) -> int:

@@ -8,7 +8,9 @@
     │   │                           the scheduler decides about retries)
     │   ├── PlaceholderError        a command placeholder cannot be resolved
     │   ├── OutputError             a declared output is missing or malformed
-    │   └── ContainerRefused        a container image the local backend cannot run
+    │   ├── ContainerRefused        a container image the local backend cannot run
+    │   └── ManifestUnsupported     a step or job the Kubernetes backend cannot express as
+    │                               Kubernetes objects (each problem with its field path)
     ├── ForkServerDied              the warm fork server stopped (the runner falls back)
     ├── StepLost                    a step's process ended unrecorded (it runs again)
     └── WorkloadError               a workload backend cannot do what was asked of a gang
@@ -42,6 +44,18 @@ class OutputError(StepError):
 
 class ContainerRefused(StepError):
     """A container component on a backend that cannot run images."""
+
+
+class ManifestUnsupported(StepError):
+    """A step (its kfp-kubernetes platform settings) or a training job that the Kubernetes
+    backend cannot turn into Kubernetes objects. ``problems`` are ``(path, message)``
+    pairs, every one found, never only the first."""
+
+    def __init__(self, what: str, problems: list[tuple[str, str]]) -> None:
+        self.what = what
+        self.problems = problems
+        lines = "; ".join(f"{path}: {message}" if path else message for path, message in problems)
+        super().__init__(f"{what} cannot run on Kubernetes: {lines}")
 
 
 class ForkServerDied(TrainerError):
