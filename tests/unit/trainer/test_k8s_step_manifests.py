@@ -292,6 +292,22 @@ FEATURES: dict[str, tuple[Configure, Callable[[dict[str, Any], dict[str, Any]], 
             },
         ),
     ),
+    "security context": (
+        lambda t, p: kubernetes.set_security_context(t, run_as_user=1000, run_as_non_root=True),
+        lambda pod, c: _eq(c["securityContext"], {"runAsUser": 1000, "runAsNonRoot": True}),
+    ),
+    "node selector json": (
+        lambda t, p: kubernetes.add_node_selector_json(t, {"pool": "a100"}),
+        lambda pod, c: _eq(pod["nodeSelector"], {"pool": "a100"}),
+    ),
+    "toleration json": (
+        lambda t, p: kubernetes.add_toleration_json(
+            t, {"key": "spot", "operator": "Exists", "effect": "NoSchedule"}
+        ),
+        lambda pod, c: _eq(
+            pod["tolerations"], [{"key": "spot", "operator": "Exists", "effect": "NoSchedule"}]
+        ),
+    ),
     "node affinity": (
         lambda t, p: kubernetes.add_node_affinity(
             t, match_expressions=[{"key": "zone", "operator": "In", "values": ["a"]}]
@@ -354,17 +370,35 @@ def test_each_platform_setting_is_applied(
 
 
 def test_every_setting_at_once(tmp_path: Path, check_kubernetes: Check) -> None:
+    # Alternatives of one setting (kfp keeps the last): the plain forms only.
+    skip = {"preferred node affinity", "node selector json", "toleration json"}
+
     def configure(task: Any, pvc: Any) -> None:
-        for feature_configure, _ in FEATURES.values():
-            if feature_configure is not FEATURES["preferred node affinity"][0]:
+        for name, (feature_configure, _) in FEATURES.items():
+            if name not in skip:
                 feature_configure(task, pvc)
 
     objects = objects_of(compiled_step(tmp_path, configure))
     check_kubernetes(objects)
     pod, main = pod_of(objects), container_of(objects)
     for name, (_, expect) in FEATURES.items():
-        if name != "preferred node affinity":
+        if name not in skip:
             expect(pod, main)
+
+
+def test_shared_memory_is_a_memory_volume_at_dev_shm(
+    tmp_path: Path, check_kubernetes: Check
+) -> None:
+    step = compiled_step(tmp_path, lambda task, pvc: None)
+    shared = {"enabledSharedMemory": {"volumeName": "shm", "size": "2Gi"}}
+    objects = objects_of(step.model_copy(update={"platform": shared}))
+    check_kubernetes(objects)
+    _mounted(
+        pod_of(objects),
+        container_of(objects),
+        "/dev/shm",
+        {"emptyDir": {"medium": "Memory", "sizeLimit": "2Gi"}},
+    )
 
 
 def test_a_pvc_named_by_a_pipeline_parameter_the_step_received(
@@ -394,6 +428,7 @@ def test_unsupported_settings_are_refused_naming_each_path(tmp_path: Path) -> No
         **step.platform,
         "podAffinity": [{"topologyKey": "zone", "matchPodLabels": {"app": "x"}}],
         "nodeSelector": {"labels": {"a": "b"}, "bogus": 1},
+        "nodeAffinity": [{"nodeAffinityJson": {"componentInputParameter": "affinity"}}],
         "secretAsEnv": [
             {
                 "secretNameParameter": {
@@ -417,6 +452,7 @@ def test_unsupported_settings_are_refused_naming_each_path(tmp_path: Path) -> No
     paths = [path for path, _ in error.problems]
     assert paths == [
         "platform.nodeSelector.bogus",
+        "platform.nodeAffinity[0].nodeAffinityJson",
         "platform.secretAsEnv[0].secretNameParameter.taskOutputParameter",
         "platform.imagePullPolicy",
         "platform.podAffinity",

@@ -141,8 +141,7 @@ def replica_env(built: dict[str, Any], index: int) -> dict[str, str]:
     command = main["command"]
     if command[0] != "/bin/sh":
         return {k: v for k, v in env.items() if k not in ("JOB_COMPLETION_INDEX", "PATH")}
-    assert command[4:] == ["python", "train.py", "--epochs", "2"]  # command and args
-    assert "args" not in main
+    assert "args" not in main  # the wrapper runs command and args
     show = [sys.executable, "-c", "import json, os; print(json.dumps(dict(os.environ)))"]
     ran = subprocess.run([*command[:4], *show], env=env, capture_output=True, text=True, check=True)
     seen: dict[str, str] = json.loads(ran.stdout)
@@ -233,6 +232,8 @@ def test_workers_of_a_pytorchjob_get_their_own_rank_through_the_wrapper(
     worker = jobs_of(objects)["worker"]
     assert worker["spec"]["completions"] == worker["spec"]["parallelism"] == 3
     assert [replica_env(worker, i)["RANK"] for i in range(3)] == ["1", "2", "3"]
+    command = worker["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert command[3:] == ["headrace-replica", "python", "train.py", "--epochs", "2"]
     assert_same_env_as_locally(objects, job, 23456)
 
 
@@ -249,6 +250,17 @@ def test_a_two_replica_tfjob_gets_tf_config_with_hostnames(check_kubernetes: Che
         "environment": "cloud",
     }
     assert worker["spec"]["template"]["spec"]["containers"][0]["name"] == "tensorflow"
+    assert_same_env_as_locally(objects, job, 2222)
+
+
+def test_a_multi_worker_tfjob_gets_each_worker_its_task_index(check_kubernetes: Check) -> None:
+    job = job_of(TFJOB.replace("    Worker:\n      replicas: 1", "    Worker:\n      replicas: 3"))
+    objects = objects_of(job)
+    check_kubernetes(objects)
+    worker = jobs_of(objects)["worker"]
+    assert worker["spec"]["template"]["spec"]["containers"][0]["command"][0] == "/bin/sh"
+    tasks = [json.loads(replica_env(worker, i)["TF_CONFIG"])["task"] for i in range(3)]
+    assert tasks == [{"type": "worker", "index": i} for i in range(3)]
     assert_same_env_as_locally(objects, job, 2222)
 
 
