@@ -189,6 +189,7 @@ def test_a_two_replica_pytorchjob(check_kubernetes: Check) -> None:
     built = jobs_of(objects)
     assert [b["metadata"]["name"] for b in built.values()] == ["ddp-master", "ddp-worker"]
     for role, one in built.items():
+        assert one["metadata"]["labels"]["headrace.io/attempt"] == "1"
         spec = one["spec"]
         assert (
             spec["completions"],
@@ -221,6 +222,18 @@ def test_a_two_replica_pytorchjob(check_kubernetes: Check) -> None:
     assert master_env["WORLD_SIZE"] == "2"
     assert master_env["PET_NPROC_PER_NODE"] == "2"  # auto: one per GPU
     assert_same_env_as_locally(objects, job, 23456)
+
+
+def test_an_attempt_labels_the_jobs_and_pods_but_not_the_service_selector(
+    check_kubernetes: Check,
+) -> None:
+    job = job_of(pytorch_job())
+    objects = training_manifests(job, KubernetesSettings(), attempt=3).to_dicts()
+    check_kubernetes(objects)
+    for built in jobs_of(objects).values():
+        assert built["metadata"]["labels"]["headrace.io/attempt"] == "3"
+        assert built["spec"]["template"]["metadata"]["labels"]["headrace.io/attempt"] == "3"
+    assert "headrace.io/attempt" not in objects[1]["spec"]["selector"]
 
 
 def test_workers_of_a_pytorchjob_get_their_own_rank_through_the_wrapper(

@@ -35,6 +35,7 @@ from ....jobs.distributed import Endpoint, distributed_env
 from ..settings import KubernetesSettings
 from .meta import (
     ANNOTATION_JOB,
+    LABEL_ATTEMPT,
     LABEL_REPLICA,
     PENDING_UID,
     Manifests,
@@ -60,9 +61,15 @@ _POD_GROUP_API = {
 
 
 def training_manifests(
-    job: TrainingJobSpec, settings: KubernetesSettings, *, parent_uid: str = PENDING_UID
+    job: TrainingJobSpec,
+    settings: KubernetesSettings,
+    *,
+    attempt: int = 1,
+    parent_uid: str = PENDING_UID,
 ) -> Manifests:
     """The job's parent ConfigMap, then its Service, PodGroup (when configured) and Jobs.
+    ``attempt`` (the whole-gang restart count, from 1) labels the Jobs and their pods; the
+    Jobs keep their names, so a previous attempt's are deleted before the next is created.
 
     Raises `ManifestUnsupported` listing every replica group that cannot run on Kubernetes
     (no image; an index-dependent environment with no command to wrap; bad resources)."""
@@ -114,6 +121,8 @@ def training_manifests(
             }
         )
     for built in jobs:
+        built.metadata.labels[LABEL_ATTEMPT] = str(attempt)
+        built.spec.template.metadata.labels[LABEL_ATTEMPT] = str(attempt)
         built.metadata = metadata(
             built.metadata.name,
             where,
