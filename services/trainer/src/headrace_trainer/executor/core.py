@@ -32,7 +32,7 @@ from ..errors import (
     WorkloadError,
 )
 from .control import StepControl
-from .logs import log_key, read_tail
+from .logs import exception_line, log_key, read_tail
 from .outcome import Metric, Outcome
 from .parameters import coerce_parameter, parse_parameter
 from .plan import Plan, plan_step
@@ -273,6 +273,13 @@ def _reason(step: StepReady, error: StepError) -> str:
 
 
 def _hint(plan: Plan, tail: str) -> str:
+    raised = exception_line(tail) if plan.launch.python is not None else ""
+    if raised:
+        return f": {raised}" + _package_hint(plan, tail)
+    return _package_hint(plan, tail)
+
+
+def _package_hint(plan: Plan, tail: str) -> str:
     if "ModuleNotFoundError" in tail and plan.packages:
         wanted = ", ".join(plan.packages)
         return (
