@@ -10,16 +10,18 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kfp import dsl
+from kfp import compiler, dsl, kubernetes
 from pipeline_harness import Platform, step
 
 from headrace_contracts import GetTrainingJob, ListTrainingJobs, TrainingJobDetail, TrainingJobList
+from headrace_pipelines import load_pipeline
 from headrace_testing import TestNats
 
 pytestmark = pytest.mark.slow
 
 # Each replica leaves its pid; rank 0 waits for every replica's, then writes the model; the
-# other sleeps a moment (stopped when the Master succeeds). FAIL_RANK makes that rank fail with exit code 3; HOLD makes every rank wait.
+# other sleeps a moment (stopped when the Master succeeds). FAIL_RANK makes that rank fail
+# with exit code 3; HOLD makes every rank wait.
 REPLICA = """
 import os, pathlib, sys, time
 rank = int(os.environ["RANK"])
@@ -84,6 +86,11 @@ def train_and_evaluate(manifest: str) -> str:
     return evaluate(model=trained.outputs["model"]).output
 
 
+@dsl.pipeline(name="train-past-its-timeout")
+def train_with_a_deadline(manifest: str) -> None:
+    kubernetes.set_timeout(train(manifest=manifest), 4)
+
+
 @pytest.fixture
 async def platform(
     start_platform: Callable[..., Awaitable[Platform]],
@@ -107,19 +114,21 @@ async def test_a_step_runs_a_two_replica_job_and_keeps_its_model(
     run = await platform.run(train_and_evaluate, {"manifest": manifest(tmp_path)})
     assert run.state == "SUCCEEDED", run
     trained, evaluated = step(run, "train"), step(run, "evaluate")
-    assert trained is not None and evaluated is not None
+    assert trained is not None
+    assert evaluated is not None
     assert evaluated.output_parameters["Output"] == "weights of 2 replicas"
     (model,) = trained.output_artifacts["model"]
-    assert Path(model.uri.removeprefix("file://"), "model.txt").read_text() == (
+    assert read_text(Path(model.uri.removeprefix("file://"), "model.txt")) == (
         "weights of 2 replicas"
     )
     name = trained.output_parameters["Output"]
-    assert isinstance(name, str) and name.startswith("tiny-")
+    assert isinstance(name, str)
+    assert name.startswith("tiny-")
     job = (await job_of(platform, name)).job
     assert job is not None
     assert job.state == "SUCCEEDED"
     assert (job.run_id, job.step_id) == (run.run_id, "train")
-    assert sorted(p.name for p in tmp_path.glob("*.pid")) == ["0.pid", "1.pid"]
+    assert sorted(pid_files(tmp_path)) == ["0.pid", "1.pid"]
 
 
 async def test_a_failed_job_fails_the_step_and_the_run_with_its_reason(
@@ -128,7 +137,8 @@ async def test_a_failed_job_fails_the_step_and_the_run_with_its_reason(
     run = await platform.run(train_and_evaluate, {"manifest": manifest(tmp_path, FAIL_RANK="1")})
     assert run.state == "FAILED"
     trained = step(run, "train")
-    assert trained is not None and trained.state == "FAILED"
+    assert trained is not None
+    assert trained.state == "FAILED"
     assert "JobFailedError: training job 'default/tiny-" in trained.reason
     assert "failed (Failed, exit code 3): PyTorchJob" in trained.reason
     assert "(worker-0 exited with code 3)" in trained.reason
@@ -141,15 +151,43 @@ async def test_cancelling_the_run_deletes_the_job_it_waits_for(
     platform: Platform, tmp_path: Path
 ) -> None:
     run_id = await platform.submit(train_and_evaluate, {"manifest": manifest(tmp_path, HOLD="1")})
-    deadline = asyncio.get_running_loop().time() + 60
-    while len(list(tmp_path.glob("*.pid"))) < 2:  # both replicas run (no event reaches here)
-        assert asyncio.get_running_loop().time() < deadline, "the job's replicas never started"
-        await asyncio.sleep(0.05)
-    pids = [int(p.read_text()) for p in tmp_path.glob("*.pid")]
+    pids = await replica_pids(tmp_path)
     await platform.cancel(run_id)
     run = await platform.wait(run_id)
     assert run.state == "CANCELLED"
-    while True:  # the helper deletes the job; the trainer stops its replicas, then drops it
+    await no_job_left(platform, pids)
+
+
+async def test_a_step_past_its_timeout_deletes_the_job_it_waits_for(
+    platform: Platform, tmp_path: Path
+) -> None:
+    path = tmp_path / "deadline.yaml"
+    compiler.Compiler().compile(train_with_a_deadline, str(path))
+    spec, platform_spec = load_pipeline(path)
+    arguments = {"manifest": manifest(tmp_path, HOLD="1")}
+    run_id = await platform.submit(spec, arguments, platform_spec=platform_spec)
+    pids = await replica_pids(tmp_path)
+    run = await platform.wait(run_id)
+    assert run.state == "FAILED"
+    trained = step(run, "train")
+    assert trained is not None
+    assert trained.reason.startswith("step 'train' ran longer than its timeout of 4 s")
+    await no_job_left(platform, pids)
+
+
+async def replica_pids(folder: Path) -> list[int]:
+    """The pids both replicas leave once they run (no event reaches the test for it)."""
+    deadline = asyncio.get_running_loop().time() + 60
+    while len(pid_files(folder)) < 2:
+        assert asyncio.get_running_loop().time() < deadline, "the job's replicas never started"
+        await asyncio.sleep(0.05)
+    return [int(read_text(folder / name)) for name in pid_files(folder)]
+
+
+async def no_job_left(platform: Platform, pids: list[int]) -> None:
+    """The helper deleted the job: the trainer stops its replicas, then drops the job."""
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
         reply = await platform.bus.request(ListTrainingJobs(namespace="default"), timeout=5)
         assert isinstance(reply, TrainingJobList)
         if not reply.jobs:
@@ -158,6 +196,14 @@ async def test_cancelling_the_run_deletes_the_job_it_waits_for(
         await asyncio.sleep(0.05)
     for pid in pids:
         assert not _alive(pid), f"replica process {pid} is still running"
+
+
+def pid_files(folder: Path) -> list[str]:
+    return [path.name for path in folder.glob("*.pid")]
+
+
+def read_text(path: Path) -> str:
+    return path.read_text()
 
 
 def _alive(pid: int) -> bool:

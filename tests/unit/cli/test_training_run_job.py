@@ -56,5 +56,5 @@ def test_an_invalid_manifest_is_refused_with_its_path() -> None:
 
 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ManifestRejected, match="cannot be read .*: check the path"):
+    with pytest.raises(ManifestRejected, match=r"cannot be read .*: check the path"):
         run_job(tmp_path / "nope.yaml")

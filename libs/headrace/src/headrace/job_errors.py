@@ -23,7 +23,10 @@ from .run_errors import ClientError
 
 __all__ = [
     "JobExistsError",
-    "JobFailedError", "JobNotFound", "JobTimeout", "ManifestRejected",
+    "JobFailedError",
+    "JobNotFound",
+    "JobTimeout",
+    "ManifestRejected",
     "TrainingJobError",
 ]
 

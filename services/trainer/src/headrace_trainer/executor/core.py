@@ -42,6 +42,8 @@ from .staging import Staging
 __all__ = ["LOG_FILE", "OnPlan", "OnStart", "execute", "follow"]
 
 LOG_FILE = "log.txt"
+# A step past its timeout gets SIGTERM, then SIGKILL this much later (as a cancelled one).
+TIMEOUT_GRACE_SECONDS = 10.0
 OnStart = Callable[[int], Awaitable[None]]
 OnPlan = Callable[[Plan], None]
 log = logging.getLogger("headrace.trainer.executor")
@@ -180,7 +182,7 @@ async def _wait(running: Running, control: StepControl, timeout: float | None) -
         done, _ = await asyncio.wait({waiter}, timeout=timeout if timeout else None)
         if done:
             return waiter.result(), False
-        control.kill_now()
+        control.expire(TIMEOUT_GRACE_SECONDS)
         return await waiter, True
     finally:
         if not waiter.done():
