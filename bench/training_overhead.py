@@ -198,7 +198,12 @@ def calibrate(threads: int, workdir: Path, seconds: float) -> int:
     few, more = CALIBRATION_EPOCHS
     short = run_direct(few, threads, workdir)
     longer = run_direct(more, threads, workdir)
-    per_epoch = max((longer - short) / (more - few), 1e-3)
+    if longer - short < 0.25 * longer:  # the epochs should dominate the longer run
+        raise SystemExit(
+            f"calibration disturbed: {few} epoch(s) took {short:.2f} s, {more} took "
+            f"{longer:.2f} s (is the machine busy?): run again, or give --epochs"
+        )
+    per_epoch = (longer - short) / (more - few)
     start_up = max(short - few * per_epoch, 0.0)
     return max(1, round((seconds - start_up) / per_epoch))
 
@@ -245,6 +250,8 @@ def main() -> None:
     print(f"train.py alone, {epochs} epochs, {args.threads} thread(s), median of {args.repeat}")
     print(f"  direct          {direct:8.2f} s")
     print(f"  headrace job    {job:8.2f} s   ratio {job / direct:.3f} (target < 1.05)")
+    if args.repeat > 1:
+        print(f"  each run        direct {result['direct_runs_s']}, job {result['job_runs_s']}")
     tries = ", ".join(f"{value:.3f}" for value in starts)
     print(
         f"apply to all {args.replicas} replicas running: median {gang:.3f} s of {len(starts)} "
