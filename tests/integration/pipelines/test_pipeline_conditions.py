@@ -198,6 +198,9 @@ async def test_exit_handler_sees_the_final_status_kfp_fills_in(
         "pipeline_job_resource_name": "final-status-1",
         "pipeline_task_name": "exit-handler-1",
         "error_code": 2,
-        "error_message": "step 'exit-handler-1/crash' failed: step 'crash' exited with code 1",
+        "error_message": (
+            "step 'exit-handler-1/crash' failed: step 'crash' exited with code 1: "
+            "RuntimeError: the model diverged"
+        ),
     }
-    assert crashed.reason == "step 'crash' exited with code 1"
+    assert crashed.reason == "step 'crash' exited with code 1: RuntimeError: the model diverged"

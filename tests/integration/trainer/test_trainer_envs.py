@@ -191,7 +191,8 @@ async def test_a_module_the_installed_packages_do_not_provide_is_named_with_a_hi
     failed = await recorder.first(StepFailed, step.step_id, timeout=60)
     assert "No module named 'headrace_other_module'" in failed.stderr_tail
     assert failed.reason == (
-        "step 'imports-another-module' exited with code 1 (the component asks for packages "
+        "step 'imports-another-module' exited with code 1: ModuleNotFoundError: No module "
+        "named 'headrace_other_module' (the component asks for packages "
         "headrace-test-pkg: check that they provide the missing module, and that the trainer "
         "installs them: HEADRACE_TRAINER_STEP_ENVIRONMENTS must not be off)"
     )

@@ -205,7 +205,7 @@ async def test_timeout_kills_and_fails_the_step(
     await client.publish(step)
     failed = await recorder.first(StepFailed, step.step_id)
     assert "ran longer than its timeout of 0.5 s and was killed" in failed.reason
-    assert failed.exit_code == -9
+    assert failed.exit_code == -15  # SIGTERM first, so it can clean up; SIGKILL 10 s later
 
 
 async def test_file_input_outside_the_store_is_read_in_place(

@@ -53,6 +53,8 @@ class TrainingJobView(Value):
     spec_digest: str = Field(default="", description="sha256 of the applied manifest")
     log_tail: str = Field(default="", description="the failed replica's last log lines")
     output_uri: str = Field(default="", description="HEADRACE_OUTPUT_DIR as stored at success")
+    run_id: str = Field(default="", description="the pipeline run whose step launched it")
+    step_id: str = Field(default="", description="the step of that run that launched it")
 
 
 class TrainingJobDetail(Reply):

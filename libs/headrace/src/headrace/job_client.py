@@ -79,7 +79,7 @@ def read_manifests(
     `ManifestRejected` lists every problem."""
     path = Path(source)
     where = str(source)
-    if isinstance(source, Path) or path.is_file():
+    if isinstance(source, Path) or ("\n" not in where and path.is_file()):
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as error:
@@ -134,6 +134,18 @@ class TrainingJobCalls:
         with the same spec is left as it is, one with another spec is refused
         (`JobExistsError`), before anything is sent."""
         jobs, folder = read_manifests(source, namespace)
+        return self.apply_documents(jobs, folder)
+
+    def apply_documents(
+        self,
+        jobs: list[tuple[dict[str, Any], TrainingJobSpec]],
+        folder: str,
+        *,
+        run_id: str = "",
+        step_id: str = "",
+    ) -> list[Applied]:
+        """`apply` for documents `read_manifests` returned; ``run_id`` and ``step_id`` link
+        the jobs to the pipeline step that launches them (`headrace.training.run_job`)."""
         known: list[tuple[dict[str, Any], TrainingJobSpec, TrainingJobView | None]] = []
         for document, spec in jobs:
             found = self._find_job(spec.name, spec.namespace)
@@ -151,6 +163,8 @@ class TrainingJobCalls:
                 manifest=document,
                 namespace=spec.namespace,
                 working_dir=folder,
+                run_id=run_id,
+                step_id=step_id,
             )
             self._call(self._publish(command))
             applied.append(Applied(self._recorded(spec), spec, created=True))

@@ -7,18 +7,28 @@
     ├── ManifestRejected        the YAML cannot become a job (also a ValueError); ``problems``
     │                           lists each (document, field path, what to change)
     ├── JobExistsError          a job of that name exists with another spec (ValueError)
-    └── JobTimeout              a job did not end in time (also a TimeoutError)
+    ├── JobTimeout              a job did not end in time (also a TimeoutError)
+    └── JobFailedError          a job ``run_job`` waited for failed or was deleted; its
+                                ``job`` view has the reason, exit code and log tail
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from headrace_contracts import TrainingJobView
 from headrace_contracts.kubeflow import Problem
 
 from .run_errors import ClientError
 
-__all__ = ["JobExistsError", "JobNotFound", "JobTimeout", "ManifestRejected", "TrainingJobError"]
+__all__ = [
+    "JobExistsError",
+    "JobFailedError",
+    "JobNotFound",
+    "JobTimeout",
+    "ManifestRejected",
+    "TrainingJobError",
+]
 
 
 class TrainingJobError(ClientError):
@@ -63,3 +73,15 @@ class JobTimeout(TrainingJobError, TimeoutError):
             f"training job {name!r} is still {state} after {timeout:g}s: wait longer, or "
             f"follow it with `headrace job logs {name} -f`"
         )
+
+
+class JobFailedError(TrainingJobError):
+    """The first line says which job failed, why and with which exit code (a step's error
+    shows it); the replica's last log lines follow."""
+
+    def __init__(self, job: TrainingJobView, why: str) -> None:
+        self.job = job
+        text = f"training job '{job.namespace}/{job.name}' {why}"
+        if job.log_tail:
+            text += "\nits last log lines:\n" + job.log_tail
+        super().__init__(text)

@@ -29,6 +29,8 @@ def render_job(job: TrainingJobView) -> str:
         f"Restarts:   {job.attempt}",
         f"Created:    {job.created_at}",
     ]
+    if job.run_id:
+        lines.append(f"Run:        {job.run_id} (step {job.step_id})")
     if job.started_at:
         lines.append(f"Started:    {job.started_at}")
     if job.finished_at:

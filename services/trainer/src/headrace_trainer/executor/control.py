@@ -60,6 +60,16 @@ class StepControl:
         if (self.pid is not None or self._stop is not None) and not self._exited:
             self._terminate()
 
+    def expire(self, grace_seconds: float) -> None:
+        """The step ran past its timeout: SIGTERM now (so it can clean up, e.g. delete the
+        training job it waits for), SIGKILL after ``grace_seconds``. Not a cancel: the step
+        fails."""
+        if self._exited or self.cancel_reason is not None:
+            return
+        self._grace = max(0.0, grace_seconds)
+        if self.pid is not None or self._stop is not None:
+            self._terminate()
+
     def kill_now(self) -> None:
         if self._exited:
             return

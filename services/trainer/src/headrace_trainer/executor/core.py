@@ -32,7 +32,7 @@ from ..errors import (
     WorkloadError,
 )
 from .control import StepControl
-from .logs import log_key, read_tail
+from .logs import exception_line, log_key, read_tail
 from .outcome import Metric, Outcome
 from .parameters import coerce_parameter, parse_parameter
 from .plan import Plan, plan_step
@@ -42,6 +42,8 @@ from .staging import Staging
 __all__ = ["LOG_FILE", "OnPlan", "OnStart", "execute", "follow"]
 
 LOG_FILE = "log.txt"
+# A step past its timeout gets SIGTERM, then SIGKILL this much later (as a cancelled one).
+TIMEOUT_GRACE_SECONDS = 10.0
 OnStart = Callable[[int], Awaitable[None]]
 OnPlan = Callable[[Plan], None]
 log = logging.getLogger("headrace.trainer.executor")
@@ -180,7 +182,7 @@ async def _wait(running: Running, control: StepControl, timeout: float | None) -
         done, _ = await asyncio.wait({waiter}, timeout=timeout if timeout else None)
         if done:
             return waiter.result(), False
-        control.kill_now()
+        control.expire(TIMEOUT_GRACE_SECONDS)
         return await waiter, True
     finally:
         if not waiter.done():
@@ -273,6 +275,13 @@ def _reason(step: StepReady, error: StepError) -> str:
 
 
 def _hint(plan: Plan, tail: str) -> str:
+    raised = exception_line(tail) if plan.launch.python is not None else ""
+    if raised:
+        return f": {raised}" + _package_hint(plan, tail)
+    return _package_hint(plan, tail)
+
+
+def _package_hint(plan: Plan, tail: str) -> str:
     if "ModuleNotFoundError" in tail and plan.packages:
         wanted = ", ".join(plan.packages)
         return (

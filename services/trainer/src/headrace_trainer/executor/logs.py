@@ -6,10 +6,19 @@ import hashlib
 import re
 from pathlib import Path
 
-__all__ = ["TAIL_BYTES", "log_key", "read_tail", "safe_segment", "step_key"]
+__all__ = [
+    "TAIL_BYTES",
+    "exception_line",
+    "log_key",
+    "read_tail",
+    "safe_segment",
+    "step_key",
+]
 
 TAIL_BYTES = 2048
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+_TRACEBACK = "Traceback (most recent call last):"
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(: .*)?$")
 
 
 def safe_segment(text: str) -> str:
@@ -44,3 +53,21 @@ def read_tail(path: Path, limit: int = TAIL_BYTES) -> str:
     except FileNotFoundError:
         return ""
     return data.decode("utf-8", errors="replace")
+
+
+def exception_line(tail: str) -> str:
+    """The first line of the exception of the last Python traceback in ``tail``
+    (``JobFailedError: training job 'default/x' failed ...``, without the module path);
+    "" when the tail holds no traceback."""
+    lines = tail.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith(_TRACEBACK)]
+    if not starts:
+        return ""
+    for line in lines[starts[-1] + 1 :]:
+        if not line or line[0].isspace():
+            continue  # a frame, or its source line
+        if _EXCEPTION.match(line):
+            kind, colon, message = line.partition(":")
+            return kind.rpartition(".")[2] + colon + message
+        return ""
+    return ""

@@ -19,7 +19,7 @@ from .runner import Launch, PythonCall
 from .shape import detect_python_component
 from .staging import Staging
 
-__all__ = ["OutputArtifact", "Plan", "plan_step"]
+__all__ = ["OutputArtifact", "Plan", "plan_step", "step_env"]
 
 EXECUTOR_OUTPUT = "executor_output.json"
 
@@ -94,6 +94,7 @@ def plan_step(step: StepReady, staging: Staging, log_path: Path) -> Plan:
         for item in container.get("env") or []
         if isinstance(item, dict) and "name" in item
     }
+    env.update(step_env(step, staging.store.root_uri))
     if python is not None:
         launch = Launch(
             argv=[],
@@ -119,6 +120,19 @@ def plan_step(step: StepReady, staging: Staging, log_path: Path) -> Plan:
         artifacts=outputs,
         packages=python.packages if python else [],
     )
+
+
+def step_env(step: StepReady, artifacts: str) -> dict[str, str]:
+    """What a step process learns about itself: its run, step and attempt (code inside it,
+    such as ``headrace.training.run_job``, links what it starts to them) and the artifact
+    store's root. They win over a container ``env`` entry of the same name."""
+    return {
+        "HEADRACE_RUN_ID": step.run_id,
+        "HEADRACE_STEP_ID": step.step_id,
+        "HEADRACE_TASK_NAME": step.task_name,
+        "HEADRACE_STEP_ATTEMPT": str(step.attempt),
+        "HEADRACE_ARTIFACTS": artifacts,
+    }
 
 
 def _local_input(

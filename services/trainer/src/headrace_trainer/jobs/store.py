@@ -46,6 +46,8 @@ class TrainingJobRow(SQLModel, table=True):
     exit_code: int | None = None
     log_tail: str = ""
     output_uri: str = ""
+    run_id: str = Field(default="", max_length=200)
+    step_id: str = ""
     seq: int = 0
     created_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = None

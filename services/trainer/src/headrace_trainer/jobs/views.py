@@ -70,4 +70,6 @@ def job_view(row: TrainingJobRow, *, with_replicas: bool) -> TrainingJobView:
         spec_digest=row.spec_digest,
         log_tail=row.log_tail,
         output_uri=row.output_uri,
+        run_id=row.run_id,
+        step_id=row.step_id,
     )
