@@ -19,13 +19,22 @@ from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, tuple_
+from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, select
 
 from .facts import Fact, property_kinds
-from .tables import LineageType
+from .tables import (
+    LineageArtifact,
+    LineageAssociation,
+    LineageAttribution,
+    LineageContext,
+    LineageEvent,
+    LineageExecution,
+    LineageParentContext,
+    LineageType,
+)
 
 __all__ = ["FactBuffer", "apply_facts"]
 
@@ -100,21 +109,47 @@ def _write(
 def _find_all(
     session: Session, table: type[SQLModel], names: tuple[str, ...], keys: list[Key]
 ) -> dict[Key, Any]:
-    """The existing rows among ``keys``, locked, by key."""
+    """The existing rows among ``keys``, locked, by key.
+
+    Found by the leading key columns an index serves (:data:`LOOKUP`), each ``IN`` its
+    values, and matched to the keys here: neither database uses an index for a row-value
+    ``(a, b) IN ((..), ..)``, and SQLite then scans the whole table."""
+    lookup = LOOKUP.get(table, names[:1])
+    positions = [names.index(name) for name in lookup]
     found: dict[Key, Any] = {}
     for start in range(0, len(keys), CHUNK):
         chunk = keys[start : start + CHUNK]
-        for row in session.exec(_lookup(table, names), params={"keys": chunk}):
-            found[tuple(getattr(row, name) for name in names)] = row
+        wanted = set(chunk)
+        params = {f"k{i}": sorted({key[p] for key in chunk}) for i, p in enumerate(positions)}
+        for row in session.exec(_lookup(table, lookup), params=params):
+            key = tuple(getattr(row, name) for name in names)
+            if key in wanted:
+                found[key] = row
     return found
 
 
+# The key columns each lookup filters on: the leading columns of an index, and selective.
+LOOKUP: dict[type[SQLModel], tuple[str, ...]] = {
+    LineageArtifact: ("uri",),
+    LineageExecution: ("run_id",),
+    LineageEvent: ("run_id",),
+    LineageContext: ("type_name", "name"),
+    LineageAttribution: ("uri",),
+    LineageAssociation: ("run_id",),
+    LineageParentContext: ("child_type", "child_name"),
+    LineageType: ("kind", "name"),
+}
+
+
 @cache
-def _lookup(table: type[SQLModel], names: tuple[str, ...]) -> Any:
-    """The statement finding (and locking) rows of ``table`` by the columns ``names``, built
-    once: building it costs more than running it."""
-    columns = tuple_(*(getattr(table, name) for name in names))
-    return select(table).where(columns.in_(bindparam("keys", expanding=True))).with_for_update()
+def _lookup(table: type[SQLModel], columns: tuple[str, ...]) -> Any:
+    """The statement finding (and locking) rows of ``table`` whose ``columns`` are each in a
+    list of values, built once: building it costs more than running it."""
+    where = [
+        getattr(table, name).in_(bindparam(f"k{i}", expanding=True))
+        for i, name in enumerate(columns)
+    ]
+    return select(table).where(*where).with_for_update()
 
 
 def _create_all(

@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
 
 from headrace_contracts import GetLineage, LineageEdge, LineageGraph, LineageNode
@@ -135,11 +134,17 @@ def _events_at(
                 col(LineageEvent.uri).in_(chunk), LineageEvent.kind == uri_kind
             )
         ).all()
-    for chunk_e in _chunks(sorted(steps)):
-        pair = tuple_(col(LineageEvent.run_id), col(LineageEvent.step_id))
-        found += session.exec(
-            select(LineageEvent).where(pair.in_(chunk_e), LineageEvent.kind == step_kind)
-        ).all()
+    # By run, then matched by step here: no index serves a row-value (run, step) IN.
+    for chunk_r in _chunks(sorted({run_id for run_id, _ in steps})):
+        found += [
+            event
+            for event in session.exec(
+                select(LineageEvent).where(
+                    col(LineageEvent.run_id).in_(chunk_r), LineageEvent.kind == step_kind
+                )
+            )
+            if (event.run_id, event.step_id) in steps
+        ]
     return found
 
 
@@ -155,10 +160,12 @@ def _artifacts(session: Session, uris: Iterable[str]) -> dict[str, LineageArtifa
 def _executions(session: Session, keys: Iterable[Step]) -> dict[Step, LineageExecution | None]:
     wanted = sorted(set(keys))
     found: dict[Step, LineageExecution | None] = dict.fromkeys(wanted)
-    pair = tuple_(col(LineageExecution.run_id), col(LineageExecution.step_id))
-    for chunk in _chunks(wanted):
-        for row in session.exec(select(LineageExecution).where(pair.in_(chunk))):
-            found[(row.run_id, row.step_id)] = row
+    for chunk in _chunks(sorted({run_id for run_id, _ in wanted})):
+        for row in session.exec(
+            select(LineageExecution).where(col(LineageExecution.run_id).in_(chunk))
+        ):
+            if (row.run_id, row.step_id) in found:
+                found[(row.run_id, row.step_id)] = row
     return found
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
 
 from headrace_contracts import Message, SubmitRun
@@ -110,11 +109,15 @@ def _runs(session: Session, run_ids: list[str]) -> dict[str, RunRow]:
 
 
 def _steps(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], StepRow]:
+    """The steps among ``keys``: every step of their runs, read by the primary key's first
+    column (an index serves no row-value ``IN``), kept when asked for."""
+    wanted = set(keys)
+    run_ids = sorted({run_id for run_id, _ in keys})
     found: dict[tuple[str, str], StepRow] = {}
-    columns = tuple_(col(StepRow.run_id), col(StepRow.step_id))
     with session.no_autoflush:
-        for start in range(0, len(keys), CHUNK):
-            chunk = keys[start : start + CHUNK]
-            for row in session.exec(select(StepRow).where(columns.in_(chunk))):
-                found[(row.run_id, row.step_id)] = row
+        for start in range(0, len(run_ids), CHUNK):
+            chunk = run_ids[start : start + CHUNK]
+            for row in session.exec(select(StepRow).where(col(StepRow.run_id).in_(chunk))):
+                if (row.run_id, row.step_id) in wanted:
+                    found[(row.run_id, row.step_id)] = row
     return found
