@@ -17,7 +17,9 @@
         ├── GangInvalid             a gang description no backend can run
         ├── GangRefused             a gang asking for more than the backend ever has
         ├── GangStopped             a gang stopped before any of its replicas started
-        └── UnknownGang             a gang id the backend neither runs nor recorded
+        ├── UnknownGang             a gang id the backend neither runs nor recorded
+        └── WatchFailed             a Kubernetes watch sent something other than objects or
+                                    an expired resourceVersion (retryable)
 """
 
 from __future__ import annotations
@@ -92,3 +94,10 @@ class GangStopped(WorkloadError):
 
 class UnknownGang(WorkloadError):
     """A gang id this backend neither runs nor has records of."""
+
+
+class WatchFailed(WorkloadError):
+    """A Kubernetes watch event that is neither an object change nor an expiry (410): an
+    ``ERROR`` with another status, an unknown event type, an object without a uid."""
+
+    retryable = True
