@@ -23,7 +23,8 @@ events per second.
     .venv/bin/python bench/metadata.py [--runs 100000] [--postgres URL] [--sqlite] [--json]
 
 With neither ``--sqlite`` nor ``--postgres`` it runs on SQLite; the same published backlog
-is replayed into each database given.
+is replayed into each database given. PostgreSQL is analysed before the queries when the
+server's autovacuum is off (as on the development machine), as autovacuum would have.
 """
 
 from __future__ import annotations
@@ -271,39 +272,74 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         bus = Bus(BusConfig(url=server.url), source="bench/metadata")
         try:
             await bus.connect()
-            print(f"publishing {len(messages)} events ({args.runs} runs) ...", flush=True)
-            seconds = await publish_all(bus, messages)
-            print(f"  published in {seconds:.1f} s", flush=True)
+            if not args.queries_only:
+                print(f"publishing {len(messages)} events ({args.runs} runs) ...", flush=True)
+                seconds = await publish_all(bus, messages)
+                print(f"  published in {seconds:.1f} s", flush=True)
             for kind, url in databases:
-                if url:
-                    from headrace_testing.database import reset_postgres
-
-                    reset_postgres(url)
-                settings = Settings(
-                    home=home / kind,
-                    nats_url=server.url,
-                    database_url=url or f"sqlite:///{home / kind / 'metadata.db'}",
-                    log_level="WARNING",
+                report["databases"][kind] = await one_database(
+                    args, home, server.url, bus, kind, url, len(messages), facts
                 )
-                print(f"[{kind}] ingesting ...", flush=True)
-                service, seconds = await ingest(settings, bus)
-                try:
-                    rate = len(messages) / seconds
-                    print(f"[{kind}] {len(messages)} events in {seconds:.1f} s: {rate:.0f}/s")
-                    figures = await queries(service, bus, facts, args.queries)
-                finally:
-                    await service.stop()
-                for name, value in figures.items():
-                    print(f"[{kind}] {name}: p50 {value['p50_ms']} ms, p95 {value['p95_ms']} ms")
-                report["databases"][kind] = {
-                    "ingest_seconds": round(seconds, 1),
-                    "ingest_events_per_second": round(rate),
-                    "queries": figures,
-                }
         finally:
             await bus.close()
             server.stop()
     return report
+
+
+async def one_database(
+    args: argparse.Namespace,
+    home: Path,
+    nats_url: str,
+    bus: Bus,
+    kind: str,
+    url: str | None,
+    events: int,
+    facts: dict[str, Any],
+) -> dict[str, Any]:
+    if url and not args.queries_only:
+        from headrace_testing.database import reset_postgres
+
+        reset_postgres(url)
+    settings = Settings(
+        home=home / kind,
+        nats_url=nats_url,
+        database_url=url or f"sqlite:///{home / kind / 'metadata.db'}",
+        log_level="WARNING",
+    )
+    figures: dict[str, Any] = {}
+    if args.queries_only:
+        service = build(settings, http=HttpSettings(port=0))
+        await service.start()
+    else:
+        print(f"[{kind}] ingesting ...", flush=True)
+        service, seconds = await ingest(settings, bus)
+        rate = events / seconds
+        print(f"[{kind}] {events} events in {seconds:.1f} s: {rate:.0f}/s")
+        figures.update(ingest_seconds=round(seconds, 1), ingest_events_per_second=round(rate))
+    try:
+        if url:
+            analyze(url)
+        figures["queries"] = await queries(service, bus, facts, args.queries)
+    finally:
+        await service.stop()
+    for name, value in figures["queries"].items():
+        print(f"[{kind}] {name}: p50 {value['p50_ms']} ms, p95 {value['p95_ms']} ms")
+    return figures
+
+
+def analyze(url: str) -> None:
+    """ANALYZE the metadata tables when the server's autovacuum (which would) is off."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            if conn.exec_driver_sql("SHOW autovacuum").scalar() == "off":
+                print("  autovacuum is off on this server: running ANALYZE as it would")
+                conn.exec_driver_sql("ANALYZE")
+                conn.commit()
+    finally:
+        engine.dispose()
 
 
 def main() -> None:
@@ -313,8 +349,16 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200, help="samples per query")
     parser.add_argument("--sqlite", action="store_true", help="also with --postgres")
     parser.add_argument("--postgres", default="", help="a PostgreSQL URL (its data is reset)")
+    parser.add_argument(
+        "--queries-only",
+        action="store_true",
+        help="with --postgres: only the queries, on the database a previous run with the "
+        "same --runs loaded",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.queries_only and (args.sqlite or not args.postgres):
+        parser.error("--queries-only needs --postgres (a SQLite store does not outlive a run)")
     report = asyncio.run(bench(args))
     if args.json:
         print(json.dumps(report, indent=2))

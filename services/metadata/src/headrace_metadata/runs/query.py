@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import and_, exists, or_
+from sqlalchemy import exists, tuple_
 from sqlmodel import Session, col, func, select
 
 from headrace_contracts import ListRuns, RunList
@@ -46,10 +46,10 @@ def _list(session: Session, query: ListRuns) -> RunList:
     if query.page_token:
         cursor = page_token.decode(query.page_token, sort=query.sort, ascending=query.ascending)
         value, after = cursor.value, cursor.run_id
-        if query.ascending:
-            page.append(or_(sort > value, and_(sort == value, run_id > after)))
-        else:
-            page.append(or_(sort < value, and_(sort == value, run_id < after)))
+        # A row-value comparison: both databases bound the index range scan with it, where
+        # "sort < v OR (sort = v AND id < r)" has PostgreSQL filter (or sort) every row before.
+        key = tuple_(sort, run_id)
+        page.append(key > (value, after) if query.ascending else key < (value, after))
     order = (sort.asc(), run_id.asc()) if query.ascending else (sort.desc(), run_id.desc())
     rows = list(session.exec(select(RunRow).where(*page).order_by(*order).limit(query.limit + 1)))
     more = len(rows) > query.limit
