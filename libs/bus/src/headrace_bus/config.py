@@ -21,7 +21,7 @@ class BusConfig:
     max_ack_pending: int = 1000
     # Messages per fetch (see headrace_bus.puller): the first is long-polled for up to
     # fetch_timeout, the rest of a batch waited for at most batch_linger.
-    batch_size: int = 64
+    batch_size: int = 256
     batch_linger: float = 0.005
     fetch_timeout: float = 1.0
     publish_timeout: float = 5.0

@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     backoff_max: float = 30.0
     ack_wait: float = 10.0
     batch_size: int = Field(
-        default=64,
+        default=256,
         ge=1,
         description="messages fetched and handled in one transaction at most (a service "
         "whose handlers run long work, such as the trainer, handles one at a time)",
