@@ -258,6 +258,10 @@ def _train_loop(args: argparse.Namespace, env: DistEnv, device: torch.device, ou
         partial.replace(out)
         print(f"model saved to {out}", flush=True)
     print(f"rank {env.rank} parameters sha256 {parameters_digest(net)}", flush=True)
+    if env.distributed:
+        # every rank has finished before the master exits: its exit ends the job, and the
+        # operator stops whatever still runs
+        dist.barrier()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
