@@ -1,4 +1,7 @@
-"""Kubeflow training-job YAML, shared by the CLI and the services.
+"""Kubeflow YAML (training jobs and Katib experiments), shared by the CLI and the services.
+
+``load_manifests(text)`` reads jobs and ``kubeflow.org/v1beta1`` ``Experiment`` documents
+(:class:`ExperimentSpec`, see ``experiment``); ``render_trial`` makes a trial's job manifest.
 
 ``load_training_jobs(text)`` reads one or many YAML documents — ``kubeflow.org/v1``
 ``PyTorchJob`` and ``TFJob``, ``trainer.kubeflow.org/v1alpha1`` ``TrainJob`` over the
@@ -8,8 +11,21 @@ does not support is reported with its path in one :class:`ManifestError`.
 
 from ._trainjob import KNOWN_RUNTIMES, TORCH_DISTRIBUTED
 from ._wire import NO_OP_FIELDS
+from .algorithms import ALGORITHMS, EARLY_STOPPING
 from .digest import manifest_digest
 from .errors import ManifestError, Problem
+from .experiment import (
+    DEFAULT_METRICS_FORMAT,
+    AlgorithmSpec,
+    EarlyStoppingSpec,
+    ExperimentSpec,
+    MetricsCollectorSpec,
+    Objective,
+    ParameterSpec,
+    TrialParameter,
+    TrialTemplate,
+    format_value,
+)
 from .job import (
     ROLE_ORDER,
     CleanPodPolicy,
@@ -24,28 +40,52 @@ from .job import (
     RunPolicy,
     TrainingJobSpec,
 )
-from .load import KINDS, load_training_jobs, parse_training_job
+from .load import (
+    KINDS,
+    load_manifests,
+    load_training_jobs,
+    parse_experiment,
+    parse_manifest,
+    parse_training_job,
+)
+from .render import render_trial
 
 __all__ = [
+    "ALGORITHMS",
+    "DEFAULT_METRICS_FORMAT",
+    "EARLY_STOPPING",
     "KINDS",
     "KNOWN_RUNTIMES",
     "NO_OP_FIELDS",
     "ROLE_ORDER",
     "TORCH_DISTRIBUTED",
+    "AlgorithmSpec",
     "CleanPodPolicy",
     "ContainerSpec",
+    "EarlyStoppingSpec",
     "ElasticPolicy",
     "EnvVar",
+    "ExperimentSpec",
     "Framework",
     "JobKind",
     "ManifestError",
+    "MetricsCollectorSpec",
+    "Objective",
+    "ParameterSpec",
     "Problem",
     "ReplicaGroup",
     "RestartPolicy",
     "Role",
     "RunPolicy",
     "TrainingJobSpec",
+    "TrialParameter",
+    "TrialTemplate",
+    "format_value",
+    "load_manifests",
     "load_training_jobs",
     "manifest_digest",
+    "parse_experiment",
+    "parse_manifest",
     "parse_training_job",
+    "render_trial",
 ]

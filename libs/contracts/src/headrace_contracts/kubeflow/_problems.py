@@ -39,7 +39,9 @@ def path_of(location: Sequence[int | str], prefix: str = "") -> str:
     return text
 
 
-def problems_of(error: ValidationError, document: int) -> list[Problem]:
+def problems_of(
+    error: ValidationError, document: int, *, what: str = "training jobs"
+) -> list[Problem]:
     """One :class:`Problem` per validation error, unknown fields explained."""
     found: list[Problem] = []
     for detail in error.errors():
@@ -51,8 +53,9 @@ def problems_of(error: ValidationError, document: int) -> list[Problem]:
             hint = _HINTS.get(field)
             reason = f" ({hint})" if hint else ""
             message = (
-                f"field '{field}' is not supported by Headrace training jobs{reason}: "
-                "remove it (docs/training-jobs.md lists the supported fields)"
+                f"field '{field}' is not supported by Headrace {what}{reason}: remove it "
+                f"(docs/{'tuning' if what != 'training jobs' else 'training-jobs'}.md lists "
+                "the supported fields)"
             )
         elif kind == "missing":
             message = "is required: add it"

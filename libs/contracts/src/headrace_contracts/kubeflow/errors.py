@@ -33,12 +33,12 @@ class Problem:
 class ManifestError(ContractError):
     """The YAML cannot become a training job; ``str()`` lists every problem found."""
 
-    def __init__(self, problems: Sequence[Problem]) -> None:
+    def __init__(self, problems: Sequence[Problem], subject: str = "the training job YAML") -> None:
         self.problems = tuple(problems)
         lines = "\n".join(f"  - {problem}" for problem in self.problems)
         count = len(self.problems)
         noun = "problem" if count == 1 else "problems"
-        super().__init__(f"the training job YAML has {count} {noun}:\n{lines}")
+        super().__init__(f"{subject} has {count} {noun}:\n{lines}")
 
     @property
     def paths(self) -> list[str]:

@@ -7,18 +7,24 @@ field's path, so a user fixes a file in one pass.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from ._convert import Collector, pytorch_job, tf_job, train_job
+from ._experiment import experiment
+from ._katib import API_VERSION as EXPERIMENT_API_VERSION
+from ._katib import ExperimentWire
 from ._problems import problems_of
 from ._trainjob import TrainJobWire
 from ._v1 import PyTorchJobWire, TFJobWire
 from .errors import ManifestError, Problem
+from .experiment import ExperimentSpec
 from .job import TrainingJobSpec
+
+_Spec = TypeVar("_Spec", TrainingJobSpec, ExperimentSpec, TrainingJobSpec | ExperimentSpec)
 
 _Convert = Callable[[Any, Collector], TrainingJobSpec | None]
 KINDS: dict[tuple[str, str], tuple[type[BaseModel], _Convert]] = {
@@ -28,6 +34,7 @@ KINDS: dict[tuple[str, str], tuple[type[BaseModel], _Convert]] = {
 }
 """``(apiVersion, kind)`` -> (wire model, converter), for every kind Headrace applies."""
 
+_EXPERIMENT = "the Experiment YAML"
 _SUPPORTED = "PyTorchJob and TFJob (kubeflow.org/v1), TrainJob (trainer.kubeflow.org/v1alpha1)"
 
 
@@ -36,6 +43,54 @@ def load_training_jobs(text: str) -> list[TrainingJobSpec]:
 
     Raises :class:`ManifestError` listing every problem when any document is invalid.
     """
+    found = _load(text, parse_training_job, "training job", _SUPPORTED)
+    return [job for job in found if isinstance(job, TrainingJobSpec)]
+
+
+def load_manifests(text: str) -> list[TrainingJobSpec | ExperimentSpec]:
+    """Every training job and Katib experiment of a YAML text, in order (what ``headrace
+    apply -f`` takes); :class:`ManifestError` lists every problem of every document."""
+    supported = _SUPPORTED + ", Experiment (kubeflow.org/v1beta1)"
+    return _load(text, parse_manifest, "job or experiment", supported, "the YAML")
+
+
+def parse_manifest(document: Any, index: int = 0) -> TrainingJobSpec | ExperimentSpec:
+    """One parsed YAML document: a Katib Experiment or a training job."""
+    if isinstance(document, Mapping) and (document.get("apiVersion"), document.get("kind")) == (
+        EXPERIMENT_API_VERSION,
+        "Experiment",
+    ):
+        return parse_experiment(document, index)
+    return parse_training_job(document, index)
+
+
+def parse_experiment(document: Any, index: int = 0) -> ExperimentSpec:
+    """One parsed YAML document (a mapping) -> its Katib experiment; ``index`` names it in
+    errors. Raises :class:`ManifestError` listing every problem."""
+    if not isinstance(document, Mapping):
+        shape = type(document).__name__
+        raise ManifestError(
+            [Problem(index, "", f"is a {shape}, not a mapping: give an Experiment")], _EXPERIMENT
+        )
+    try:
+        wire = ExperimentWire.model_validate(document)
+    except ValidationError as error:
+        problems = problems_of(error, index, what="Katib experiments")
+        raise ManifestError(problems, _EXPERIMENT) from None
+    found = Collector(index)
+    spec = experiment(wire, found)
+    if found.problems or spec is None:
+        raise ManifestError(found.problems, _EXPERIMENT)
+    return spec
+
+
+def _load(
+    text: str,
+    parse: Callable[[Any, int], _Spec],
+    noun: str,
+    supported: str,
+    subject: str = "the training job YAML",
+) -> list[_Spec]:
     documents: list[tuple[int, Any]] = []
     problems: list[Problem] = []
     try:
@@ -47,19 +102,19 @@ def load_training_jobs(text: str) -> list[TrainingJobSpec]:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         reason = getattr(error, "problem", None) or str(error)
         problems.append(Problem(broken, "", f"is not valid YAML{where}: {reason}; fix the syntax"))
-    jobs: list[tuple[int, TrainingJobSpec]] = []
+    jobs: list[tuple[int, _Spec]] = []
     for index, document in documents:
         if document is None:
             continue
         try:
-            jobs.append((index, parse_training_job(document, index)))
+            jobs.append((index, parse(document, index)))
         except ManifestError as error:
             problems.extend(error.problems)
     if problems:
-        raise ManifestError(sorted(problems, key=lambda problem: problem.document))
+        raise ManifestError(sorted(problems, key=lambda problem: problem.document), subject)
     if not jobs:
-        raise ManifestError([Problem(0, "", f"holds no training job: give one of {_SUPPORTED}")])
-    _check_unique(jobs)
+        raise ManifestError([Problem(0, "", f"holds no {noun}: give one of {supported}")], subject)
+    _check_unique(jobs, subject)
     return [job for _, job in jobs]
 
 
@@ -98,20 +153,23 @@ def _unknown(api_version: object, kind: object) -> str:
     return f"unknown kind {kind!r} of apiVersion {api_version!r}: Headrace applies {_SUPPORTED}"
 
 
-def _check_unique(jobs: list[tuple[int, TrainingJobSpec]]) -> None:
-    seen: dict[tuple[str, str], int] = {}
+def _check_unique(
+    jobs: Sequence[tuple[int, TrainingJobSpec | ExperimentSpec]], subject: str
+) -> None:
+    seen: dict[tuple[str, str, str], int] = {}
     problems: list[Problem] = []
     for position, job in jobs:
-        key = (job.namespace, job.name)
+        noun = "experiment" if isinstance(job, ExperimentSpec) else "job"
+        key = (noun, job.namespace, job.name)
         if key in seen:
             problems.append(
                 Problem(
                     position,
                     "metadata.name",
-                    f"job {job.namespace}/{job.name} is also defined by an earlier document: "
+                    f"{noun} {job.namespace}/{job.name} is also defined by an earlier document: "
                     "give each job its own name",
                 )
             )
         seen.setdefault(key, position)
     if problems:
-        raise ManifestError(problems)
+        raise ManifestError(problems, subject)
