@@ -19,6 +19,7 @@ from . import (
     training,
     training_views,
     tuning,
+    tuning_views,
 )
 from .artifacts import ArtifactList, ArtifactRecord, ArtifactWritten, ListArtifacts, MetricReported
 from .base import Command, Event, Message, Query, Reply
@@ -127,6 +128,7 @@ from .training_views import (
 )
 from .tuning import (
     CreateExperiment,
+    DeleteExperiment,
     ExperimentFailed,
     ExperimentStarted,
     ExperimentStopped,
@@ -135,8 +137,17 @@ from .tuning import (
     TrialCreated,
     TrialEarlyStopped,
     TrialFailed,
+    TrialKilled,
     TrialStarted,
     TrialSucceeded,
+)
+from .tuning_views import (
+    ExperimentDetail,
+    ExperimentList,
+    ExperimentView,
+    GetExperiment,
+    ListExperiments,
+    TrialView,
 )
 
 
@@ -149,6 +160,7 @@ def _collect() -> Catalogue:
         training,
         training_views,
         tuning,
+        tuning_views,
         registry,
         model_views,
         serving,
@@ -189,16 +201,21 @@ __all__ = [
     "Command",
     "ContractError",
     "CreateExperiment",
+    "DeleteExperiment",
     "DeleteInferenceService",
     "Envelope",
     "EnvironmentList",
     "EnvironmentView",
     "EnvironmentsPruned",
     "Event",
+    "ExperimentDetail",
     "ExperimentFailed",
+    "ExperimentList",
     "ExperimentStarted",
     "ExperimentStopped",
     "ExperimentSucceeded",
+    "ExperimentView",
+    "GetExperiment",
     "GetLineage",
     "GetModel",
     "GetRun",
@@ -215,6 +232,7 @@ __all__ = [
     "LineageNode",
     "ListArtifacts",
     "ListEnvironments",
+    "ListExperiments",
     "ListModelVersions",
     "ListModels",
     "ListRuns",
@@ -287,8 +305,10 @@ __all__ = [
     "TrialCreated",
     "TrialEarlyStopped",
     "TrialFailed",
+    "TrialKilled",
     "TrialStarted",
     "TrialSucceeded",
+    "TrialView",
     "UnknownMessageType",
     "decode",
     "derive_event_id",

@@ -11,7 +11,10 @@ from .common import JsonValue
 
 
 class CreateExperiment(Command):
-    """Start an experiment; ``spec`` is a Katib Experiment (kubeflow.org/v1beta1) as JSON."""
+    """Start an experiment; ``spec`` is a Katib Experiment (kubeflow.org/v1beta1) as JSON.
+
+    ``experiment_id`` is ``<namespace>/<name>`` (what ``headrace apply`` sends). An experiment
+    of that namespace and name with the same spec is the same experiment (nothing happens)."""
 
     AREA = "experiment"
     NAME = "create"
@@ -20,6 +23,18 @@ class CreateExperiment(Command):
     spec: dict[str, Any]
     run_id: str = ""
     step_id: str = ""
+    working_dir: str = Field(
+        default="", description="the folder trials run in when their container names none"
+    )
+
+
+class DeleteExperiment(Command):
+    """Stop every running trial of an experiment (their jobs are deleted) and forget it."""
+
+    AREA = "experiment"
+    NAME = "delete"
+
+    experiment_id: str
 
 
 class ExperimentStarted(Event):
@@ -40,6 +55,11 @@ class ExperimentSucceeded(Event):
     best_parameters: dict[str, JsonValue] = Field(default_factory=dict)
     objective_metric: str = ""
     objective_value: float | None = None
+    condition: str = Field(
+        default="",
+        description="Katib's reason: ExperimentGoalReached, ExperimentMaxTrialsReached or "
+        "ExperimentSuggestionEndReached",
+    )
 
 
 class ExperimentFailed(Event):
@@ -48,6 +68,10 @@ class ExperimentFailed(Event):
 
     experiment_id: str
     reason: str
+    condition: str = Field(
+        default="",
+        description="Katib's reason, e.g. ExperimentMaxFailedTrialsReached, InvalidExperiment",
+    )
 
 
 class StopExperiment(Command):
@@ -100,6 +124,17 @@ class TrialFailed(Event):
     experiment_id: str
     trial_id: str
     reason: str
+
+
+class TrialKilled(Event):
+    """The trial's job was stopped because its experiment ended (or was deleted)."""
+
+    AREA = "trial"
+    NAME = "killed"
+
+    experiment_id: str
+    trial_id: str
+    reason: str = ""
 
 
 class TrialEarlyStopped(Event):
