@@ -77,13 +77,19 @@ def test_grid_is_bounded_and_exhaustive() -> None:
     spec = experiment(
         "grid",
         parameters=[
-            {"name": "x", "parameterType": "double",
-             "feasibleSpace": {"min": "0", "max": "1", "step": "0.5"}},
+            {
+                "name": "x",
+                "parameterType": "double",
+                "feasibleSpace": {"min": "0", "max": "1", "step": "0.5"},
+            },
             {"name": "shift", "parameterType": "int", "feasibleSpace": {"min": "0", "max": "1"}},
-            {"name": "optimizer", "parameterType": "categorical",
-             "feasibleSpace": {"list": ["sgd"]}},
+            {
+                "name": "optimizer",
+                "parameterType": "categorical",
+                "feasibleSpace": {"list": ["sgd"]},
+            },
         ],
-    )  # fmt: skip
+    )
     plan = plan_search(spec)
     assert plan.limit == 6
     study = optuna.create_study(sampler=plan.sampler)

@@ -63,6 +63,7 @@ from headrace_pipelines import (
     compile_plan,
 )
 
+from .experiment_client import ExperimentCalls
 from .job_client import TrainingJobCalls
 from .model_client import ModelRegistryCalls
 from .run_errors import (
@@ -107,7 +108,7 @@ def platform_nats_url(home: str | os.PathLike[str] | None = None) -> str:
     return os.environ.get("HEADRACE_NATS_URL") or DEFAULT_URL
 
 
-class Client(ModelRegistryCalls, TrainingJobCalls):
+class Client(ModelRegistryCalls, TrainingJobCalls, ExperimentCalls):
     """A synchronous connection to a Headrace platform; use it as a context manager.
 
     ``timeout`` bounds connecting and each question to the scheduler; ``submit_timeout``

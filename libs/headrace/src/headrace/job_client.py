@@ -40,17 +40,20 @@ from headrace_contracts import (
     TrainingJobView,
 )
 from headrace_contracts.kubeflow import (
+    ExperimentSpec,
     ManifestError,
     TrainingJobSpec,
+    load_manifests,
     load_training_jobs,
     manifest_digest,
-    parse_training_job,
+    parse_manifest,
 )
 from headrace_contracts.training_views import TRAINING_JOB_STATES
 
+from .experiment_client import AppliedExperiment
 from .job_errors import JobExistsError, JobNotFound, JobTimeout, ManifestRejected, TrainingJobError
 
-__all__ = ["FINAL_JOB_STATES", "Applied", "TrainingJobCalls", "read_manifests"]
+__all__ = ["FINAL_JOB_STATES", "Applied", "TrainingJobCalls", "read_documents", "read_manifests"]
 
 T = TypeVar("T")
 FINAL_JOB_STATES = ("SUCCEEDED", "FAILED", "CANCELLED")
@@ -77,6 +80,19 @@ def read_manifests(
     """The jobs of a YAML file (or ``-``-less text given as a str that is no file), each as
     its JSON-ready document and its spec, and the folder they run in ("" for text).
     `ManifestRejected` lists every problem."""
+    jobs, _, folder = read_documents(source, namespace, experiments=False)
+    return jobs, folder
+
+
+def read_documents(
+    source: str | Path, namespace: str = "default", *, experiments: bool = True
+) -> tuple[
+    list[tuple[dict[str, Any], TrainingJobSpec]],
+    list[tuple[dict[str, Any], ExperimentSpec]],
+    str,
+]:
+    """`read_manifests`, with the Katib Experiments of the file beside the jobs (what
+    ``headrace apply`` takes) unless ``experiments`` is False."""
     path = Path(source)
     where = str(source)
     if isinstance(source, Path) or ("\n" not in where and path.is_file()):
@@ -89,11 +105,12 @@ def read_manifests(
     else:
         text, where, folder = str(source), "the YAML", ""
     try:
-        load_training_jobs(text)
+        (load_manifests if experiments else load_training_jobs)(text)
         documents = [doc for doc in yaml.safe_load_all(text)]
     except ManifestError as error:
         raise ManifestRejected(where, str(error), error.problems) from None
     jobs = []
+    found_experiments = []
     for index, document in enumerate(documents):
         if document is None:
             continue
@@ -108,10 +125,14 @@ def read_manifests(
             )
         metadata["namespace"] = given or namespace
         try:
-            jobs.append((document, parse_training_job(document, index)))
+            spec = parse_manifest(document, index)
         except ManifestError as error:
             raise ManifestRejected(where, str(error), error.problems) from None
-    return jobs, folder
+        if isinstance(spec, ExperimentSpec):
+            found_experiments.append((document, spec))
+        else:
+            jobs.append((document, spec))
+    return jobs, found_experiments, folder
 
 
 class TrainingJobCalls:
@@ -126,15 +147,29 @@ class TrainingJobCalls:
         def _call(self, coro: Coroutine[Any, Any, T]) -> T: ...
         async def _publish(self, message: Message) -> None: ...
         async def _ask(self, query: Query, who: str = ...) -> Any: ...
+        def apply_experiments(
+            self,
+            experiments: list[tuple[dict[str, Any], ExperimentSpec]],
+            folder: str,
+            *,
+            run_id: str = "",
+            step_id: str = "",
+        ) -> list[AppliedExperiment]: ...
 
     # commands --------------------------------------------------------------------------
 
-    def apply(self, source: str | Path, *, namespace: str = "default") -> list[Applied]:
-        """Create the jobs of a YAML file (one or many documents); a job whose name exists
-        with the same spec is left as it is, one with another spec is refused
-        (`JobExistsError`), before anything is sent."""
-        jobs, folder = read_manifests(source, namespace)
-        return self.apply_documents(jobs, folder)
+    def apply(
+        self, source: str | Path, *, namespace: str = "default"
+    ) -> list[Applied | AppliedExperiment]:
+        """Create the jobs and Katib Experiments of a YAML file (one or many documents); a
+        job whose name exists with the same spec is left as it is, one with another spec is
+        refused (`JobExistsError`), before anything is sent; experiments likewise."""
+        jobs, experiments, folder = read_documents(source, namespace)
+        applied: list[Applied | AppliedExperiment] = []
+        applied.extend(self.apply_documents(jobs, folder))
+        if experiments:
+            applied.extend(self.apply_experiments(experiments, folder))
+        return applied
 
     def apply_documents(
         self,

@@ -41,21 +41,24 @@ def _guarded(body: Callable[[Client], int], args: argparse.Namespace) -> int:
 
 def apply(args: argparse.Namespace) -> int:
     """``headrace apply -f FILE``: the file is checked before anything connects."""
-    from .job_client import read_manifests
+    from .job_client import read_documents
     from .job_errors import ManifestRejected
 
     try:
-        read_manifests(_file(args.filename), args.namespace)
+        read_documents(_file(args.filename), args.namespace)
     except ManifestRejected as exc:
         _err(str(exc))
         return EXIT_REFUSED
     if args.dry_run == "kubernetes":
         return _dry_run(args)
 
+    from .job_client import Applied
+
     def body(client: Client) -> int:
         applied = client.apply(_file(args.filename), namespace=args.namespace)
         if args.json:
-            print(json.dumps([a.job.model_dump() for a in applied], indent=2))
+            views = [a.job if isinstance(a, Applied) else a.experiment for a in applied]
+            print(json.dumps([view.model_dump() for view in views], indent=2))
         for item in applied if not args.json else ():
             print(f"{item.resource} {'created' if item.created else 'unchanged'}")
         return 0

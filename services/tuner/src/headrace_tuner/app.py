@@ -1,16 +1,101 @@
-"""Bootstrap of the tuner: Katib experiments and trials."""
+"""Bootstrap of the tuner: Katib experiments and trials.
+
+The tuner's tables and its Optuna studies live in its own database
+(``HEADRACE_TUNER_DATABASE_URL`` or ``HEADRACE_DATABASE_URL``, SQLite under the home by
+default). Trials run as training jobs of the trainer: the tuner sends ``SubmitTrainingJob``
+and follows the job's events and metrics.
+"""
 
 from __future__ import annotations
 
-from opentelemetry.sdk.trace.export import SpanExporter
+import asyncio
+import logging
+from typing import Any
 
-from headrace_runtime import Service, Settings, run_service
+import optuna
+from opentelemetry.sdk.trace.export import SpanExporter
+from sqlmodel import Session
+
+from headrace_contracts import (
+    CreateExperiment,
+    DeleteExperiment,
+    GetExperiment,
+    ListExperiments,
+    MetricReported,
+    Reply,
+    TrainingJobCancelled,
+    TrainingJobFailed,
+    TrainingJobRunning,
+    TrainingJobSucceeded,
+)
+from headrace_runtime import HandlerContext, OutboxRelay, Service, Settings, run_service
+
+from .driver import Driver
+from .experiments.store import ExperimentRow, TrialRow
+from .handlers import TunerHandlers
+from .search.study import Studies, open_storage
 
 NAME = "tuner"
 
 
-def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> Service:
-    return Service(NAME, settings, span_exporter=span_exporter)
+def build(
+    settings: Settings, *, span_exporter: SpanExporter | None = None, interval: float = 2.0
+) -> Service:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    logging.getLogger("optuna").propagate = True
+    # One message per transaction: the driver is woken after each commit and reads it.
+    service = Service(
+        NAME, settings, tables=[ExperimentRow, TrialRow], span_exporter=span_exporter, batch=False
+    )
+    held: list[TunerHandlers] = []
+    drivers: list[Driver] = []
+
+    def handlers() -> TunerHandlers:
+        return held[0]  # made at start, before the service consumes or answers
+
+    def on(method: str) -> Any:
+        async def handle(message: Any, ctx: HandlerContext[Any]) -> None:
+            await getattr(handlers(), method)(message, ctx)
+
+        return handle
+
+    service.handles(CreateExperiment)(on("create"))
+    service.handles(DeleteExperiment)(on("delete"))
+    service.handles(TrainingJobRunning)(on("job_running"))
+    service.handles(TrainingJobSucceeded)(on("job_succeeded"))
+    service.handles(TrainingJobFailed)(on("job_failed"))
+    service.handles(TrainingJobCancelled)(on("job_cancelled"))
+    service.handles(MetricReported)(on("metric"))
+
+    async def get(query: GetExperiment) -> Reply:
+        return await handlers().get(query)
+
+    async def listed(query: ListExperiments) -> Reply:
+        return await handlers().list(query)
+
+    service.answers(GetExperiment)(get)
+    service.answers(ListExperiments)(listed)
+
+    @service.on_start
+    async def start() -> None:
+        assert service.engine is not None
+        assert service.bus is not None
+        engine = service.engine
+        url = settings.database_url_for(NAME)
+        storage = await asyncio.to_thread(open_storage, url, NAME)
+        relay = OutboxRelay(service.bus, engine)
+        driver = Driver(engine, Studies(storage), relay, service.source, interval=interval)
+        driver.bind(asyncio.get_running_loop())
+        drivers.append(driver)
+        held.append(TunerHandlers(driver.wake, lambda: Session(engine, expire_on_commit=False)))
+        await driver.start()
+
+    @service.on_stop
+    async def stop() -> None:
+        for driver in drivers:
+            await driver.stop()
+
+    return service
 
 
 def main() -> None:

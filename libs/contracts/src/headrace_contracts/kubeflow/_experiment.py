@@ -110,8 +110,10 @@ def _algorithm(wire: AlgorithmWire, found: Collector) -> AlgorithmSpec:
     name = wire.algorithm_name
     settings = {s.name: s.value for s in wire.algorithm_settings}
     if name in REFUSED_ALGORITHMS:
-        found.add(f"{base}.algorithmName", f"{name}: {REFUSED_ALGORITHMS[name]}; use one of "
-                  + ", ".join(ALGORITHMS))  # fmt: skip
+        found.add(
+            f"{base}.algorithmName",
+            f"{name}: {REFUSED_ALGORITHMS[name]}; use one of " + ", ".join(ALGORITHMS),
+        )
     elif name not in ALGORITHMS:
         found.add(
             f"{base}.algorithmName",
@@ -171,8 +173,10 @@ def _parameter(wire: ParameterWire, path: str, found: Collector) -> ParameterSpe
     if wire.parameter_type in ("categorical", "discrete"):
         for field in ("min", "max", "step"):
             if getattr(space, field) is not None:
-                found.add(f"{path}.{field}", f"a {wire.parameter_type} parameter takes only "
-                          "'list': remove it")  # fmt: skip
+                found.add(
+                    f"{path}.{field}",
+                    f"a {wire.parameter_type} parameter takes only 'list': remove it",
+                )
         values = space.items or []
         if not values:
             found.add(f"{path}.list", f"is empty: list the values of {wire.name!r} to try")
@@ -188,8 +192,11 @@ def _parameter(wire: ParameterWire, path: str, found: Collector) -> ParameterSpe
         return ParameterSpec(name=wire.name, type=wire.parameter_type, values=tuple(values))
     whole = wire.parameter_type == "int"
     if space.items is not None:
-        found.add(f"{path}.list", f"an {wire.parameter_type} parameter takes min and max: "
-                  "remove 'list' (or make the parameter discrete)")  # fmt: skip
+        found.add(
+            f"{path}.list",
+            f"an {wire.parameter_type} parameter takes min and max: "
+            "remove 'list' (or make the parameter discrete)",
+        )
     low = _number(space.min, f"{path}.min", found, whole=whole)
     high = _number(space.max, f"{path}.max", found, whole=whole)
     step = _number(space.step, f"{path}.step", found, whole=whole)
@@ -198,14 +205,19 @@ def _parameter(wire: ParameterWire, path: str, found: Collector) -> ParameterSpe
             found.add(f"{path}.{field}", f"is required for an {wire.parameter_type} parameter")
     if low is not None and high is not None:
         if low > high:
-            found.add(f"{path}.max", f"{space.max} is below min {space.min}: the space is "
-                      "inverted; give max greater than min")  # fmt: skip
+            found.add(
+                f"{path}.max",
+                f"{space.max} is below min {space.min}: the space is "
+                "inverted; give max greater than min",
+            )
         elif low == high:
-            found.add(f"{path}.max", f"equals min ({space.min}): the space is empty; give max "
-                      "greater than min (a fixed value belongs in the trial template)")  # fmt: skip
+            found.add(
+                f"{path}.max",
+                f"equals min ({space.min}): the space is empty; give max "
+                "greater than min (a fixed value belongs in the trial template)",
+            )
         elif step is not None and step > high - low:
-            found.add(f"{path}.step", f"{space.step} is larger than max - min: give a "
-                      "smaller step")  # fmt: skip
+            found.add(f"{path}.step", f"{space.step} is larger than max - min: give a smaller step")
         if distribution in ("logUniform", "logNormal") and low <= 0:
             found.add(f"{path}.min", f"must be above 0 for a {distribution} distribution")
     if step is not None and step <= 0:
@@ -213,9 +225,13 @@ def _parameter(wire: ParameterWire, path: str, found: Collector) -> ParameterSpe
     if len(found.problems) > before:
         return None
     return ParameterSpec(
-        name=wire.name, type=wire.parameter_type, min=low, max=high, step=step,
+        name=wire.name,
+        type=wire.parameter_type,
+        min=low,
+        max=high,
+        step=step,
         distribution=distribution,
-    )  # fmt: skip
+    )
 
 
 def _early_stopping(wire: EarlyStoppingWire | None, found: Collector) -> EarlyStoppingSpec | None:
@@ -223,12 +239,20 @@ def _early_stopping(wire: EarlyStoppingWire | None, found: Collector) -> EarlySt
         return None
     base = "spec.earlyStopping"
     if wire.algorithm_name not in EARLY_STOPPING:
-        found.add(f"{base}.algorithmName", f"unknown early-stopping algorithm "
-                  f"{wire.algorithm_name!r}: use one of " + ", ".join(EARLY_STOPPING))  # fmt: skip
+        found.add(
+            f"{base}.algorithmName",
+            f"unknown early-stopping algorithm "
+            f"{wire.algorithm_name!r}: use one of " + ", ".join(EARLY_STOPPING),
+        )
         return None
     before = len(found.problems)
-    _settings(EARLY_STOPPING, wire.algorithm_name, wire.algorithm_settings,
-              f"{base}.algorithmSettings", found)  # fmt: skip
+    _settings(
+        EARLY_STOPPING,
+        wire.algorithm_name,
+        wire.algorithm_settings,
+        f"{base}.algorithmSettings",
+        found,
+    )
     if len(found.problems) > before:
         return None
     values = {s.name: int(s.value) for s in wire.algorithm_settings}
@@ -258,11 +282,15 @@ def _collector(wire: MetricsCollectorWire, found: Collector) -> MetricsCollector
             found.add(path, "needs two groups, the metric name then its value: add them")
     file = source.file_system_path if source else None
     if kind == "File" and file is None:
-        found.add(f"{base}.source.fileSystemPath", "is required by the File collector: give "
-                  "the path the trial writes its metrics to")  # fmt: skip
+        found.add(
+            f"{base}.source.fileSystemPath",
+            "is required by the File collector: give the path the trial writes its metrics to",
+        )
     if kind != "File" and file is not None:
-        found.add(f"{base}.source.fileSystemPath", f"applies to the File collector only, not "
-                  f"{kind}: remove it")  # fmt: skip
+        found.add(
+            f"{base}.source.fileSystemPath",
+            f"applies to the File collector only, not {kind}: remove it",
+        )
     if kind == "Push" and formats:
         found.add(f"{base}.source.filter", "pushed metrics are not parsed: remove the filter")
     return MetricsCollectorSpec(
@@ -286,15 +314,20 @@ def _template(
     api_version, kind = str(spec.get("apiVersion", "")), str(spec.get("kind", ""))
     trial_kind = TRIAL_KINDS.get((api_version, kind))
     if trial_kind is None:
-        found.add(f"{base}.trialSpec", f"{kind or 'no kind'} ({api_version or 'no apiVersion'})"
-                  " cannot be a trial: give a batch/v1 Job, a kubeflow.org/v1 PyTorchJob or "
-                  "TFJob, or a trainer.kubeflow.org/v1alpha1 TrainJob")  # fmt: skip
+        found.add(
+            f"{base}.trialSpec",
+            f"{kind or 'no kind'} ({api_version or 'no apiVersion'})"
+            " cannot be a trial: give a batch/v1 Job, a kubeflow.org/v1 PyTorchJob or "
+            "TFJob, or a trainer.kubeflow.org/v1alpha1 TrainJob",
+        )
         return None
     if trial_kind == "Job":
         body = spec.get("spec")
         for field in sorted(set(body if isinstance(body, dict) else {}) - set(JOB_FIELDS)):
-            found.add(f"{base}.trialSpec.spec.{field}", "is not supported for a trial Job "
-                      "(a trial runs one pod): remove it")  # fmt: skip
+            found.add(
+                f"{base}.trialSpec.spec.{field}",
+                "is not supported for a trial Job (a trial runs one pod): remove it",
+            )
     declared: list[TrialParameter] = []
     for position, given in enumerate(wire.trial_parameters):
         path = f"{base}.trialParameters[{position}]"
@@ -302,25 +335,40 @@ def _template(
             found.add(f"{path}.name", f"trial parameter {given.name!r} is declared twice")
             continue
         if given.reference not in names and given.reference not in META_REFERENCES:
-            found.add(f"{path}.reference", f"{given.reference!r} is neither a parameter "
-                      f"({', '.join(sorted(names))}) nor trial metadata "
-                      f"({', '.join(META_REFERENCES)}): reference one of them")  # fmt: skip
-        declared.append(TrialParameter(name=given.name, reference=given.reference,
-                                       description=given.description))  # fmt: skip
+            found.add(
+                f"{path}.reference",
+                f"{given.reference!r} is neither a parameter "
+                f"({', '.join(sorted(names))}) nor trial metadata "
+                f"({', '.join(META_REFERENCES)}): reference one of them",
+            )
+        declared.append(
+            TrialParameter(
+                name=given.name, reference=given.reference, description=given.description
+            )
+        )
     used = placeholders(spec)
     known = {p.name for p in declared}
     for name in sorted(used - known):
-        found.add(f"{base}.trialSpec", f"uses ${{trialParameters.{name}}}, which is not a "
-                  "trial parameter: declare it under trialTemplate.trialParameters")  # fmt: skip
+        found.add(
+            f"{base}.trialSpec",
+            f"uses ${{trialParameters.{name}}}, which is not a "
+            "trial parameter: declare it under trialTemplate.trialParameters",
+        )
     for position, parameter in enumerate(declared):
         if parameter.name not in used:
-            found.add(f"{base}.trialParameters[{position}].name", f"trial parameter "
-                      f"{parameter.name!r} is not used in trialSpec: use "
-                      f"${{trialParameters.{parameter.name}}} there or remove it")  # fmt: skip
+            found.add(
+                f"{base}.trialParameters[{position}].name",
+                f"trial parameter "
+                f"{parameter.name!r} is not used in trialSpec: use "
+                f"${{trialParameters.{parameter.name}}} there or remove it",
+            )
     template = TrialTemplate(
-        kind=trial_kind, api_version=api_version, spec=spec, parameters=tuple(declared),
+        kind=trial_kind,
+        api_version=api_version,
+        spec=spec,
+        parameters=tuple(declared),
         primary_container_name=wire.primary_container_name,
-    )  # fmt: skip
+    )
     if found.problems:
         return None
     sample = {p.name: p.sample_value() for p in parameters}
@@ -346,5 +394,6 @@ def _check_renders(
             if template.kind == "Job":
                 path = path.replace("spec.pytorchReplicaSpecs.Master.template", "spec.template")
                 path = path.replace("spec.runPolicy.", "spec.")
-            found.add("spec.trialTemplate.trialSpec" + (f".{path}" if path else ""),
-                      problem.message)  # fmt: skip
+            found.add(
+                "spec.trialTemplate.trialSpec" + (f".{path}" if path else ""), problem.message
+            )

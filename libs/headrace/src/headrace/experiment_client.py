@@ -1,0 +1,178 @@
+"""The client's experiment calls (mixed into :class:`headrace.Client`).
+
+::
+
+    with Client() as client:
+        client.apply("examples/tuning/random-quadratic.yaml")
+        done = client.wait_experiment("random-quadratic", timeout=600)
+        print(done.best_trial.parameters, done.best_trial.objective_value)
+
+``apply`` (see `headrace.job_client`) checks each Katib Experiment here first, then sends
+``CreateExperiment`` with the file's folder as the folder its trials run in, and waits until
+the tuner has recorded it. Questions are request/reply queries to the tuner.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from headrace_contracts import (
+    CreateExperiment,
+    DeleteExperiment,
+    ExperimentDetail,
+    ExperimentList,
+    ExperimentView,
+    GetExperiment,
+    ListExperiments,
+    Message,
+    Query,
+)
+from headrace_contracts.kubeflow import ExperimentSpec
+
+from .experiment_errors import (
+    ExperimentError,
+    ExperimentExistsError,
+    ExperimentNotFound,
+    ExperimentTimeout,
+)
+
+__all__ = ["FINAL_EXPERIMENT_STATES", "AppliedExperiment", "ExperimentCalls"]
+
+T = TypeVar("T")
+FINAL_EXPERIMENT_STATES = ("SUCCEEDED", "FAILED")
+
+
+class AppliedExperiment:
+    """One applied experiment: its view, and whether it was ``created`` or ``unchanged``."""
+
+    def __init__(self, experiment: ExperimentView, spec: ExperimentSpec, created: bool) -> None:
+        self.experiment = experiment
+        self.spec = spec
+        self.created = created
+
+    @property
+    def resource(self) -> str:
+        return f"experiment.kubeflow.org/{self.spec.name}"
+
+
+class ExperimentCalls:
+    """Experiment calls of :class:`headrace.Client`; they need its loop and bus."""
+
+    submit_timeout: float
+
+    if TYPE_CHECKING:
+        timeout: float
+
+        def _call(self, coro: Coroutine[Any, Any, T]) -> T: ...
+        async def _publish(self, message: Message) -> None: ...
+        async def _ask(self, query: Query, who: str = ...) -> Any: ...
+
+    def apply_experiments(
+        self,
+        experiments: list[tuple[dict[str, Any], ExperimentSpec]],
+        folder: str,
+        *,
+        run_id: str = "",
+        step_id: str = "",
+    ) -> list[AppliedExperiment]:
+        """Create each experiment (documents as `headrace.job_client.read_documents` gives
+        them); one whose name exists with the same document is left as it is, one with
+        another is refused (`ExperimentExistsError`) before anything is sent."""
+        known = []
+        for document, spec in experiments:
+            found = self._find_experiment(spec.name, spec.namespace)
+            if found is not None and found.spec != document:
+                raise ExperimentExistsError(spec.name, spec.namespace, found.state)
+            known.append((document, spec, found))
+        applied = []
+        for document, spec, found in known:
+            if found is not None:
+                applied.append(AppliedExperiment(found, spec, created=False))
+                continue
+            command = CreateExperiment(
+                experiment_id=f"{spec.namespace}/{spec.name}",
+                spec=document,
+                working_dir=folder,
+                run_id=run_id,
+                step_id=step_id,
+            )
+            self._call(self._publish(command))
+            applied.append(AppliedExperiment(self._recorded_experiment(spec), spec, created=True))
+        return applied
+
+    def delete_experiment(self, name: str, *, namespace: str = "default") -> ExperimentView:
+        """Stop the experiment's running trials (their jobs are deleted) and remove it;
+        returns the experiment as it was, once the tuner has removed it."""
+        found = self.get_experiment(name, namespace=namespace)
+        self._call(self._publish(DeleteExperiment(experiment_id=found.experiment_id)))
+        deadline = time.monotonic() + self.submit_timeout
+        while self._find_experiment(name, namespace) is not None:
+            if time.monotonic() > deadline:
+                raise ExperimentError(
+                    f"experiment {name!r} was asked to be deleted, but the tuner did not do "
+                    f"it within {self.submit_timeout:g}s: look again with "
+                    f"`headrace experiment get {name}`"
+                )
+            time.sleep(0.1)
+        return found
+
+    def get_experiment(self, name: str, *, namespace: str = "default") -> ExperimentView:
+        """The experiment with every trial and its best trial; `ExperimentNotFound` if none."""
+        found = self._find_experiment(name, namespace)
+        if found is None:
+            raise ExperimentNotFound(name, namespace)
+        return found
+
+    def list_experiments(
+        self, *, namespace: str = "default", limit: int = 100
+    ) -> list[ExperimentView]:
+        """Experiments of ``namespace`` (every namespace: ``""``), newest first."""
+        reply = self._call(
+            self._ask(ListExperiments(namespace=namespace, limit=limit), who="the tuner")
+        )
+        assert isinstance(reply, ExperimentList)
+        if reply.error:
+            raise ExperimentError(reply.error)
+        return list(reply.experiments)
+
+    def experiment_trials(self, name: str, *, namespace: str = "default") -> list[Any]:
+        """The experiment's trials (``TrialView``), in the order they were suggested."""
+        return list(self.get_experiment(name, namespace=namespace).trials)
+
+    def wait_experiment(
+        self, name: str, *, namespace: str = "default", timeout: float | None = None
+    ) -> ExperimentView:
+        """Until the experiment has ended (SUCCEEDED or FAILED), polling."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            found = self.get_experiment(name, namespace=namespace)
+            if found.state in FINAL_EXPERIMENT_STATES:
+                return found
+            if deadline is not None and time.monotonic() > deadline:
+                raise ExperimentTimeout(name, found.state, timeout or 0.0)
+            time.sleep(0.2)
+
+    def _find_experiment(self, name: str, namespace: str) -> ExperimentView | None:
+        reply = self._call(
+            self._ask(GetExperiment(name=name, namespace=namespace), who="the tuner")
+        )
+        assert isinstance(reply, ExperimentDetail)
+        if reply.error:
+            raise ExperimentError(reply.error)
+        return reply.experiment
+
+    def _recorded_experiment(self, spec: ExperimentSpec) -> ExperimentView:
+        deadline = time.monotonic() + self.submit_timeout
+        pause = 0.02
+        while (found := self._find_experiment(spec.name, spec.namespace)) is None:
+            if time.monotonic() > deadline:
+                raise ExperimentError(
+                    f"experiment {spec.name!r} was sent, but the tuner did not record it within "
+                    f"{self.submit_timeout:g}s: it may be busy; look for it later with "
+                    f"`headrace experiment get {spec.name}`"
+                )
+            time.sleep(pause)
+            pause = min(pause * 2, 0.25)
+        return found

@@ -1,0 +1,397 @@
+"""The tuner's driver: for each experiment, tells Optuna what finished, ends the experiment
+when Katib would (stopping the trials still running), stops trials the pruner gives up on,
+and starts one trial per free slot — asking the study for exactly one suggestion each time.
+
+Handlers only record what happened (in their transaction) and wake the driver; the driver's
+work is idempotent and runs again at start and every few seconds, so a tuner killed at any
+point resumes each experiment where its tables and its study say it is. Each state change is
+written with its events (outbox) in one transaction, then published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+from optuna.trial import TrialState
+from sqlalchemy import Engine, delete, update
+from sqlmodel import Session, col, select
+
+from headrace_contracts import (
+    CancelTrainingJob,
+    ExperimentFailed,
+    ExperimentSucceeded,
+    Message,
+    SubmitTrainingJob,
+    TrialCreated,
+    TrialEarlyStopped,
+    TrialKilled,
+    derive_event_id,
+)
+from headrace_contracts.kubeflow import (
+    ExperimentSpec,
+    ManifestError,
+    parse_experiment,
+    render_trial,
+)
+from headrace_runtime import OutboxRelay, outbox_row
+
+from .errors import SearchError
+from .experiments.store import ExperimentRow, TrialRow, experiment_by_id, trials_of, utcnow
+from .search import assignments
+from .search.study import Search, Studies
+from .trials import ACTIVE, FINISHED, Ending, TrialFacts, best_trial, decide_end, free_slots
+from .trials.policy import trial_name
+
+__all__ = ["Driver"]
+
+log = logging.getLogger("headrace.tuner")
+
+_TOLD_STATES = {
+    "SUCCEEDED": TrialState.COMPLETE,
+    "FAILED": TrialState.FAIL,
+    "KILLED": TrialState.FAIL,
+    "EARLY_STOPPED": TrialState.PRUNED,
+}
+
+
+class Driver:
+    def __init__(
+        self,
+        engine: Engine,
+        studies: Studies,
+        relay: OutboxRelay,
+        source: str,
+        *,
+        interval: float = 2.0,
+    ) -> None:
+        self.engine = engine
+        self.studies = studies
+        self.relay = relay
+        self.source = source
+        self.interval = interval
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._again: set[str] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # scheduling ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep(), name="tuner-sweep")
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._sweeper, *self._tasks.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def wake(self, experiment_id: str) -> None:
+        if experiment_id in self._tasks:
+            self._again.add(experiment_id)
+            return
+        task = asyncio.create_task(self._run(experiment_id), name=f"tuner {experiment_id}")
+        self._tasks[experiment_id] = task
+
+    async def _run(self, experiment_id: str) -> None:
+        try:
+            while True:
+                self._again.discard(experiment_id)
+                try:
+                    await asyncio.to_thread(self.drive, experiment_id)
+                except Exception:
+                    log.exception("experiment %s: driving failed; trying again", experiment_id)
+                if experiment_id not in self._again:
+                    return
+        finally:
+            self._tasks.pop(experiment_id, None)
+
+    async def _sweep(self) -> None:
+        while True:
+            try:
+                for experiment_id in await asyncio.to_thread(self._to_drive):
+                    self.wake(experiment_id)
+            except Exception:
+                log.exception("tuner sweep failed; retrying")
+            await asyncio.sleep(self.interval)
+
+    def _to_drive(self) -> list[str]:
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(ExperimentRow.experiment_id).where(
+                    (col(ExperimentRow.state) == "RUNNING") | (col(ExperimentRow.request) != "")
+                )
+            ).all()
+            untold = session.exec(
+                select(TrialRow.experiment_id).where(
+                    col(TrialRow.told).is_(False), col(TrialRow.state).in_(FINISHED)
+                )
+            ).all()
+            return sorted({*rows, *untold})
+
+    # one pass over one experiment (blocking) -------------------------------------------
+
+    def drive(self, experiment_id: str) -> None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            row = experiment_by_id(session, experiment_id)
+        if row is None:
+            return
+        if row.request == "delete":
+            self._delete(row)
+            return
+        try:
+            spec = parse_experiment(row.spec)
+            search = self.studies.search(experiment_id, spec)
+        except (ManifestError, SearchError) as error:  # refused at create; kept for safety
+            if row.state == "RUNNING":
+                self._end(row, Ending("FAILED", "InvalidExperiment", str(error)), [])
+            return
+        self._prune(row, search)
+        self._tell(row, search)
+        if row.state != "RUNNING":
+            return
+        with Session(self.engine, expire_on_commit=False) as session:
+            trials = trials_of(session, experiment_id)
+        facts = [_facts(t) for t in trials]
+        ending = decide_end(spec, facts, search.plan.limit)
+        if ending is not None:
+            self._end(row, ending, trials, spec)
+            self._tell(row, search)
+            return
+        recorded = {t.number for t in trials}
+        for _ in range(free_slots(spec, facts, search.plan.limit)):
+            created = self._start_trial(row, spec, search, recorded)
+            if created is None:
+                return  # another tuner changed the experiment meanwhile: drive again later
+            recorded.add(created)
+            row.seq += 1
+
+    def _start_trial(
+        self, row: ExperimentRow, spec: ExperimentSpec, search: Search, recorded: set[int]
+    ) -> int | None:
+        number, params = self.studies.suggest(search, recorded)
+        values = assignments(spec, params)
+        name = trial_name(row.name, row.uid, number)
+        job_id = f"{row.namespace}/{name}"
+        manifest = render_trial(spec.trial_template, name, row.namespace, values)
+        events: list[Message] = [
+            SubmitTrainingJob(
+                job_id=job_id,
+                kind=str(manifest["kind"]),
+                manifest=manifest,
+                namespace=row.namespace,
+                run_id=row.run_id,
+                step_id=row.step_id,
+                trial_id=name,
+                working_dir=row.working_dir,
+            ),
+            TrialCreated(experiment_id=row.experiment_id, trial_id=name, parameters=dict(values)),
+        ]
+        with Session(self.engine) as session:
+            claimed = session.exec(
+                update(ExperimentRow)
+                .where(
+                    col(ExperimentRow.experiment_id) == row.experiment_id,
+                    col(ExperimentRow.seq) == row.seq,
+                    col(ExperimentRow.state) == "RUNNING",
+                    col(ExperimentRow.request) == "",
+                )
+                .values(seq=row.seq + 1)
+            )
+            if claimed.rowcount != 1:
+                session.rollback()
+                return None
+            session.add(
+                TrialRow(
+                    experiment_id=row.experiment_id,
+                    number=number,
+                    name=name,
+                    job_id=job_id,
+                    parameters=values,
+                )
+            )
+            ids = self._outbox(session, row.uid, name, events)
+            session.commit()
+        self._publish(ids)
+        log.info("experiment %s: trial %s started with %s", row.experiment_id, name, values)
+        return number
+
+    def _tell(self, row: ExperimentRow, search: Search) -> None:
+        with Session(self.engine) as session:
+            untold = session.exec(
+                select(TrialRow).where(
+                    TrialRow.experiment_id == row.experiment_id,
+                    col(TrialRow.told).is_(False),
+                    col(TrialRow.state).in_(FINISHED),
+                )
+            ).all()
+            for trial in untold:
+                state = _TOLD_STATES[trial.state]
+                value = trial.objective_value
+                if state == TrialState.COMPLETE and value is None:
+                    state = TrialState.FAIL
+                self.studies.tell(
+                    search, trial.number, state, [value] if value is not None else None
+                )
+                trial.told = True
+                session.add(trial)
+            session.commit()
+
+    def _prune(self, row: ExperimentRow, search: Search) -> None:
+        """Hand new intermediate objective values to the pruner; stop what it prunes."""
+        if row.state != "RUNNING" or search.plan.pruner.__class__.__name__ == "NopPruner":
+            return
+        with Session(self.engine, expire_on_commit=False) as session:
+            running = session.exec(
+                select(TrialRow).where(
+                    TrialRow.experiment_id == row.experiment_id, TrialRow.state == "RUNNING"
+                )
+            ).all()
+        for trial in running:
+            steps = sorted(int(s) for s in trial.intermediate if int(s) > trial.reported_step)
+            if not steps:
+                continue
+            prune = False
+            for step in steps:
+                prune = self.studies.report(
+                    search, trial.number, step, trial.intermediate[str(step)]
+                )
+            self._pruned(row, trial, steps[-1], prune)
+
+    def _pruned(self, row: ExperimentRow, trial: TrialRow, step: int, prune: bool) -> None:
+        with Session(self.engine) as session:
+            current = session.get(TrialRow, trial.id)
+            if current is None:
+                return
+            current.reported_step = max(current.reported_step, step)
+            events: list[Message] = []
+            if prune and current.state in ACTIVE:
+                reason = (
+                    f"the objective at step {step} is worse than the median of the "
+                    "finished trials at that step"
+                )
+                current.state, current.reason, current.message = (
+                    "EARLY_STOPPED",
+                    "EarlyStopped",
+                    reason,
+                )
+                current.finished_at = utcnow()
+                events = [
+                    CancelTrainingJob(job_id=current.job_id, reason=f"early stopped: {reason}"),
+                    TrialEarlyStopped(
+                        experiment_id=row.experiment_id, trial_id=current.name, reason=reason
+                    ),
+                ]
+            session.add(current)
+            ids = self._outbox(session, row.uid, f"{current.name}-pruned", events)
+            session.commit()
+        self._publish(ids)
+
+    def _end(
+        self,
+        row: ExperimentRow,
+        ending: Ending,
+        trials: Sequence[TrialRow],
+        spec: ExperimentSpec | None = None,
+    ) -> None:
+        events: list[Message] = []
+        with Session(self.engine) as session:
+            current = experiment_by_id(session, row.experiment_id)
+            if current is None or current.state != "RUNNING":
+                return
+            current.state, current.reason, current.message = (
+                ending.state,
+                ending.reason,
+                ending.message,
+            )
+            current.finished_at = utcnow()
+            session.add(current)
+            for trial in trials:
+                if trial.state not in ACTIVE:
+                    continue
+                live = session.get(TrialRow, trial.id)
+                if live is None or live.state not in ACTIVE:
+                    continue
+                live.state, live.reason = "KILLED", "ExperimentEnded"
+                live.message = f"stopped: the experiment ended ({ending.reason})"
+                live.finished_at = utcnow()
+                session.add(live)
+                events.append(CancelTrainingJob(job_id=live.job_id, reason=live.message))
+                events.append(
+                    TrialKilled(
+                        experiment_id=row.experiment_id, trial_id=live.name, reason=live.message
+                    )
+                )
+            if ending.state == "SUCCEEDED" and spec is not None:
+                best = best_trial(spec, [_facts(t) for t in trials])
+                chosen = next((t for t in trials if best and t.name == best.name), None)
+                events.append(
+                    ExperimentSucceeded(
+                        experiment_id=row.experiment_id,
+                        best_trial_id=chosen.name if chosen else "",
+                        best_parameters=dict(chosen.parameters) if chosen else {},
+                        objective_metric=spec.objective.metric,
+                        objective_value=chosen.objective_value if chosen else None,
+                        condition=ending.reason,
+                    )
+                )
+            else:
+                events.append(
+                    ExperimentFailed(
+                        experiment_id=row.experiment_id,
+                        reason=ending.message,
+                        condition=ending.reason,
+                    )
+                )
+            ids = self._outbox(session, row.uid, "end", events)
+            session.commit()
+        self._publish(ids)
+        log.info("experiment %s %s: %s", row.experiment_id, ending.state.lower(), ending.message)
+
+    def _delete(self, row: ExperimentRow) -> None:
+        with Session(self.engine) as session:
+            trials = trials_of(session, row.experiment_id)
+            events: list[Message] = [
+                CancelTrainingJob(job_id=t.job_id, reason="experiment deleted") for t in trials
+            ]
+            ids = self._outbox(session, row.uid, "delete", events)
+            session.exec(delete(TrialRow).where(col(TrialRow.experiment_id) == row.experiment_id))
+            session.exec(
+                delete(ExperimentRow).where(col(ExperimentRow.experiment_id) == row.experiment_id)
+            )
+            session.commit()
+        self.studies.forget(row.experiment_id)
+        self._publish(ids)
+        log.info("experiment %s deleted with its %d trials", row.experiment_id, len(trials))
+
+    # outbox ----------------------------------------------------------------------------
+
+    def _outbox(self, session: Session, uid: str, key: str, events: Sequence[Message]) -> list[str]:
+        ids = []
+        for position, message in enumerate(events):
+            event_id = derive_event_id(uid, "tuner", message.ce_type(), key, str(position))
+            session.add(outbox_row(message, source=self.source, event_id=event_id))
+            ids.append(event_id)
+        return ids
+
+    def _publish(self, ids: list[str]) -> None:
+        if not ids:
+            return
+        loop = self._loop
+        if loop is None:
+            return  # the outbox sweep sends them
+        future = asyncio.run_coroutine_threadsafe(self.relay.publish(ids), loop)
+        with contextlib.suppress(Exception):  # the outbox sweep sends what fails now
+            future.result(timeout=30)
+
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+
+def _facts(trial: TrialRow) -> TrialFacts:
+    return TrialFacts(trial.name, trial.number, trial.state, trial.objective_value, trial.message)

@@ -1,0 +1,94 @@
+"""The tuner's tables (its own database; Optuna's study tables sit beside them).
+
+``tuner_experiments``: one row per experiment (namespace + name unique), the applied Katib
+document, its state and Katib condition, ``seq`` (bumped with every trial created, so two
+tuners racing to fill the same slot cannot both create a trial) and ``request`` (``delete``,
+kept until done). ``tuner_trials``: one row per trial, keyed by the Optuna trial number, with
+its parameters, metric observations, state and reason, and ``told`` (its result is in the
+Optuna study).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, Session, SQLModel, col, select
+
+__all__ = ["ExperimentRow", "TrialRow", "experiment_by_id", "trials_of", "utcnow"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ExperimentRow(SQLModel, table=True):
+    __tablename__ = "tuner_experiments"
+    __table_args__ = (UniqueConstraint("namespace", "name", name="uq_tuner_experiment_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    experiment_id: str = Field(max_length=200, unique=True)
+    uid: str = Field(max_length=16)
+    namespace: str = Field(default="default", max_length=63)
+    name: str = Field(max_length=253)
+    spec: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    digest: str = Field(default="", max_length=100)
+    working_dir: str = ""
+    state: str = Field(default="RUNNING", max_length=16, index=True)
+    reason: str = ""
+    message: str = ""
+    algorithm: str = ""
+    objective_type: str = ""
+    objective_metric: str = ""
+    goal: float | None = None
+    parallel_trial_count: int = 0
+    max_trial_count: int | None = None
+    max_failed_trial_count: int | None = None
+    seq: int = 0
+    request: str = Field(default="", max_length=16)
+    run_id: str = ""
+    step_id: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+
+class TrialRow(SQLModel, table=True):
+    __tablename__ = "tuner_trials"
+    __table_args__ = (UniqueConstraint("experiment_id", "number", name="uq_tuner_trial_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    experiment_id: str = Field(max_length=200, index=True)
+    number: int
+    name: str = Field(max_length=63)
+    job_id: str = Field(max_length=200, unique=True)
+    parameters: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
+    observed: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    metrics: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON))
+    intermediate: dict[str, float] = Field(
+        default_factory=dict, sa_column=Column(JSON), description="step -> objective value"
+    )
+    reported_step: int = Field(default=-1, description="the last step given to the pruner")
+    objective_value: float | None = None
+    state: str = Field(default="CREATED", max_length=16, index=True)
+    reason: str = ""
+    message: str = ""
+    told: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+
+def experiment_by_id(session: Session, experiment_id: str) -> ExperimentRow | None:
+    return session.exec(
+        select(ExperimentRow).where(ExperimentRow.experiment_id == experiment_id)
+    ).first()
+
+
+def trials_of(session: Session, experiment_id: str) -> list[TrialRow]:
+    return list(
+        session.exec(
+            select(TrialRow)
+            .where(TrialRow.experiment_id == experiment_id)
+            .order_by(col(TrialRow.number))
+        ).all()
+    )

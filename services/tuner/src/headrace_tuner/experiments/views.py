@@ -1,0 +1,70 @@
+"""Rows -> the views the tuner's queries answer with."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from headrace_contracts import ExperimentView, TrialView
+
+from .store import ExperimentRow, TrialRow
+
+__all__ = ["experiment_view", "trial_view"]
+
+
+def _time(moment: datetime | None) -> str:
+    return moment.isoformat() if moment else ""
+
+
+def trial_view(row: TrialRow) -> TrialView:
+    return TrialView(
+        name=row.name,
+        number=row.number,
+        state=row.state,
+        parameters=dict(row.parameters),
+        metrics=dict(row.metrics),
+        objective_value=row.objective_value,
+        reason=row.reason,
+        message=row.message,
+        job_id=row.job_id,
+        created_at=_time(row.created_at),
+        finished_at=_time(row.finished_at),
+    )
+
+
+def experiment_view(
+    row: ExperimentRow, trials: Sequence[TrialRow], *, with_trials: bool
+) -> ExperimentView:
+    counts = {state: 0 for state in ("RUNNING", "SUCCEEDED", "FAILED", "KILLED", "EARLY_STOPPED")}
+    for trial in trials:
+        key = "RUNNING" if trial.state == "CREATED" else trial.state
+        counts[key] = counts.get(key, 0) + 1
+    done = [t for t in trials if t.state == "SUCCEEDED" and t.objective_value is not None]
+    sign = 1.0 if row.objective_type != "maximize" else -1.0
+    best = min(done, key=lambda t: (sign * (t.objective_value or 0.0), t.number), default=None)
+    return ExperimentView(
+        experiment_id=row.experiment_id,
+        name=row.name,
+        namespace=row.namespace,
+        state=row.state,
+        reason=row.reason,
+        message=row.message,
+        algorithm=row.algorithm,
+        objective_type=row.objective_type,
+        objective_metric=row.objective_metric,
+        goal=row.goal,
+        parallel_trial_count=row.parallel_trial_count,
+        max_trial_count=row.max_trial_count,
+        max_failed_trial_count=row.max_failed_trial_count,
+        trials_created=len(trials),
+        trials_running=counts["RUNNING"],
+        trials_succeeded=counts["SUCCEEDED"],
+        trials_failed=counts["FAILED"],
+        trials_killed=counts["KILLED"],
+        trials_early_stopped=counts["EARLY_STOPPED"],
+        best_trial=trial_view(best) if best else None,
+        trials=[trial_view(t) for t in trials] if with_trials else [],
+        created_at=_time(row.created_at),
+        finished_at=_time(row.finished_at),
+        spec=dict(row.spec) if with_trials else {},
+    )

@@ -1,0 +1,113 @@
+"""The experiment's Optuna study, kept in the tuner's own database (Optuna's RDB storage on
+the tuner's SQLAlchemy URL; on PostgreSQL in the tuner's schema), so the optimizer's state
+survives any restart. Blocking: call through a thread.
+
+Asking is the one step that cannot share a transaction with the tuner's tables: a trial
+Optuna handed out but the tuner never recorded (a crash in between, or another replica
+winning the slot) stays RUNNING in the study. :meth:`Studies.suggest` hands such an orphan
+out again before asking anew, so no suggestion is lost or made twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from optuna.storages import RDBStorage
+from optuna.trial import TrialState
+from sqlalchemy.engine import make_url
+
+from headrace_contracts.kubeflow import ExperimentSpec
+from headrace_runtime import schema_for
+
+from .plan import SearchPlan, plan_search
+
+__all__ = ["Studies", "open_storage"]
+
+log = logging.getLogger("headrace.tuner.study")
+
+
+def open_storage(url: str, service: str) -> RDBStorage:
+    """Optuna's storage on the service's database (its tables beside the tuner's)."""
+    backend = make_url(url).get_backend_name()
+    kwargs: dict[str, Any] = {}
+    if backend == "sqlite":
+        kwargs = {"connect_args": {"timeout": 30}}
+    elif backend == "postgresql":
+        kwargs = {
+            "pool_pre_ping": True,
+            "connect_args": {"options": f"-csearch_path={schema_for(service)}"},
+        }
+    return RDBStorage(url, engine_kwargs=kwargs)
+
+
+@dataclass
+class Search:
+    spec: ExperimentSpec
+    plan: SearchPlan
+    study: optuna.Study
+
+
+class Studies:
+    """One loaded study per experiment (its sampler keeps its own state between asks)."""
+
+    def __init__(self, storage: RDBStorage) -> None:
+        self.storage = storage
+        self._open: dict[str, Search] = {}
+
+    def search(self, experiment_id: str, spec: ExperimentSpec) -> Search:
+        found = self._open.get(experiment_id)
+        if found is None:
+            plan = plan_search(spec)
+            study = optuna.create_study(
+                storage=self.storage,
+                study_name=experiment_id,
+                sampler=plan.sampler,
+                pruner=plan.pruner,
+                directions=[d for d in plan.directions],  # type: ignore[misc]
+                load_if_exists=True,
+            )
+            found = self._open[experiment_id] = Search(spec, plan, study)
+        return found
+
+    def suggest(self, search: Search, recorded: Collection[int]) -> tuple[int, dict[str, Any]]:
+        """A trial to start: an orphan the tuner never recorded, else a new ask."""
+        running = search.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        for trial in running:
+            if trial.number not in recorded and set(trial.params) == set(search.plan.distributions):
+                log.info(
+                    "study %s: trial %d handed out again", search.study.study_name, trial.number
+                )
+                return trial.number, dict(trial.params)
+        asked = search.study.ask(search.plan.distributions)
+        return asked.number, dict(asked.params)
+
+    def tell(
+        self, search: Search, number: int, state: TrialState, values: list[float] | None
+    ) -> None:
+        """Record a finished trial once (a second call finds it finished and does nothing)."""
+        study = search.study
+        trial_id = self.storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
+        if self.storage.get_trial(trial_id).state.is_finished():
+            return
+        if state == TrialState.COMPLETE:
+            study.tell(number, values, skip_if_finished=True)
+        else:
+            study.tell(number, state=state, skip_if_finished=True)
+
+    def report(self, search: Search, number: int, step: int, value: float) -> bool:
+        """Give the pruner an intermediate objective value; True when the trial should stop."""
+        study = search.study
+        trial_id = self.storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
+        trial = optuna.trial.Trial(study, trial_id)
+        trial.report(value, step)
+        return trial.should_prune()
+
+    def forget(self, experiment_id: str) -> None:
+        self._open.pop(experiment_id, None)
+        with contextlib.suppress(KeyError):  # never created
+            optuna.delete_study(study_name=experiment_id, storage=self.storage)

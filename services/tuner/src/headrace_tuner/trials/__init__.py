@@ -1,0 +1,27 @@
+"""Trial bookkeeping (pure): metric observations, a trial's outcome, free slots and the
+experiment's end (Katib's conditions)."""
+
+from .metrics import observe, reduce_metrics
+from .policy import (
+    ACTIVE,
+    FINISHED,
+    Ending,
+    TrialFacts,
+    best_trial,
+    decide_end,
+    free_slots,
+    trial_name,
+)
+
+__all__ = [
+    "ACTIVE",
+    "FINISHED",
+    "Ending",
+    "TrialFacts",
+    "best_trial",
+    "decide_end",
+    "free_slots",
+    "observe",
+    "reduce_metrics",
+    "trial_name",
+]

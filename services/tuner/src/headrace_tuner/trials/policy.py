@@ -1,0 +1,134 @@
+"""When to start trials and when an experiment ends, as Katib decides it (pure).
+
+* Free slots: ``parallelTrialCount`` minus the trials running, never past
+  ``maxTrialCount`` trials in all nor past the search's own size (a grid).
+* The end, checked in this order: a succeeded trial reached the goal (Succeeded,
+  ``ExperimentGoalReached``); more trials failed than ``maxFailedTrialCount`` (Failed,
+  ``ExperimentMaxFailedTrialsReached``, with the last errors); every trial of the budget has
+  finished (Succeeded, ``ExperimentMaxTrialsReached`` or ``ExperimentSuggestionEndReached`` for
+  an exhausted grid) — unless none succeeded, which fails it (``ExperimentAllTrialsFailed``,
+  with the last errors). Trials still running when it ends are stopped (Killed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from headrace_contracts.kubeflow import ExperimentSpec
+
+__all__ = [
+    "ACTIVE",
+    "FINISHED",
+    "Ending",
+    "TrialFacts",
+    "best_trial",
+    "decide_end",
+    "free_slots",
+    "trial_name",
+]
+
+ACTIVE = frozenset({"CREATED", "RUNNING"})
+FINISHED = frozenset({"SUCCEEDED", "FAILED", "KILLED", "EARLY_STOPPED"})
+_LAST_ERRORS = 3
+
+
+@dataclass(frozen=True)
+class TrialFacts:
+    name: str
+    number: int
+    state: str
+    objective_value: float | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Ending:
+    state: str  # SUCCEEDED or FAILED
+    reason: str
+    message: str
+
+
+def trial_name(experiment: str, uid: str, number: int) -> str:
+    """A DNS-1035 name unique to this experiment's creation: ``<experiment>-<uid>-<n>``."""
+    suffix = f"-{uid}-{number}"
+    return experiment[: 63 - len(suffix)].rstrip("-") + suffix
+
+
+def free_slots(spec: ExperimentSpec, trials: Sequence[TrialFacts], limit: int | None) -> int:
+    active = sum(1 for t in trials if t.state in ACTIVE)
+    free = spec.parallel_trial_count - active
+    if spec.max_trial_count is not None:
+        free = min(free, spec.max_trial_count - len(trials))
+    if limit is not None:
+        free = min(free, limit - len(trials))
+    return max(free, 0)
+
+
+def best_trial(spec: ExperimentSpec, trials: Sequence[TrialFacts]) -> TrialFacts | None:
+    done = [t for t in trials if t.state == "SUCCEEDED" and t.objective_value is not None]
+    if not done:
+        return None
+    sign = 1.0 if spec.objective.type == "minimize" else -1.0
+    return min(done, key=lambda t: (sign * (t.objective_value or 0.0), t.number))
+
+
+def decide_end(
+    spec: ExperimentSpec, trials: Sequence[TrialFacts], limit: int | None
+) -> Ending | None:
+    """How the experiment ends now, or None while it goes on."""
+    best = best_trial(spec, trials)
+    objective = spec.objective
+    if (
+        best is not None
+        and best.objective_value is not None
+        and objective.reached(best.objective_value)
+    ):
+        sign = "<=" if objective.type == "minimize" else ">="
+        return Ending(
+            "SUCCEEDED",
+            "ExperimentGoalReached",
+            f"trial {best.name} reached the goal: {objective.metric}={best.objective_value:g} "
+            f"{sign} {objective.goal:g}",
+        )
+    failed = [t for t in trials if t.state == "FAILED"]
+    allowed = spec.max_failed_trial_count
+    if allowed is not None and len(failed) > allowed:
+        return Ending(
+            "FAILED",
+            "ExperimentMaxFailedTrialsReached",
+            f"{len(failed)} trials failed, more than maxFailedTrialCount {allowed}; "
+            + _last_errors(failed),
+        )
+    if any(t.state in ACTIVE for t in trials):
+        return None
+    budget = [n for n in (spec.max_trial_count, limit) if n is not None]
+    if not budget or len(trials) < min(budget):
+        return None
+    if best is None:
+        return Ending(
+            "FAILED",
+            "ExperimentAllTrialsFailed",
+            f"none of the {len(trials)} trials succeeded; " + _last_errors(failed),
+        )
+    exhausted = (
+        limit is not None
+        and len(trials) >= limit
+        and (spec.max_trial_count is None or limit < spec.max_trial_count)
+    )
+    if exhausted:
+        return Ending(
+            "SUCCEEDED",
+            "ExperimentSuggestionEndReached",
+            f"all {limit} points of the search space were tried",
+        )
+    return Ending(
+        "SUCCEEDED", "ExperimentMaxTrialsReached", f"{len(trials)} trials finished (maxTrialCount)"
+    )
+
+
+def _last_errors(failed: Sequence[TrialFacts]) -> str:
+    last = sorted(failed, key=lambda t: t.number)[-_LAST_ERRORS:]
+    if not last:
+        return "no trial failed"
+    return "last errors: " + "; ".join(f"{t.name}: {t.message}" for t in last)
