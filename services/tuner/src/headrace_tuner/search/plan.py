@@ -44,11 +44,15 @@ class SearchPlan:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
-def plan_search(spec: ExperimentSpec) -> SearchPlan:
-    """The search of ``spec``; :class:`SearchError` names what cannot be searched."""
+def plan_search(spec: ExperimentSpec, *, resumed_at: int = 0) -> SearchPlan:
+    """The search of ``spec``; :class:`SearchError` names what cannot be searched.
+
+    ``resumed_at``: how many trials the study already has when its sampler is made again
+    (after a restart); a ``random_state`` seed moves on by that much, so a resumed sampler
+    does not replay the suggestions its first life made."""
     distributions = {p.name: _distribution(p) for p in spec.parameters}
     name, settings = spec.algorithm.name, spec.algorithm.settings
-    seed = int(settings["random_state"]) if "random_state" in settings else None
+    seed = int(settings["random_state"]) + resumed_at if "random_state" in settings else None
     limit: int | None = None
     pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
     sampler: optuna.samplers.BaseSampler

@@ -62,7 +62,12 @@ class Studies:
     def search(self, experiment_id: str, spec: ExperimentSpec) -> Search:
         found = self._open.get(experiment_id)
         if found is None:
-            plan = plan_search(spec)
+            try:
+                study_id = self.storage.get_study_id_from_name(experiment_id)
+                resumed_at = self.storage.get_n_trials(study_id)
+            except KeyError:
+                resumed_at = 0
+            plan = plan_search(spec, resumed_at=resumed_at)
             study = optuna.create_study(
                 storage=self.storage,
                 study_name=experiment_id,

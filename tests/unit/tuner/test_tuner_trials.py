@@ -1,0 +1,111 @@
+"""Trial bookkeeping without a broker: metric strategies, free slots, Katib's end conditions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from headrace_contracts.kubeflow import ExperimentSpec, parse_experiment
+from headrace_tuner.trials import (
+    TrialFacts,
+    best_trial,
+    decide_end,
+    free_slots,
+    observe,
+    reduce_metrics,
+    trial_name,
+)
+
+EXAMPLE = Path(__file__).parents[3] / "examples" / "tuning" / "random-quadratic.yaml"
+
+
+def spec(**changes: Any) -> ExperimentSpec:
+    doc = yaml.safe_load(EXAMPLE.read_text())
+    doc["spec"].update(changes)
+    return parse_experiment(doc)
+
+
+def trial(number: int, state: str, value: float | None = None, message: str = "") -> TrialFacts:
+    return TrialFacts(f"t-{number}", number, state, value, message)
+
+
+def test_strategies_reduce_every_report() -> None:
+    observed: dict[str, Any] = {}
+    for step, loss in ((1, 0.9), (2, 0.3), (3, 0.5)):
+        observed = observe(observed, "loss", loss, step)
+    observed = observe(observed, "distance", 2.0, None)
+    observed = observe(observed, "loss", 0.1, 2)  # late: older than step 3
+    experiment = spec(
+        objective={
+            "type": "minimize",
+            "objectiveMetricName": "loss",
+            "additionalMetricNames": ["distance"],
+            "metricStrategies": [{"name": "distance", "value": "latest"}],
+        }
+    )
+    assert reduce_metrics(experiment.objective, observed) == {"loss": 0.1, "distance": 2.0}
+    assert observed["loss"]["latest"] == 0.5
+    maximize = spec(objective={"type": "maximize", "objectiveMetricName": "loss"})
+    assert reduce_metrics(maximize.objective, observed) == {"loss": 0.9}
+    assert reduce_metrics(maximize.objective, {}) == {}
+
+
+def test_free_slots_respect_parallelism_budget_and_grid() -> None:
+    experiment = spec(parallelTrialCount=3, maxTrialCount=5)
+    assert free_slots(experiment, [], None) == 3
+    assert free_slots(experiment, [trial(0, "RUNNING"), trial(1, "SUCCEEDED", 1.0)], None) == 2
+    four = [trial(n, "SUCCEEDED", 1.0) for n in range(4)]
+    assert free_slots(experiment, four, None) == 1
+    assert free_slots(experiment, four[:2], 3) == 1
+
+
+def test_goal_reached_ends_it_at_once() -> None:
+    experiment = spec()  # goal: loss <= 0.05
+    ending = decide_end(experiment, [trial(0, "SUCCEEDED", 0.04), trial(1, "RUNNING")], None)
+    assert ending is not None
+    assert (ending.state, ending.reason) == ("SUCCEEDED", "ExperimentGoalReached")
+    assert "trial t-0 reached the goal: loss=0.04 <= 0.05" in ending.message
+    assert decide_end(experiment, [trial(0, "SUCCEEDED", 0.06), trial(1, "RUNNING")], None) is None
+
+
+def test_too_many_failures_fail_it_with_the_last_errors() -> None:
+    experiment = spec()  # maxFailedTrialCount: 2
+    failed = [trial(n, "FAILED", message=f"boom {n}") for n in range(3)]
+    assert decide_end(experiment, failed[:2], None) is None
+    ending = decide_end(experiment, failed, None)
+    assert ending is not None
+    assert (ending.state, ending.reason) == ("FAILED", "ExperimentMaxFailedTrialsReached")
+    assert ending.message == (
+        "3 trials failed, more than maxFailedTrialCount 2; last errors: t-0: boom 0; "
+        "t-1: boom 1; t-2: boom 2"
+    )
+
+
+def test_budget_reached_succeeds_unless_nothing_did() -> None:
+    experiment = spec(maxFailedTrialCount=None)  # maxTrialCount: 6
+    done = [trial(n, "SUCCEEDED", 1.0 + n) for n in range(5)]
+    assert decide_end(experiment, done, None) is None
+    ending = decide_end(experiment, [*done, trial(5, "KILLED")], None)
+    assert ending is not None
+    assert (ending.state, ending.reason) == ("SUCCEEDED", "ExperimentMaxTrialsReached")
+    failing = [trial(n, "FAILED", message="no") for n in range(6)]
+    ending = decide_end(experiment, failing, None)
+    assert ending is not None
+    assert (ending.state, ending.reason) == ("FAILED", "ExperimentAllTrialsFailed")
+    grid = decide_end(experiment, done[:4], 4)
+    assert grid is not None
+    assert grid.reason == "ExperimentSuggestionEndReached"
+
+
+def test_best_trial_and_names() -> None:
+    trials = [trial(0, "SUCCEEDED", 0.5), trial(1, "SUCCEEDED", 0.2), trial(2, "FAILED")]
+    best = best_trial(spec(), trials)
+    assert best is not None
+    assert best.number == 1
+    high = best_trial(spec(objective={"type": "maximize", "objectiveMetricName": "loss"}), trials)
+    assert high is not None
+    assert high.number == 0
+    assert trial_name("a" * 70, "abcde", 12) == "a" * 54 + "-abcde-12"
+    assert len(trial_name("a" * 70, "abcde", 12)) == 63
