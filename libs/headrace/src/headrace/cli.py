@@ -11,6 +11,7 @@
     headrace lineage URI|RUN[/STEP] ...                   (see :mod:`headrace.lineage_args`)
     headrace apply -f FILE ...                            (see :mod:`headrace.job_args`)
     headrace job list|get|logs|delete|suspend|resume ...  (see :mod:`headrace.job_args`)
+    headrace experiment list|get|trials|delete ...        (see :mod:`headrace.experiment_args`)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Sequence
 from . import commands
 from .cli_options import positive_seconds
 from .env_args import add_env_parser
+from .experiment_args import add_experiment_parser
 from .job_args import add_apply_parser, add_job_parser
 from .lineage_args import add_lineage_parser
 from .model_args import add_model_parser
@@ -110,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_lineage_parser(sub)
     add_apply_parser(sub)
     add_job_parser(sub)
+    add_experiment_parser(sub)
     return parser
 
 
@@ -136,6 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from . import job_commands
 
             return job_commands.apply(args) if args.command == "apply" else job_commands.job(args)
+        if args.command == "experiment":
+            from .experiment_commands import experiment
+
+            return experiment(args)
         if args.command == "lineage":
             from .lineage_commands import lineage
 

@@ -34,10 +34,11 @@ def add_apply_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     apply = sub.add_parser(
         "apply",
         parents=[_where()],
-        help="create training jobs from Kubeflow YAML",
-        description="Create the PyTorchJob, TFJob and TrainJob documents of FILE (one or "
-        "many, separated by ---). Each replica runs its container's command and args on "
-        "this machine, in the file's folder. An invalid file creates nothing: every "
+        help="create training jobs and Katib experiments from Kubeflow YAML",
+        description="Create the PyTorchJob, TFJob, TrainJob and Katib Experiment documents "
+        "of FILE (one or many, separated by ---). Each replica runs its container's command "
+        "and args on this machine, in the file's folder; an experiment's trials run as "
+        "training jobs. An invalid file creates nothing: every "
         "problem is listed with its document and field, and the exit code is 2.",
     )
     apply.add_argument("-f", "--filename", required=True, metavar="FILE", help="the YAML file")
