@@ -129,7 +129,7 @@ def test_apply_refuses_a_bad_file_with_each_problem_and_exit_2(
     path.write_text(text)
     assert main(["apply", "-f", str(path), "--nats-url", url]) == 2
     err = capsys.readouterr().err
-    assert f"headrace: {path}: the training job YAML has" in err
+    assert f"headrace: {path}: the Kubeflow YAML has" in err
     assert "document 0" in err
     assert expected in err
 

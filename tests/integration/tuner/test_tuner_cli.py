@@ -92,7 +92,7 @@ def test_apply_refuses_a_bad_experiment_with_every_problem(
     path = write(platform.folder / "cli-bad", doc)
     assert main(["apply", "-f", str(path), "--nats-url", platform.nats.url]) == 2
     err = capsys.readouterr().err
-    assert "the YAML has 3 problems" in err
+    assert "the Kubeflow YAML has 3 problems" in err
     assert "spec.algorithm.algorithmSettings[0]: unknown setting 'n_trees' of algorithm tpe" in err
     assert "spec.parameters[0].feasibleSpace.max: equals min (2): the space is empty" in err
     assert "uses ${trialParameters.momentum}, which is not a trial parameter" in err

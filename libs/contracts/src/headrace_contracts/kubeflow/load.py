@@ -35,6 +35,10 @@ KINDS: dict[tuple[str, str], tuple[type[BaseModel], _Convert]] = {
 """``(apiVersion, kind)`` -> (wire model, converter), for every kind Headrace applies."""
 
 _EXPERIMENT = "the Experiment YAML"
+_APPLIED = (
+    "PyTorchJob and TFJob (kubeflow.org/v1), TrainJob (trainer.kubeflow.org/v1alpha1), "
+    "Experiment (kubeflow.org/v1beta1)"
+)
 _SUPPORTED = "PyTorchJob and TFJob (kubeflow.org/v1), TrainJob (trainer.kubeflow.org/v1alpha1)"
 
 
@@ -50,17 +54,23 @@ def load_training_jobs(text: str) -> list[TrainingJobSpec]:
 def load_manifests(text: str) -> list[TrainingJobSpec | ExperimentSpec]:
     """Every training job and Katib experiment of a YAML text, in order (what ``headrace
     apply -f`` takes); :class:`ManifestError` lists every problem of every document."""
-    supported = _SUPPORTED + ", Experiment (kubeflow.org/v1beta1)"
-    return _load(text, parse_manifest, "job or experiment", supported, "the YAML")
+    return _load(text, parse_manifest, "job or experiment", _APPLIED, "the Kubeflow YAML")
 
 
 def parse_manifest(document: Any, index: int = 0) -> TrainingJobSpec | ExperimentSpec:
     """One parsed YAML document: a Katib Experiment or a training job."""
-    if isinstance(document, Mapping) and (document.get("apiVersion"), document.get("kind")) == (
-        EXPERIMENT_API_VERSION,
-        "Experiment",
-    ):
+    if not isinstance(document, Mapping):
+        return parse_training_job(document, index)  # says what it is instead
+    api_version, kind = document.get("apiVersion"), document.get("kind")
+    if (api_version, kind) == (EXPERIMENT_API_VERSION, "Experiment"):
         return parse_experiment(document, index)
+    if (str(api_version), str(kind)) not in KINDS:
+        where = (
+            "kind"
+            if api_version in {EXPERIMENT_API_VERSION, *(v for v, _ in KINDS)}
+            else ("apiVersion" if kind else "kind")
+        )
+        raise ManifestError([Problem(index, where, _unknown(api_version, kind, _APPLIED))])
     return parse_training_job(document, index)
 
 
@@ -147,10 +157,11 @@ def _which(api_version: object, kind: object) -> str:
     return "apiVersion" if kind else "kind"
 
 
-def _unknown(api_version: object, kind: object) -> str:
+def _unknown(api_version: object, kind: object, supported: str = "") -> str:
+    supported = supported or _SUPPORTED
     if not api_version or not kind:
-        return f"needs apiVersion and kind: Headrace applies {_SUPPORTED}"
-    return f"unknown kind {kind!r} of apiVersion {api_version!r}: Headrace applies {_SUPPORTED}"
+        return f"needs apiVersion and kind: Headrace applies {supported}"
+    return f"unknown kind {kind!r} of apiVersion {api_version!r}: Headrace applies {supported}"
 
 
 def _check_unique(
