@@ -139,3 +139,28 @@ def test_bayesian_optimization_without_torch_says_how() -> None:
 def test_bayesian_optimization_is_the_gp_sampler() -> None:
     plan = plan_search(experiment("bayesianoptimization", {"n_initial_points": 2}))
     assert isinstance(plan.sampler, optuna.samplers.GPSampler)
+
+
+def test_medianstop_compares_with_the_true_median_not_the_mean() -> None:
+    spec = experiment(
+        "random",
+        earlyStopping={
+            "algorithmName": "medianstop",
+            "algorithmSettings": [
+                {"name": "min_trials_required", "value": "3"},
+                {"name": "start_step", "value": "1"},
+            ],
+        },
+    )
+    plan = plan_search(spec)
+    study = optuna.create_study(sampler=plan.sampler, pruner=plan.pruner)
+    for value in (1.0, 2.0, 100.0):  # median 2, mean 34.3
+        done = study.ask(plan.distributions)
+        done.report(value, 1)
+        study.tell(done, value)
+    running = study.ask(plan.distributions)
+    running.report(10.0, 1)
+    assert running.should_prune()  # worse than the median, better than Katib's mean
+    better = study.ask(plan.distributions)
+    better.report(1.5, 1)
+    assert not better.should_prune()

@@ -241,24 +241,24 @@ class Driver:
             session.commit()
 
     def _prune(self, row: ExperimentRow, search: Search) -> None:
-        """Hand new intermediate objective values to the pruner; stop what it prunes."""
-        if row.state != "RUNNING" or search.plan.pruner.__class__.__name__ == "NopPruner":
+        """Give the study every new intermediate objective value (before a finished trial is
+        told, so the median counts it); stop the running trials the pruner gives up on."""
+        if search.plan.pruner.__class__.__name__ == "NopPruner":
             return
         with Session(self.engine, expire_on_commit=False) as session:
-            running = session.exec(
+            trials = session.exec(
                 select(TrialRow).where(
-                    TrialRow.experiment_id == row.experiment_id, TrialRow.state == "RUNNING"
+                    TrialRow.experiment_id == row.experiment_id, col(TrialRow.told).is_(False)
                 )
             ).all()
-        for trial in running:
+        for trial in trials:
             steps = sorted(int(s) for s in trial.intermediate if int(s) > trial.reported_step)
-            if not steps:
+            if not steps or trial.state == "CREATED":
                 continue
-            prune = False
             for step in steps:
-                prune = self.studies.report(
-                    search, trial.number, step, trial.intermediate[str(step)]
-                )
+                self.studies.record(search, trial.number, step, trial.intermediate[str(step)])
+            running = trial.state == "RUNNING" and row.state == "RUNNING"
+            prune = running and self.studies.should_prune(search, trial.number)
             self._pruned(row, trial, steps[-1], prune)
 
     def _pruned(self, row: ExperimentRow, trial: TrialRow, step: int, prune: bool) -> None:

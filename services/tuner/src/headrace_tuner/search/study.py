@@ -104,13 +104,19 @@ class Studies:
         else:
             study.tell(number, state=state, skip_if_finished=True)
 
-    def report(self, search: Search, number: int, step: int, value: float) -> bool:
-        """Give the pruner an intermediate objective value; True when the trial should stop."""
+    def record(self, search: Search, number: int, step: int, value: float) -> None:
+        """An intermediate objective value of a trial not yet told (kept once per step)."""
         study = search.study
         trial_id = self.storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
-        trial = optuna.trial.Trial(study, trial_id)
-        trial.report(value, step)
-        return trial.should_prune()
+        if self.storage.get_trial(trial_id).state.is_finished():
+            return
+        self.storage.set_trial_intermediate_value(trial_id, step, value)
+
+    def should_prune(self, search: Search, number: int) -> bool:
+        """Whether the pruner stops the running trial, given its values so far."""
+        study = search.study
+        trial_id = self.storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
+        return optuna.trial.Trial(study, trial_id).should_prune()
 
     def forget(self, experiment_id: str) -> None:
         self._open.pop(experiment_id, None)
