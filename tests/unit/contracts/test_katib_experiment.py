@@ -326,3 +326,27 @@ def test_objective_collector_and_unknown_fields() -> None:
         "spec.nasConfig: field 'nasConfig' is not supported by Headrace Katib experiments"
         in problems(doc)[0]
     )
+
+
+def test_additional_objectives_make_a_multi_objective_experiment() -> None:
+    doc = document()
+    doc["spec"]["objective"] = {
+        "type": "minimize",
+        "objectiveMetricName": "loss",
+        "additionalObjectives": [{"name": "accuracy", "type": "maximize"}],
+    }
+    doc["spec"]["algorithm"] = {
+        "algorithmName": "nsga2",
+        "algorithmSettings": [{"name": "population_size", "value": "4"}],
+    }
+    spec = parse_experiment(doc)
+    assert spec.objective.multi
+    assert spec.objective.objectives == (("loss", "minimize"), ("accuracy", "maximize"))
+    assert spec.objective.strategies == {"loss": "min", "accuracy": "max"}
+    doc["spec"]["objective"]["goal"] = 0.1
+    doc["spec"]["algorithm"] = {"algorithmName": "cmaes"}
+    doc["spec"]["earlyStopping"] = {"algorithmName": "medianstop"}
+    goal, algorithm, early = problems(doc)
+    assert "spec.objective.goal: a multi-objective experiment has no single goal" in goal
+    assert "spec.algorithm.algorithmName: cmaes searches a single objective" in algorithm
+    assert "spec.earlyStopping: early stopping compares one objective" in early

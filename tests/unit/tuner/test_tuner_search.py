@@ -164,3 +164,13 @@ def test_medianstop_compares_with_the_true_median_not_the_mean() -> None:
     better = study.ask(plan.distributions)
     better.report(1.5, 1)
     assert not better.should_prune()
+
+
+def test_nsga2_searches_every_objective() -> None:
+    doc = yaml.safe_load(EXAMPLE.read_text())
+    doc["spec"]["objective"]["additionalObjectives"] = [{"name": "latency", "type": "maximize"}]
+    del doc["spec"]["objective"]["goal"]
+    doc["spec"]["algorithm"] = {"algorithmName": "nsga2"}
+    plan = plan_search(parse_experiment(doc))
+    assert isinstance(plan.sampler, optuna.samplers.NSGAIISampler)
+    assert plan.directions == ("minimize", "maximize")

@@ -14,6 +14,7 @@ from headrace_tuner.trials import (
     decide_end,
     free_slots,
     observe,
+    pareto_front,
     reduce_metrics,
     trial_name,
 )
@@ -109,3 +110,17 @@ def test_best_trial_and_names() -> None:
     assert high.number == 0
     assert trial_name("a" * 70, "abcde", 12) == "a" * 54 + "-abcde-12"
     assert len(trial_name("a" * 70, "abcde", 12)) == 63
+
+
+def test_pareto_front_keeps_the_non_dominated() -> None:
+    trials = [
+        TrialFacts("a", 0, "SUCCEEDED", 1.0, values=(1.0, 5.0)),
+        TrialFacts("b", 1, "SUCCEEDED", 2.0, values=(2.0, 2.0)),
+        TrialFacts("c", 2, "SUCCEEDED", 3.0, values=(3.0, 3.0)),  # dominated by b
+        TrialFacts("d", 3, "SUCCEEDED", 2.0, values=(2.0, 2.0)),  # equal to b: kept
+        TrialFacts("e", 4, "FAILED"),
+    ]
+    front = pareto_front(["minimize", "minimize"], trials)
+    assert [t.name for t in front] == ["a", "b", "d"]
+    flipped = pareto_front(["minimize", "maximize"], trials)
+    assert [t.name for t in flipped] == ["a"]

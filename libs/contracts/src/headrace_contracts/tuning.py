@@ -60,6 +60,9 @@ class ExperimentSucceeded(Event):
         description="Katib's reason: ExperimentGoalReached, ExperimentMaxTrialsReached or "
         "ExperimentSuggestionEndReached",
     )
+    pareto_front: list[str] = Field(
+        default_factory=list, description="multi-objective: the non-dominated trials"
+    )
 
 
 class ExperimentFailed(Event):

@@ -26,6 +26,9 @@ class TrialView(Value):
         default_factory=dict, description="each metric reduced by its strategy (min/max/latest)"
     )
     objective_value: float | None = None
+    objective_values: list[float] = Field(
+        default_factory=list, description="every objective's value, in the objectives' order"
+    )
     reason: str = Field(default="", description="Katib's reason: MetricsUnavailable, ...")
     message: str = Field(default="", description="what went wrong, for a failed trial")
     job_id: str = ""
@@ -53,7 +56,13 @@ class ExperimentView(Value):
     trials_failed: int = 0
     trials_killed: int = 0
     trials_early_stopped: int = 0
-    best_trial: TrialView | None = None
+    objectives: list[str] = Field(
+        default_factory=list, description="'metric:direction' of every objective, in order"
+    )
+    best_trial: TrialView | None = Field(default=None, description="single objective only")
+    pareto_front: list[TrialView] = Field(
+        default_factory=list, description="multi-objective: the trials no other one dominates"
+    )
     trials: list[TrialView] = Field(default_factory=list, description="GetExperiment only")
     created_at: str = ""
     finished_at: str = ""

@@ -65,10 +65,13 @@ def render_experiment(experiment: ExperimentView) -> str:
     e = experiment
     goal = f", goal {e.goal:g}" if e.goal is not None else ""
     budget = f"{e.max_trial_count}" if e.max_trial_count is not None else "unbounded"
+    objective = f"{e.objective_type} {e.objective_metric}{goal}"
+    if len(e.objectives) > 1:
+        objective = ", ".join(o.replace(":", " ") for o in e.objectives)
     lines = [
         f"Name:       {e.namespace}/{e.name}",
         f"State:      {e.state}" + (f" ({e.reason})" if e.reason else ""),
-        f"Objective:  {e.objective_type} {e.objective_metric}{goal}",
+        f"Objective:  {objective}",
         f"Algorithm:  {e.algorithm}",
         f"Trials:     {e.trials_created} of {budget} ({e.parallel_trial_count} in parallel): "
         f"{e.trials_running} running, {e.trials_succeeded} succeeded, {e.trials_failed} "
@@ -86,6 +89,15 @@ def render_experiment(experiment: ExperimentView) -> str:
             f"Best trial: {best.name}: {e.objective_metric}="
             f"{_value(best.objective_value)} with {shown}"
         )
+    if e.pareto_front:
+        names = [o.split(":")[0] for o in e.objectives]
+        lines.append("Pareto front:")
+        for trial in e.pareto_front:
+            values = ", ".join(
+                f"{n}={_value(v)}" for n, v in zip(names, trial.objective_values, strict=False)
+            )
+            shown = ", ".join(f"{k}={v}" for k, v in trial.parameters.items())
+            lines.append(f"  {trial.name}: {values} with {shown}")
     lines.append("")
     lines.append(render_trials(e))
     failed = [t for t in e.trials if t.message and t.state != "SUCCEEDED"]

@@ -42,7 +42,16 @@ from .errors import SearchError
 from .experiments.store import ExperimentRow, TrialRow, experiment_by_id, trials_of, utcnow
 from .search import assignments
 from .search.study import Search, Studies
-from .trials import ACTIVE, FINISHED, Ending, TrialFacts, best_trial, decide_end, free_slots
+from .trials import (
+    ACTIVE,
+    FINISHED,
+    Ending,
+    TrialFacts,
+    best_trial,
+    decide_end,
+    free_slots,
+    pareto_front,
+)
 from .trials.policy import trial_name
 
 __all__ = ["Driver"]
@@ -230,12 +239,12 @@ class Driver:
             ).all()
             for trial in untold:
                 state = _TOLD_STATES[trial.state]
-                value = trial.objective_value
-                if state == TrialState.COMPLETE and value is None:
+                values = list(trial.objective_values)
+                if trial.objective_value is not None and not values:
+                    values = [trial.objective_value]
+                if state == TrialState.COMPLETE and len(values) != len(search.plan.directions):
                     state = TrialState.FAIL
-                self.studies.tell(
-                    search, trial.number, state, [value] if value is not None else None
-                )
+                self.studies.tell(search, trial.number, state, values or None)
                 trial.told = True
                 session.add(trial)
             session.commit()
@@ -326,7 +335,10 @@ class Driver:
                     )
                 )
             if ending.state == "SUCCEEDED" and spec is not None:
-                best = best_trial(spec, [_facts(t) for t in trials])
+                facts = [_facts(t) for t in trials]
+                directions = [d for _, d in spec.objective.objectives]
+                front = pareto_front(directions, facts) if spec.objective.multi else []
+                best = best_trial(spec, facts)
                 chosen = next((t for t in trials if best and t.name == best.name), None)
                 events.append(
                     ExperimentSucceeded(
@@ -336,6 +348,7 @@ class Driver:
                         objective_metric=spec.objective.metric,
                         objective_value=chosen.objective_value if chosen else None,
                         condition=ending.reason,
+                        pareto_front=[t.name for t in front],
                     )
                 )
             else:
@@ -344,6 +357,7 @@ class Driver:
                         experiment_id=row.experiment_id,
                         reason=ending.message,
                         condition=ending.reason,
+                        pareto_front=[t.name for t in front],
                     )
                 )
             ids = self._outbox(session, row.uid, "end", events)
@@ -394,4 +408,11 @@ class Driver:
 
 
 def _facts(trial: TrialRow) -> TrialFacts:
-    return TrialFacts(trial.name, trial.number, trial.state, trial.objective_value, trial.message)
+    return TrialFacts(
+        trial.name,
+        trial.number,
+        trial.state,
+        trial.objective_value,
+        trial.message,
+        tuple(trial.objective_values),
+    )

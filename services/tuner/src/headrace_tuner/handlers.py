@@ -180,14 +180,17 @@ class TunerHandlers:
         metrics = reduce_metrics(spec.objective, trial.observed)
         trial.metrics = metrics
         trial.finished_at = utcnow()
+        objectives = [name for name, _ in spec.objective.objectives]
+        missing = [name for name in objectives if name not in metrics]
         objective = spec.objective.metric
-        if objective not in metrics:
+        if missing:
             reported = ", ".join(sorted(trial.observed)) or "none"
+            names = ", ".join(repr(name) for name in missing)
             trial.state, trial.reason = "FAILED", "MetricsUnavailable"
             trial.message = (
-                f"the job succeeded but never reported the objective metric {objective!r} "
-                f"(reported: {reported}); print '{objective}=<value>' or call "
-                f"headrace.report_metrics({objective}=...)"
+                f"the job succeeded but never reported the objective metric {names} "
+                f"(reported: {reported}); print '{missing[0]}=<value>' or call "
+                f"headrace.report_metrics({missing[0]}=...)"
             )
             ctx.publish(
                 TrialFailed(
@@ -197,6 +200,7 @@ class TunerHandlers:
         else:
             trial.state, trial.reason = "SUCCEEDED", "TrialSucceeded"
             trial.objective_value = metrics[objective]
+            trial.objective_values = [metrics[name] for name in objectives]
             ctx.publish(
                 TrialSucceeded(
                     experiment_id=trial.experiment_id,
@@ -282,6 +286,7 @@ def _describe(row: ExperimentRow, spec: ExperimentSpec) -> None:
     row.algorithm = spec.algorithm.name
     row.objective_type = spec.objective.type
     row.objective_metric = spec.objective.metric
+    row.objectives = [[name, direction] for name, direction in spec.objective.objectives]
     row.goal = spec.objective.goal
     row.parallel_trial_count = spec.parallel_trial_count
     row.max_trial_count = spec.max_trial_count

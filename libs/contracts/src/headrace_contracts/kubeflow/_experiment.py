@@ -17,7 +17,13 @@ from ._katib import (
     ParameterWire,
     TrialTemplateWire,
 )
-from .algorithms import ALGORITHMS, EARLY_STOPPING, REFUSED_ALGORITHMS, check_setting
+from .algorithms import (
+    ALGORITHMS,
+    EARLY_STOPPING,
+    REFUSED_ALGORITHMS,
+    SINGLE_OBJECTIVE,
+    check_setting,
+)
 from .errors import ManifestError
 from .experiment import (
     AlgorithmSpec,
@@ -26,6 +32,7 @@ from .experiment import (
     MetricsCollectorSpec,
     MetricStrategy,
     Objective,
+    ObjectiveTerm,
     ParameterSpec,
     TrialKind,
     TrialParameter,
@@ -54,6 +61,20 @@ def experiment(wire: ExperimentWire, found: Collector) -> ExperimentSpec | None:
     template = _template(
         spec.trial_template, declared, parameters, wire.metadata.name, namespace, found
     )
+    if objective.multi:
+        single = SINGLE_OBJECTIVE.get(algorithm.name)
+        if single:
+            found.add(
+                "spec.algorithm.algorithmName",
+                f"{algorithm.name} {single}: with "
+                "additionalObjectives use nsga2, tpe, random, grid or sobol",
+            )
+        if early is not None:
+            found.add(
+                "spec.earlyStopping",
+                "early stopping compares one objective: remove it "
+                "from a multi-objective experiment",
+            )
     if found.problems or template is None:
         return None
     return ExperimentSpec(
@@ -75,11 +96,23 @@ def experiment(wire: ExperimentWire, found: Collector) -> ExperimentSpec | None:
 
 def _objective(wire: ObjectiveWire, found: Collector) -> Objective:
     base = "spec.objective"
-    names = [wire.objective_metric_name, *wire.additional_metric_names]
+    extra = [term.name for term in wire.additional_objectives]
+    names = [wire.objective_metric_name, *extra, *wire.additional_metric_names]
     if len(set(names)) != len(names):
-        found.add(f"{base}.additionalMetricNames", "lists a metric twice: name each once")
+        found.add(
+            f"{base}.additionalMetricNames",
+            "lists a metric twice (among the objective, "
+            "additionalObjectives and additionalMetricNames): name each once",
+        )
     default: MetricStrategy = "min" if wire.type == "minimize" else "max"
     strategies: dict[str, MetricStrategy] = dict.fromkeys(names, default)
+    for term in wire.additional_objectives:
+        strategies[term.name] = "min" if term.type == "minimize" else "max"
+    if extra and wire.goal is not None:
+        found.add(
+            f"{base}.goal",
+            "a multi-objective experiment has no single goal: remove it (it ends at maxTrialCount)",
+        )
     given: set[str] = set()
     for position, strategy in enumerate(wire.metric_strategies):
         path = f"{base}.metricStrategies[{position}].name"
@@ -102,6 +135,9 @@ def _objective(wire: ObjectiveWire, found: Collector) -> Objective:
         goal=wire.goal,
         additional_metrics=tuple(wire.additional_metric_names),
         strategies=strategies,
+        additional_objectives=tuple(
+            ObjectiveTerm(name=t.name, type=t.type) for t in wire.additional_objectives
+        ),
     )
 
 

@@ -23,12 +23,19 @@ class MetricStrategyWire(Wire):
     value: Literal["min", "max", "latest"]
 
 
+class ObjectiveTermWire(Wire):
+    name: str = Field(min_length=1)
+    type: Literal["minimize", "maximize"]
+
+
 class ObjectiveWire(Wire):
     type: Literal["minimize", "maximize"]
     goal: float | None = None
     objective_metric_name: str = Field(min_length=1)
     additional_metric_names: list[str] = Field(default_factory=list)
     metric_strategies: list[MetricStrategyWire] = Field(default_factory=list)
+    # Headrace, beyond Katib: more objectives, searched together (multi-objective)
+    additional_objectives: list[ObjectiveTermWire] = Field(default_factory=list)
 
 
 class SettingWire(Wire):

@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["ALGORITHMS", "EARLY_STOPPING", "REFUSED_ALGORITHMS", "Setting", "check_setting"]
+__all__ = [
+    "ALGORITHMS",
+    "EARLY_STOPPING",
+    "REFUSED_ALGORITHMS",
+    "SINGLE_OBJECTIVE",
+    "Setting",
+    "check_setting",
+]
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,10 @@ ALGORITHMS: dict[str, dict[str, Setting]] = {
         "restart_strategy": Setting(_one_of("none", "ipop", "bipop"), "none, ipop or bipop"),
     },
     "sobol": {"random_state": _SEED},
+    "nsga2": {
+        "random_state": _SEED,
+        "population_size": Setting(_int_at_least(2), "trials per generation"),
+    },
     "hyperband": {
         "random_state": _SEED,
         "eta": Setting(_above_one, "the reduction factor"),
@@ -83,6 +94,13 @@ ALGORITHMS: dict[str, dict[str, Setting]] = {
     },
 }
 """Katib algorithm name -> its settings (name -> parser and what it means)."""
+
+SINGLE_OBJECTIVE: dict[str, str] = {
+    "cmaes": "searches a single objective",
+    "bayesianoptimization": "searches a single objective here",
+    "hyperband": "stops trials by a single objective",
+}
+"""Algorithms refused for a multi-objective experiment, and why."""
 
 REFUSED_ALGORITHMS: dict[str, str] = {
     "enas": "neural architecture search is not supported",

@@ -29,6 +29,13 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class ObjectiveTerm(_Frozen):
+    """One more objective of a multi-objective experiment (Headrace, beyond Katib)."""
+
+    name: str
+    type: ObjectiveType
+
+
 class Objective(_Frozen):
     type: ObjectiveType
     metric: str = Field(description="objectiveMetricName")
@@ -37,15 +44,25 @@ class Objective(_Frozen):
     strategies: dict[str, MetricStrategy] = Field(
         default_factory=dict, description="every metric -> how its reported values reduce"
     )
+    additional_objectives: tuple[ObjectiveTerm, ...] = ()
+
+    @property
+    def objectives(self) -> tuple[tuple[str, ObjectiveType], ...]:
+        """Every objective (metric, direction): the objective metric first."""
+        return ((self.metric, self.type), *((o.name, o.type) for o in self.additional_objectives))
+
+    @property
+    def multi(self) -> bool:
+        return bool(self.additional_objectives)
 
     @property
     def metrics(self) -> tuple[str, ...]:
-        """The objective metric first, then the additional ones."""
-        return (self.metric, *self.additional_metrics)
+        """The objectives first, then the additional metrics."""
+        return (*(name for name, _ in self.objectives), *self.additional_metrics)
 
     def reached(self, value: float) -> bool:
         """Whether ``value`` of the objective metric meets the goal."""
-        if self.goal is None:
+        if self.goal is None or self.multi:
             return False
         return value <= self.goal if self.type == "minimize" else value >= self.goal
 

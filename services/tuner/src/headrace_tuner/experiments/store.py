@@ -41,6 +41,9 @@ class ExperimentRow(SQLModel, table=True):
     algorithm: str = ""
     objective_type: str = ""
     objective_metric: str = ""
+    objectives: list[list[str]] = Field(
+        default_factory=list, sa_column=Column(JSON), description="[metric, direction] each"
+    )
     goal: float | None = None
     parallel_trial_count: int = 0
     max_trial_count: int | None = None
@@ -70,6 +73,7 @@ class TrialRow(SQLModel, table=True):
     )
     reported_step: int = Field(default=-1, description="the last step given to the pruner")
     objective_value: float | None = None
+    objective_values: list[float] = Field(default_factory=list, sa_column=Column(JSON))
     state: str = Field(default="CREATED", max_length=16, index=True)
     reason: str = ""
     message: str = ""

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from headrace_contracts import ExperimentView, TrialView
 
+from ..trials import TrialFacts, pareto_front
 from .store import ExperimentRow, TrialRow
 
 __all__ = ["experiment_view", "trial_view"]
@@ -24,6 +25,7 @@ def trial_view(row: TrialRow) -> TrialView:
         parameters=dict(row.parameters),
         metrics=dict(row.metrics),
         objective_value=row.objective_value,
+        objective_values=list(row.objective_values),
         reason=row.reason,
         message=row.message,
         job_id=row.job_id,
@@ -39,9 +41,21 @@ def experiment_view(
     for trial in trials:
         key = "RUNNING" if trial.state == "CREATED" else trial.state
         counts[key] = counts.get(key, 0) + 1
+    multi = len(row.objectives) > 1
     done = [t for t in trials if t.state == "SUCCEEDED" and t.objective_value is not None]
     sign = 1.0 if row.objective_type != "maximize" else -1.0
     best = min(done, key=lambda t: (sign * (t.objective_value or 0.0), t.number), default=None)
+    front: list[TrialRow] = []
+    if multi:
+        best = None
+        facts = [
+            TrialFacts(
+                t.name, t.number, t.state, t.objective_value, values=tuple(t.objective_values)
+            )
+            for t in trials
+        ]
+        names = {f.name for f in pareto_front([d for _, d in row.objectives], facts)}
+        front = [t for t in trials if t.name in names]
     return ExperimentView(
         experiment_id=row.experiment_id,
         name=row.name,
@@ -62,7 +76,9 @@ def experiment_view(
         trials_failed=counts["FAILED"],
         trials_killed=counts["KILLED"],
         trials_early_stopped=counts["EARLY_STOPPED"],
+        objectives=[f"{name}:{direction}" for name, direction in row.objectives],
         best_trial=trial_view(best) if best else None,
+        pareto_front=[trial_view(t) for t in front],
         trials=[trial_view(t) for t in trials] if with_trials else [],
         created_at=_time(row.created_at),
         finished_at=_time(row.finished_at),

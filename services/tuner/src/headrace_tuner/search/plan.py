@@ -4,10 +4,12 @@ distributions of its parameters, its directions, and how many distinct trials it
 Katib algorithm names map to Optuna samplers: ``random`` (RandomSampler), ``grid``
 (GridSampler), ``tpe`` and ``multivariate-tpe`` (TPESampler), ``bayesianoptimization``
 (GPSampler, which needs PyTorch), ``cmaes`` (CmaEsSampler), ``sobol`` (QMCSampler) and
-``hyperband`` (TPE with Optuna's HyperbandPruner). Katib's ``medianstop`` early stopping is
-Optuna's MedianPruner: a trial is stopped when its best value so far is worse than the true
-median of the finished trials' values at the same step. Every setting was checked by name
-when the YAML was loaded; here each becomes the sampler's or pruner's argument.
+``hyperband`` (TPE with Optuna's HyperbandPruner); beyond Katib, ``nsga2`` (NSGAIISampler),
+for multi-objective experiments (``objective.additionalObjectives``) as for single ones.
+Katib's ``medianstop`` early stopping is Optuna's MedianPruner: a trial is stopped when its
+best value so far is worse than the true median of the finished trials' values at the same
+step. Every setting was checked by name when the YAML was loaded; here each becomes the
+sampler's or pruner's argument.
 """
 
 from __future__ import annotations
@@ -98,6 +100,10 @@ def plan_search(spec: ExperimentSpec, *, resumed_at: int = 0) -> SearchPlan:
             sampler = optuna.samplers.QMCSampler(
                 qmc_type="sobol", scramble=True, seed=seed, warn_independent_sampling=False
             )
+    elif name == "nsga2":
+        sampler = optuna.samplers.NSGAIISampler(
+            seed=seed, population_size=int(settings.get("population_size", 50))
+        )
     elif name == "hyperband":
         sampler = optuna.samplers.TPESampler(seed=seed)
         pruner = optuna.pruners.HyperbandPruner(
@@ -117,12 +123,11 @@ def plan_search(spec: ExperimentSpec, *, resumed_at: int = 0) -> SearchPlan:
             n_startup_trials=spec.early_stopping.min_trials_required,
             n_warmup_steps=spec.early_stopping.start_step,
         )
-    direction = spec.objective.type
     return SearchPlan(
         sampler=sampler,
         pruner=pruner,
         distributions=distributions,
-        directions=(direction,),
+        directions=tuple(direction for _, direction in spec.objective.objectives),
         limit=limit,
         settings=dict(settings),
     )

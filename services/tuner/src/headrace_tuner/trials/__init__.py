@@ -10,6 +10,7 @@ from .policy import (
     best_trial,
     decide_end,
     free_slots,
+    pareto_front,
     trial_name,
 )
 
@@ -22,6 +23,7 @@ __all__ = [
     "decide_end",
     "free_slots",
     "observe",
+    "pareto_front",
     "reduce_metrics",
     "trial_name",
 ]

@@ -40,6 +40,8 @@ class TrialFacts:
     state: str
     objective_value: float | None = None
     message: str = ""
+    values: tuple[float, ...] = ()
+    """Every objective's value (multi-objective), in the objectives' order."""
 
 
 @dataclass(frozen=True)
@@ -66,11 +68,29 @@ def free_slots(spec: ExperimentSpec, trials: Sequence[TrialFacts], limit: int | 
 
 
 def best_trial(spec: ExperimentSpec, trials: Sequence[TrialFacts]) -> TrialFacts | None:
+    """The succeeded trial with the best objective (single objective; see `pareto_front`)."""
     done = [t for t in trials if t.state == "SUCCEEDED" and t.objective_value is not None]
-    if not done:
+    if not done or spec.objective.multi:
         return None
     sign = 1.0 if spec.objective.type == "minimize" else -1.0
     return min(done, key=lambda t: (sign * (t.objective_value or 0.0), t.number))
+
+
+def pareto_front(directions: Sequence[str], trials: Sequence[TrialFacts]) -> list[TrialFacts]:
+    """The succeeded trials no other one dominates (as good in every objective and better in
+    one), in trial order."""
+    signs = [1.0 if d == "minimize" else -1.0 for d in directions]
+    done = [t for t in trials if t.state == "SUCCEEDED" and len(t.values) == len(signs)]
+    points = {t.number: [s * v for s, v in zip(signs, t.values, strict=True)] for t in done}
+
+    def dominates(a: list[float], b: list[float]) -> bool:
+        return all(x <= y for x, y in zip(a, b, strict=True)) and a != b
+
+    return [
+        t
+        for t in done
+        if not any(dominates(points[o.number], points[t.number]) for o in done if o is not t)
+    ]
 
 
 def decide_end(
@@ -105,7 +125,7 @@ def decide_end(
     budget = [n for n in (spec.max_trial_count, limit) if n is not None]
     if not budget or len(trials) < min(budget):
         return None
-    if best is None:
+    if not any(t.state == "SUCCEEDED" for t in trials):
         return Ending(
             "FAILED",
             "ExperimentAllTrialsFailed",
