@@ -227,3 +227,35 @@ def _eventually(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-d
             return True
         time.sleep(0.1)
     return False
+
+
+def test_custom_metrics_format_and_katib_default(client: Client, platform: Platform) -> None:
+    code = (
+        "import os\n"
+        "lr = float(os.environ['LR'])\n"
+        "for epoch in (1, 2, 3):\n"
+        "    print(f'Epoch[{epoch}] done; val-acc: {round(lr * epoch, 6)} (training)')\n"
+        "print('all done')\n"
+    )
+    doc = experiment(
+        "custom-format",
+        code,
+        [{"name": "lr", "parameterType": "double", "feasibleSpace": {"min": "0.1", "max": "0.3"}}],
+        objective={
+            "type": "maximize",
+            "objectiveMetricName": "val-acc",
+            "metricStrategies": [{"name": "val-acc", "value": "min"}],
+        },
+        parallelTrialCount=2,
+        maxTrialCount=2,
+        metricsCollectorSpec={
+            "collector": {"kind": "StdOut"},
+            "source": {"filter": {"metricsFormat": [r"([\w-]+):\s*([-+]?[0-9.]+)"]}},
+        },
+    )
+    client.apply(write(platform.folder / "custom-format", doc))
+    done = client.wait_experiment("custom-format", timeout=60)
+
+    assert done.state == "SUCCEEDED", done.message
+    for trial in done.trials:  # strategy min over the three epochs: epoch 1's value
+        assert trial.objective_value == round(float(trial.parameters["lr"]), 6)

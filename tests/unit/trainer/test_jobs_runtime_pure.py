@@ -3,6 +3,7 @@ state's JSON, the gang of an attempt, and a start failure in the policy."""
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,13 @@ from headrace_trainer.errors import GangInvalid
 from headrace_trainer.jobs import GangPolicy, GangStarted, Phase, ReplicaExited, StartFailed
 from headrace_trainer.jobs.codec import decode_state, encode_state
 from headrace_trainer.jobs.launch import build_gang
-from headrace_trainer.jobs.metrics import MetricGate, MetricLine, parse_metric_line
+from headrace_trainer.jobs.metrics import (
+    MetricGate,
+    MetricLine,
+    metric_options,
+    parse_metric_formats,
+    parse_metric_line,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -134,3 +141,29 @@ def test_a_container_without_a_command_is_named() -> None:
             python_bin="/x",
             path="",
         )
+
+
+def test_custom_metric_formats_and_interval_from_annotations() -> None:
+    manifest = {
+        "metadata": {
+            "annotations": {
+                "headrace.io/metrics-format": '["([\\\\w-]+):\\\\s*([-+]?[0-9.]+)"]',
+                "headrace.io/metrics-interval": "0",
+            }
+        }
+    }
+    formats, interval = metric_options(manifest)
+    assert [f.pattern for f in formats] == [r"([\w-]+):\s*([-+]?[0-9.]+)"]
+    assert interval == 0.0
+    found = parse_metric_formats("Epoch 3 done, val-accuracy: 0.91 epoch: 3", formats)
+    assert found is not None
+    assert found.values == {"val-accuracy": 0.91, "epoch": 3.0}
+    assert found.step == 3
+    assert parse_metric_formats("nothing here", formats) is None
+    assert metric_options({"metadata": {}}) == ((), None)
+    bad = {"metadata": {"annotations": {"headrace.io/metrics-format": "[", "x": "1"}}}
+    assert metric_options(bad) == ((), None)
+    katib = (re.compile(r"([\w|-]+)\s*=\s*([+-]?\d*(\.\d+)?([Ee][+-]?\d+)?)"),)
+    line = parse_metric_formats("Epoch[2] Validation-accuracy=0.8 loss=1e-3", katib)
+    assert line is not None
+    assert line.values == {"Validation-accuracy": 0.8, "loss": 0.001}

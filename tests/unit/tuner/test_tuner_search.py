@@ -174,3 +174,15 @@ def test_nsga2_searches_every_objective() -> None:
     plan = plan_search(parse_experiment(doc))
     assert isinstance(plan.sampler, optuna.samplers.NSGAIISampler)
     assert plan.directions == ("minimize", "maximize")
+
+
+def test_the_file_collector_is_refused_with_what_to_use() -> None:
+    spec = experiment(
+        "random",
+        metricsCollectorSpec={
+            "collector": {"kind": "File"},
+            "source": {"fileSystemPath": {"path": "/tmp/m.log", "kind": "File"}},
+        },
+    )
+    with pytest.raises(SearchError, match="File metrics collector is not supported yet"):
+        plan_search(spec)

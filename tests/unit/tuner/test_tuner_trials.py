@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from headrace_tuner.trials import (
     reduce_metrics,
     trial_name,
 )
+from headrace_tuner.trials.manifest import trial_manifest
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "tuning" / "random-quadratic.yaml"
 
@@ -124,3 +126,19 @@ def test_pareto_front_keeps_the_non_dominated() -> None:
     assert [t.name for t in front] == ["a", "b", "d"]
     flipped = pareto_front(["minimize", "maximize"], trials)
     assert [t.name for t in flipped] == ["a"]
+
+
+def test_trial_manifests_tell_the_trainer_how_to_read_metrics() -> None:
+    values = {"x": "0.5", "shift": "1", "optimizer": "sgd"}
+    stdout = trial_manifest(spec(), "t-1", "default", values)
+    notes = stdout["metadata"]["annotations"]
+    assert notes["headrace.io/metrics-interval"] == "0"
+    assert json.loads(notes["headrace.io/metrics-format"]) == [
+        r"([\w|-]+)\s*=\s*([+-]?\d*(\.\d+)?([Ee][+-]?\d+)?)"
+    ]
+    custom = spec(metricsCollectorSpec={"source": {"filter": {"metricsFormat": [r"(\w+):(\S+)"]}}})
+    notes = trial_manifest(custom, "t-1", "default", values)["metadata"]["annotations"]
+    assert json.loads(notes["headrace.io/metrics-format"]) == [r"(\w+):(\S+)"]
+    pushed = spec(metricsCollectorSpec={"collector": {"kind": "Push"}})
+    notes = trial_manifest(pushed, "t-1", "default", values)["metadata"]["annotations"]
+    assert "headrace.io/metrics-format" not in notes

@@ -11,6 +11,16 @@ from .common import Value
 
 CONDITION_TYPES = ("Created", "Running", "Restarting", "Succeeded", "Failed", "Suspended")
 
+METRICS_FORMAT_ANNOTATION = "headrace.io/metrics-format"
+"""A job's ``metadata.annotations`` key: a JSON list of regular expressions (group 1 the
+metric's name, group 2 its value) that replace the ``name=value`` format when the trainer
+reads metrics from the job's output (a Katib StdOut collector's ``metricsFormat``)."""
+
+METRICS_INTERVAL_ANNOTATION = "headrace.io/metrics-interval"
+"""A job's ``metadata.annotations`` key: the least seconds between two reports of one
+metric (default 1); ``"0"`` reports every changed value (what a tuner trial needs for its
+min/max strategies and its pruner)."""
+
 
 class JobCondition(Value):
     """One condition of a job, as Kubeflow reports it in ``status.conditions``.

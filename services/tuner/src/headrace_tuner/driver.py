@@ -30,12 +30,7 @@ from headrace_contracts import (
     TrialKilled,
     derive_event_id,
 )
-from headrace_contracts.kubeflow import (
-    ExperimentSpec,
-    ManifestError,
-    parse_experiment,
-    render_trial,
-)
+from headrace_contracts.kubeflow import ExperimentSpec, ManifestError, parse_experiment
 from headrace_runtime import OutboxRelay, outbox_row
 
 from .errors import SearchError
@@ -52,6 +47,7 @@ from .trials import (
     free_slots,
     pareto_front,
 )
+from .trials.manifest import trial_manifest
 from .trials.policy import trial_name
 
 __all__ = ["Driver"]
@@ -111,8 +107,9 @@ class Driver:
                 self._again.discard(experiment_id)
                 try:
                     await asyncio.to_thread(self.drive, experiment_id)
-                except Exception:
+                except Exception as error:
                     log.exception("experiment %s: driving failed; trying again", experiment_id)
+                    await asyncio.to_thread(self._show_trouble, experiment_id, error)
                 if experiment_id not in self._again:
                     return
         finally:
@@ -126,6 +123,21 @@ class Driver:
             except Exception:
                 log.exception("tuner sweep failed; retrying")
             await asyncio.sleep(self.interval)
+
+    def _show_trouble(self, experiment_id: str, error: Exception) -> None:
+        """Put what keeps the experiment from going on in its message (``experiment get``
+        shows it), until a pass succeeds."""
+        text = f"the tuner cannot go on with it ({type(error).__name__}: {error}); it retries"
+        with contextlib.suppress(Exception), Session(self.engine) as session:
+            session.exec(
+                update(ExperimentRow)
+                .where(
+                    col(ExperimentRow.experiment_id) == experiment_id,
+                    col(ExperimentRow.state) == "RUNNING",
+                )
+                .values(message=text[:2000])
+            )
+            session.commit()
 
     def _to_drive(self) -> list[str]:
         with Session(self.engine) as session:
@@ -158,6 +170,8 @@ class Driver:
             if row.state == "RUNNING":
                 self._end(row, Ending("FAILED", "InvalidExperiment", str(error)), [])
             return
+        if row.state == "RUNNING" and row.message:
+            self._clear_trouble(row)
         self._prune(row, search)
         self._tell(row, search)
         if row.state != "RUNNING":
@@ -178,6 +192,18 @@ class Driver:
             recorded.add(created)
             row.seq += 1
 
+    def _clear_trouble(self, row: ExperimentRow) -> None:
+        with Session(self.engine) as session:
+            session.exec(
+                update(ExperimentRow)
+                .where(
+                    col(ExperimentRow.experiment_id) == row.experiment_id,
+                    col(ExperimentRow.state) == "RUNNING",
+                )
+                .values(message="")
+            )
+            session.commit()
+
     def _start_trial(
         self, row: ExperimentRow, spec: ExperimentSpec, search: Search, recorded: set[int]
     ) -> int | None:
@@ -185,7 +211,7 @@ class Driver:
         values = assignments(spec, params)
         name = trial_name(row.name, row.uid, number)
         job_id = f"{row.namespace}/{name}"
-        manifest = render_trial(spec.trial_template, name, row.namespace, values)
+        manifest = trial_manifest(spec, name, row.namespace, values)
         events: list[Message] = [
             SubmitTrainingJob(
                 job_id=job_id,
@@ -357,7 +383,6 @@ class Driver:
                         experiment_id=row.experiment_id,
                         reason=ending.message,
                         condition=ending.reason,
-                        pareto_front=[t.name for t in front],
                     )
                 )
             ids = self._outbox(session, row.uid, "end", events)

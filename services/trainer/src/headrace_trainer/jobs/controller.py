@@ -22,6 +22,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import re
 import time
 import uuid
 from dataclasses import dataclass, replace
@@ -52,7 +53,7 @@ from .codec import decode_state, encode_state
 from .distributed import master_of
 from .launch import build_gang
 from .ledger import JobLedger
-from .metrics import MetricGate, parse_metric_line
+from .metrics import MetricGate, metric_options, parse_metric_formats, parse_metric_line
 from .policy import (
     Backoff,
     DeadlinePassed,
@@ -117,6 +118,7 @@ class JobController:
         self._state = JobState()
         self._replicas: dict[str, dict[str, object]] = {}
         self._gate = MetricGate(interval=deps.metric_interval)
+        self._formats: tuple[re.Pattern[str], ...] = ()
 
     def poke(self) -> None:
         self.inbox.put_nowait(POKE)
@@ -152,6 +154,9 @@ class JobController:
         self._state = decode_state(row.state)
         self._replicas = {f"{r['role']}-{r['index']}": dict(r) for r in row.replicas}
         self._gate.latest.update(row.metrics)
+        self._formats, interval = metric_options(row.manifest)
+        if interval is not None:
+            self._gate.interval = interval
         return True
 
     async def _drive(self) -> None:
@@ -535,7 +540,10 @@ class JobController:
         try:
             lines = self.deps.backend.logs(self.job_id, role, index, follow=True)
             async for line in lines:
-                found = parse_metric_line(line)
+                if self._formats:
+                    found = parse_metric_formats(line, self._formats)
+                else:
+                    found = parse_metric_line(line)
                 if found is not None:
                     await self._report(self._gate.offer(found, time.monotonic()))
         except WorkloadError as error:

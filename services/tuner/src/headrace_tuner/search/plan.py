@@ -52,6 +52,12 @@ def plan_search(spec: ExperimentSpec, *, resumed_at: int = 0) -> SearchPlan:
     ``resumed_at``: how many trials the study already has when its sampler is made again
     (after a restart); a ``random_state`` seed moves on by that much, so a resumed sampler
     does not replay the suggestions its first life made."""
+    if spec.metrics_collector.kind == "File":
+        raise SearchError(
+            "the File metrics collector is not supported yet: print the metrics to standard "
+            "output (StdOut, with a custom metricsFormat if needed) or report them with "
+            "headrace.report_metrics (Push)"
+        )
     distributions = {p.name: _distribution(p) for p in spec.parameters}
     name, settings = spec.algorithm.name, spec.algorithm.settings
     seed = int(settings["random_state"]) + resumed_at if "random_state" in settings else None
