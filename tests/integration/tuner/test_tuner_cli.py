@@ -4,6 +4,7 @@ them, on a running platform (real nats-server, trainer and tuner processes)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from conftest import Platform
@@ -12,6 +13,7 @@ from tuner_support import experiment, write
 from headrace import Client
 from headrace.cli import main
 
+EXAMPLE = Path(__file__).parents[3] / "examples" / "tuning" / "random-quadratic.yaml"
 CODE = "import os\nx = int(os.environ['X'])\nprint(f'epoch=1 loss={x * x} acc={1 / (1 + x)}')\n"
 
 
@@ -96,3 +98,13 @@ def test_apply_refuses_a_bad_experiment_with_every_problem(
     assert "spec.algorithm.algorithmSettings[0]: unknown setting 'n_trees' of algorithm tpe" in err
     assert "spec.parameters[0].feasibleSpace.max: equals min (2): the space is empty" in err
     assert "uses ${trialParameters.momentum}, which is not a trial parameter" in err
+
+
+def test_a_kubernetes_dry_run_of_an_experiment_says_why_not(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["apply", "-f", str(EXAMPLE), "--dry-run=kubernetes"]) == 2
+    assert (
+        "--dry-run=kubernetes prints training jobs only, and the file holds the Experiment "
+        "random-quadratic" in capsys.readouterr().err
+    )

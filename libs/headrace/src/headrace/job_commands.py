@@ -45,11 +45,19 @@ def apply(args: argparse.Namespace) -> int:
     from .job_errors import ManifestRejected
 
     try:
-        read_documents(_file(args.filename), args.namespace)
+        _, experiments, _ = read_documents(_file(args.filename), args.namespace)
     except ManifestRejected as exc:
         _err(str(exc))
         return EXIT_REFUSED
     if args.dry_run == "kubernetes":
+        if experiments:
+            names = ", ".join(spec.name for _, spec in experiments)
+            _err(
+                f"{args.filename}: --dry-run=kubernetes prints training jobs only, and the file "
+                f"holds the Experiment {names}: its trials become training jobs only once it "
+                "runs; dry-run a file of jobs"
+            )
+            return EXIT_REFUSED
         return _dry_run(args)
 
     from .job_client import Applied
