@@ -1,4 +1,5 @@
-"""One platform per test module: a real nats-server, a trainer and a tuner process."""
+"""One platform per test module: a real nats-server, a trainer and a tuner process. The
+tuner's database is PostgreSQL when ``HEADRACE_TEST_DATABASE_URL`` is set, else SQLite."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import optuna
 import pytest
 from tuner_support import TRAINER_ENV, ready, service
 
 from headrace import Client
 from headrace_testing import BlockingServiceProcess, TestNats, nats_for_test
+from headrace_testing.database import postgres_url, reset_postgres
+from headrace_tuner.search.study import open_storage
 
 
 @dataclass
@@ -20,22 +24,31 @@ class Platform:
     trainer: BlockingServiceProcess
     tuner: BlockingServiceProcess
     folder: Path
+    database_url: str | None = None
 
     def restart_tuner(self) -> None:
-        self.tuner = service("tuner", self.home, self.nats.url)
+        self.tuner = service("tuner", self.home, self.nats.url, self.database_url)
         self.tuner.start()
+
+    def study(self, name: str) -> optuna.Study:
+        """The experiment's Optuna study, as the tuner keeps it."""
+        url = self.database_url or f"sqlite:///{self.home / 'tuner.db'}"
+        return optuna.load_study(study_name=name, storage=open_storage(url, "tuner"))
 
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     folder = tmp_path_factory.mktemp("tuning")
     home = folder / "home"
+    database_url = postgres_url()
+    if database_url is not None:
+        reset_postgres(database_url)
     with nats_for_test(folder) as nats:
         trainer = service("trainer", home, nats.url, **TRAINER_ENV)
-        tuner = service("tuner", home, nats.url)
+        tuner = service("tuner", home, nats.url, database_url)
         trainer.start()
         tuner.start()
-        found = Platform(nats, home, trainer, tuner, folder)
+        found = Platform(nats, home, trainer, tuner, folder, database_url)
         try:
             yield found
         finally:

@@ -259,3 +259,23 @@ def test_custom_metrics_format_and_katib_default(client: Client, platform: Platf
     assert done.state == "SUCCEEDED", done.message
     for trial in done.trials:  # strategy min over the three epochs: epoch 1's value
         assert trial.objective_value == round(float(trial.parameters["lr"]), 6)
+
+
+def test_an_experiment_the_tuner_cannot_search_fails_saying_why(
+    client: Client, platform: Platform
+) -> None:
+    doc = experiment(
+        "file-metrics",
+        "print('loss=1')",
+        [{"name": "x", "parameterType": "double", "feasibleSpace": {"min": "0", "max": "1"}}],
+        metricsCollectorSpec={
+            "collector": {"kind": "File"},
+            "source": {"fileSystemPath": {"path": "/tmp/metrics.log", "kind": "File"}},
+        },
+    )
+    client.apply(write(platform.folder / "file-metrics", doc))
+    done = client.wait_experiment("file-metrics", timeout=30)
+
+    assert (done.state, done.reason) == ("FAILED", "InvalidExperiment")
+    assert "the File metrics collector is not supported yet" in done.message
+    assert done.trials == []

@@ -3,7 +3,6 @@ objectives, each trial told both values, and the Pareto front reported."""
 
 from __future__ import annotations
 
-import optuna
 import pytest
 from conftest import Platform
 from tuner_support import experiment, write
@@ -57,9 +56,7 @@ def test_nsga2_reports_the_pareto_front(
     front = {t.name for t in done.pareto_front}
     assert front == {name for name, t in trials.items() if not dominated(t.objective_values)}
 
-    study = optuna.load_study(
-        study_name=done.experiment_id, storage=f"sqlite:///{platform.home / 'tuner.db'}"
-    )
+    study = platform.study(done.experiment_id)
     assert {t.number for t in study.best_trials} == {trials[n].number for n in front}
 
     assert main(["experiment", "get", "pareto", "--nats-url", platform.nats.url]) == 0

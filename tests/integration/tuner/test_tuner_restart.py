@@ -4,7 +4,6 @@ exactly once — in the tuner, in the study and as a training job of the trainer
 
 from __future__ import annotations
 
-import optuna
 from conftest import Platform
 from optuna.trial import TrialState
 from tuner_support import experiment, ready, wait_until, write
@@ -47,9 +46,7 @@ def test_kill_9_mid_experiment_loses_and_repeats_nothing(
     for trial in done.trials:
         assert trial.objective_value == (float(trial.parameters["x"]) - 1) ** 2
 
-    study = optuna.load_study(
-        study_name=done.experiment_id, storage=f"sqlite:///{platform.home / 'tuner.db'}"
-    )
+    study = platform.study(done.experiment_id)
     told = study.get_trials(deepcopy=False)
     assert [t.number for t in told] == list(range(TRIALS))
     assert all(t.state == TrialState.COMPLETE for t in told)

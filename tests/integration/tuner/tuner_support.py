@@ -24,10 +24,14 @@ TRAINER_ENV = {
 }
 
 
-def service(name: str, home: Path, nats_url: str, **env: str) -> BlockingServiceProcess:
+def service(
+    name: str, home: Path, nats_url: str, database_url: str | None = None, **env: str
+) -> BlockingServiceProcess:
     """``headrace-<name>`` as a process of its own on ``home`` (a short ack wait, so a
-    message a killed service held comes back quickly)."""
-    settings = service_settings(home, nats_url, outbox_interval=0.05, ack_wait=2.0)
+    message a killed service held comes back quickly), on ``database_url`` if given."""
+    settings = service_settings(
+        home, nats_url, outbox_interval=0.05, ack_wait=2.0, database_url=database_url
+    )
     return BlockingServiceProcess(f"headrace-{name}", settings, home / f"{name}.log", **env)
 
 
