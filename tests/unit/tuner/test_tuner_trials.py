@@ -17,6 +17,7 @@ from headrace_tuner.trials import (
     observe,
     pareto_front,
     reduce_metrics,
+    tally,
     trial_name,
 )
 from headrace_tuner.trials.manifest import trial_manifest
@@ -57,27 +58,39 @@ def test_strategies_reduce_every_report() -> None:
 
 def test_free_slots_respect_parallelism_budget_and_grid() -> None:
     experiment = spec(parallelTrialCount=3, maxTrialCount=5)
-    assert free_slots(experiment, [], None) == 3
-    assert free_slots(experiment, [trial(0, "RUNNING"), trial(1, "SUCCEEDED", 1.0)], None) == 2
+    assert free_slots(experiment, tally(experiment, []), None) == 3
+    assert (
+        free_slots(
+            experiment, tally(experiment, [trial(0, "RUNNING"), trial(1, "SUCCEEDED", 1.0)]), None
+        )
+        == 2
+    )
     four = [trial(n, "SUCCEEDED", 1.0) for n in range(4)]
-    assert free_slots(experiment, four, None) == 1
-    assert free_slots(experiment, four[:2], 3) == 1
+    assert free_slots(experiment, tally(experiment, four), None) == 1
+    assert free_slots(experiment, tally(experiment, four[:2]), 3) == 1
 
 
 def test_goal_reached_ends_it_at_once() -> None:
     experiment = spec()  # goal: loss <= 0.05
-    ending = decide_end(experiment, [trial(0, "SUCCEEDED", 0.04), trial(1, "RUNNING")], None)
+    ending = decide_end(
+        experiment, tally(experiment, [trial(0, "SUCCEEDED", 0.04), trial(1, "RUNNING")]), None
+    )
     assert ending is not None
     assert (ending.state, ending.reason) == ("SUCCEEDED", "ExperimentGoalReached")
     assert "trial t-0 reached the goal: loss=0.04 <= 0.05" in ending.message
-    assert decide_end(experiment, [trial(0, "SUCCEEDED", 0.06), trial(1, "RUNNING")], None) is None
+    assert (
+        decide_end(
+            experiment, tally(experiment, [trial(0, "SUCCEEDED", 0.06), trial(1, "RUNNING")]), None
+        )
+        is None
+    )
 
 
 def test_too_many_failures_fail_it_with_the_last_errors() -> None:
     experiment = spec()  # maxFailedTrialCount: 2
     failed = [trial(n, "FAILED", message=f"boom {n}") for n in range(3)]
-    assert decide_end(experiment, failed[:2], None) is None
-    ending = decide_end(experiment, failed, None)
+    assert decide_end(experiment, tally(experiment, failed[:2]), None) is None
+    ending = decide_end(experiment, tally(experiment, failed), None)
     assert ending is not None
     assert (ending.state, ending.reason) == ("FAILED", "ExperimentMaxFailedTrialsReached")
     assert ending.message == (
@@ -89,15 +102,15 @@ def test_too_many_failures_fail_it_with_the_last_errors() -> None:
 def test_budget_reached_succeeds_unless_nothing_did() -> None:
     experiment = spec(maxFailedTrialCount=None)  # maxTrialCount: 6
     done = [trial(n, "SUCCEEDED", 1.0 + n) for n in range(5)]
-    assert decide_end(experiment, done, None) is None
-    ending = decide_end(experiment, [*done, trial(5, "KILLED")], None)
+    assert decide_end(experiment, tally(experiment, done), None) is None
+    ending = decide_end(experiment, tally(experiment, [*done, trial(5, "KILLED")]), None)
     assert ending is not None
     assert (ending.state, ending.reason) == ("SUCCEEDED", "ExperimentMaxTrialsReached")
     failing = [trial(n, "FAILED", message="no") for n in range(6)]
-    ending = decide_end(experiment, failing, None)
+    ending = decide_end(experiment, tally(experiment, failing), None)
     assert ending is not None
     assert (ending.state, ending.reason) == ("FAILED", "ExperimentAllTrialsFailed")
-    grid = decide_end(experiment, done[:4], 4)
+    grid = decide_end(experiment, tally(experiment, done[:4]), 4)
     assert grid is not None
     assert grid.reason == "ExperimentSuggestionEndReached"
 

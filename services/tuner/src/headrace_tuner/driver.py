@@ -34,14 +34,22 @@ from headrace_contracts.kubeflow import ExperimentSpec, ManifestError, parse_exp
 from headrace_runtime import OutboxRelay, outbox_row
 
 from .errors import SearchError
-from .experiments.store import ExperimentRow, TrialRow, experiment_by_id, trials_of, utcnow
+from .experiments.store import (
+    ExperimentRow,
+    TrialRow,
+    experiment_by_id,
+    facts_of,
+    recorded_numbers,
+    tally_of,
+    trials_of,
+    utcnow,
+)
 from .search import assignments
 from .search.study import Search, Studies
 from .trials import (
     ACTIVE,
     FINISHED,
     Ending,
-    TrialFacts,
     best_trial,
     decide_end,
     free_slots,
@@ -168,7 +176,7 @@ class Driver:
             search = self.studies.search(experiment_id, spec)
         except (ManifestError, SearchError) as error:  # refused at create; kept for safety
             if row.state == "RUNNING":
-                self._end(row, Ending("FAILED", "InvalidExperiment", str(error)), [])
+                self._end(row, Ending("FAILED", "InvalidExperiment", str(error)))
             return
         if row.state == "RUNNING" and row.message:
             self._clear_trouble(row)
@@ -177,19 +185,15 @@ class Driver:
         if row.state != "RUNNING":
             return
         with Session(self.engine, expire_on_commit=False) as session:
-            trials = trials_of(session, experiment_id)
-        facts = [_facts(t) for t in trials]
-        ending = decide_end(spec, facts, search.plan.limit)
+            trials = tally_of(session, experiment_id, spec)
+        ending = decide_end(spec, trials, search.plan.limit)
         if ending is not None:
-            self._end(row, ending, trials, spec)
+            self._end(row, ending, spec)
             self._tell(row, search)
             return
-        recorded = {t.number for t in trials}
-        for _ in range(free_slots(spec, facts, search.plan.limit)):
-            created = self._start_trial(row, spec, search, recorded)
-            if created is None:
+        for _ in range(free_slots(spec, trials, search.plan.limit)):
+            if not self._start_trial(row, spec, search):
                 return  # another tuner changed the experiment meanwhile: drive again later
-            recorded.add(created)
             row.seq += 1
 
     def _clear_trouble(self, row: ExperimentRow) -> None:
@@ -204,10 +208,15 @@ class Driver:
             )
             session.commit()
 
-    def _start_trial(
-        self, row: ExperimentRow, spec: ExperimentSpec, search: Search, recorded: set[int]
-    ) -> int | None:
-        number, params = self.studies.suggest(search, recorded)
+    def _recorded(self, experiment_id: str, numbers: list[int]) -> set[int]:
+        with Session(self.engine) as session:
+            return recorded_numbers(session, experiment_id, numbers)
+
+    def _start_trial(self, row: ExperimentRow, spec: ExperimentSpec, search: Search) -> bool:
+        """Ask for a trial and record it with its job; False when the slot was taken."""
+        number, params = self.studies.suggest(
+            search, lambda numbers: self._recorded(row.experiment_id, numbers)
+        )
         values = assignments(spec, params)
         name = trial_name(row.name, row.uid, number)
         job_id = f"{row.namespace}/{name}"
@@ -238,7 +247,7 @@ class Driver:
             )
             if claimed.rowcount != 1:
                 session.rollback()
-                return None
+                return False
             session.add(
                 TrialRow(
                     experiment_id=row.experiment_id,
@@ -252,7 +261,7 @@ class Driver:
             session.commit()
         self._publish(ids)
         log.info("experiment %s: trial %s started with %s", row.experiment_id, name, values)
-        return number
+        return True
 
     def _tell(self, row: ExperimentRow, search: Search) -> None:
         with Session(self.engine) as session:
@@ -325,18 +334,17 @@ class Driver:
             session.commit()
         self._publish(ids)
 
-    def _end(
-        self,
-        row: ExperimentRow,
-        ending: Ending,
-        trials: Sequence[TrialRow],
-        spec: ExperimentSpec | None = None,
-    ) -> None:
+    def _end(self, row: ExperimentRow, ending: Ending, spec: ExperimentSpec | None = None) -> None:
         events: list[Message] = []
         with Session(self.engine) as session:
             current = experiment_by_id(session, row.experiment_id)
             if current is None or current.state != "RUNNING":
                 return
+            active = session.exec(
+                select(TrialRow).where(
+                    TrialRow.experiment_id == row.experiment_id, col(TrialRow.state).in_(ACTIVE)
+                )
+            ).all()
             current.state, current.reason, current.message = (
                 ending.state,
                 ending.reason,
@@ -344,12 +352,7 @@ class Driver:
             )
             current.finished_at = utcnow()
             session.add(current)
-            for trial in trials:
-                if trial.state not in ACTIVE:
-                    continue
-                live = session.get(TrialRow, trial.id)
-                if live is None or live.state not in ACTIVE:
-                    continue
+            for live in active:
                 live.state, live.reason = "KILLED", "ExperimentEnded"
                 live.message = f"stopped: the experiment ended ({ending.reason})"
                 live.finished_at = utcnow()
@@ -361,11 +364,16 @@ class Driver:
                     )
                 )
             if ending.state == "SUCCEEDED" and spec is not None:
-                facts = [_facts(t) for t in trials]
+                done = session.exec(
+                    select(TrialRow).where(
+                        TrialRow.experiment_id == row.experiment_id, TrialRow.state == "SUCCEEDED"
+                    )
+                ).all()
+                facts = [facts_of(t) for t in done]
                 directions = [d for _, d in spec.objective.objectives]
                 front = pareto_front(directions, facts) if spec.objective.multi else []
                 best = best_trial(spec, facts)
-                chosen = next((t for t in trials if best and t.name == best.name), None)
+                chosen = next((t for t in done if best and t.name == best.name), None)
                 events.append(
                     ExperimentSucceeded(
                         experiment_id=row.experiment_id,
@@ -430,14 +438,3 @@ class Driver:
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-
-
-def _facts(trial: TrialRow) -> TrialFacts:
-    return TrialFacts(
-        trial.name,
-        trial.number,
-        trial.state,
-        trial.objective_value,
-        trial.message,
-        tuple(trial.objective_values),
-    )

@@ -13,10 +13,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, UniqueConstraint, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
-__all__ = ["ExperimentRow", "TrialRow", "experiment_by_id", "trials_of", "utcnow"]
+from headrace_contracts.kubeflow import ExperimentSpec
+
+from ..trials import ACTIVE, LAST_ERRORS, TrialFacts, TrialTally
+
+__all__ = [
+    "ExperimentRow",
+    "TrialRow",
+    "experiment_by_id",
+    "facts_of",
+    "recorded_numbers",
+    "tally_of",
+    "trials_of",
+    "utcnow",
+]
 
 
 def utcnow() -> datetime:
@@ -77,7 +90,7 @@ class TrialRow(SQLModel, table=True):
     state: str = Field(default="CREATED", max_length=16, index=True)
     reason: str = ""
     message: str = ""
-    told: bool = False
+    told: bool = Field(default=False, index=True)
     created_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
 
@@ -96,3 +109,61 @@ def trials_of(session: Session, experiment_id: str) -> list[TrialRow]:
             .order_by(col(TrialRow.number))
         ).all()
     )
+
+
+def facts_of(trial: TrialRow) -> TrialFacts:
+    return TrialFacts(
+        trial.name,
+        trial.number,
+        trial.state,
+        trial.objective_value,
+        trial.message,
+        tuple(trial.objective_values),
+    )
+
+
+def tally_of(session: Session, experiment_id: str, spec: ExperimentSpec) -> TrialTally:
+    """The experiment's `TrialTally`, by aggregate queries (no trial list is loaded)."""
+    mine = col(TrialRow.experiment_id) == experiment_id
+    counts = dict(
+        session.exec(
+            select(TrialRow.state, func.count()).where(mine).group_by(TrialRow.state)
+        ).all()
+    )
+    best = None
+    if not spec.objective.multi and counts.get("SUCCEEDED"):
+        value = col(TrialRow.objective_value)
+        order = value.asc() if spec.objective.type == "minimize" else value.desc()
+        row = session.exec(
+            select(TrialRow)
+            .where(mine, TrialRow.state == "SUCCEEDED", value.is_not(None))
+            .order_by(order, col(TrialRow.number))
+            .limit(1)
+        ).first()
+        best = facts_of(row) if row is not None else None
+    failed = session.exec(
+        select(TrialRow)
+        .where(mine, TrialRow.state == "FAILED")
+        .order_by(col(TrialRow.number).desc())
+        .limit(LAST_ERRORS)
+    ).all()
+    return TrialTally(
+        total=sum(counts.values()),
+        active=sum(n for state, n in counts.items() if state in ACTIVE),
+        succeeded=counts.get("SUCCEEDED", 0),
+        failed=counts.get("FAILED", 0),
+        best=best,
+        last_failed=tuple(facts_of(t) for t in reversed(failed)),
+    )
+
+
+def recorded_numbers(session: Session, experiment_id: str, numbers: list[int]) -> set[int]:
+    """Which of ``numbers`` the experiment has trials of."""
+    if not numbers:
+        return set()
+    found = session.exec(
+        select(TrialRow.number).where(
+            TrialRow.experiment_id == experiment_id, col(TrialRow.number).in_(numbers)
+        )
+    ).all()
+    return set(found)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,11 +79,15 @@ class Studies:
             found = self._open[experiment_id] = Search(spec, plan, study)
         return found
 
-    def suggest(self, search: Search, recorded: Collection[int]) -> tuple[int, dict[str, Any]]:
-        """A trial to start: an orphan the tuner never recorded, else a new ask."""
+    def suggest(
+        self, search: Search, recorded: Callable[[list[int]], Collection[int]]
+    ) -> tuple[int, dict[str, Any]]:
+        """A trial to start: an orphan (a RUNNING trial of the study whose number
+        ``recorded`` does not return), else a new ask."""
         running = search.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        known = recorded([t.number for t in running])
         for trial in running:
-            if trial.number not in recorded and set(trial.params) == set(search.plan.distributions):
+            if trial.number not in known and set(trial.params) == set(search.plan.distributions):
                 log.info(
                     "study %s: trial %d handed out again", search.study.study_name, trial.number
                 )

@@ -20,17 +20,21 @@ from headrace_contracts.kubeflow import ExperimentSpec
 __all__ = [
     "ACTIVE",
     "FINISHED",
+    "LAST_ERRORS",
     "Ending",
     "TrialFacts",
+    "TrialTally",
     "best_trial",
     "decide_end",
     "free_slots",
+    "tally",
     "trial_name",
 ]
 
 ACTIVE = frozenset({"CREATED", "RUNNING"})
 FINISHED = frozenset({"SUCCEEDED", "FAILED", "KILLED", "EARLY_STOPPED"})
-_LAST_ERRORS = 3
+LAST_ERRORS = 3
+"""How many of the last failed trials' errors an experiment's failure message names."""
 
 
 @dataclass(frozen=True)
@@ -57,13 +61,38 @@ def trial_name(experiment: str, uid: str, number: int) -> str:
     return experiment[: 63 - len(suffix)].rstrip("-") + suffix
 
 
-def free_slots(spec: ExperimentSpec, trials: Sequence[TrialFacts], limit: int | None) -> int:
-    active = sum(1 for t in trials if t.state in ACTIVE)
-    free = spec.parallel_trial_count - active
+@dataclass(frozen=True)
+class TrialTally:
+    """What the end and the free slots depend on, however many trials there are: counts,
+    the best trial and the last failures (the tuner reads it with a few aggregate queries)."""
+
+    total: int = 0
+    active: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    best: TrialFacts | None = None
+    last_failed: tuple[TrialFacts, ...] = ()
+
+
+def tally(spec: ExperimentSpec, trials: Sequence[TrialFacts]) -> TrialTally:
+    """The tally of ``trials`` (all of an experiment's)."""
+    failed = sorted((t for t in trials if t.state == "FAILED"), key=lambda t: t.number)
+    return TrialTally(
+        total=len(trials),
+        active=sum(1 for t in trials if t.state in ACTIVE),
+        succeeded=sum(1 for t in trials if t.state == "SUCCEEDED"),
+        failed=len(failed),
+        best=best_trial(spec, trials),
+        last_failed=tuple(failed[-LAST_ERRORS:]),
+    )
+
+
+def free_slots(spec: ExperimentSpec, trials: TrialTally, limit: int | None) -> int:
+    free = spec.parallel_trial_count - trials.active
     if spec.max_trial_count is not None:
-        free = min(free, spec.max_trial_count - len(trials))
+        free = min(free, spec.max_trial_count - trials.total)
     if limit is not None:
-        free = min(free, limit - len(trials))
+        free = min(free, limit - trials.total)
     return max(free, 0)
 
 
@@ -93,11 +122,9 @@ def pareto_front(directions: Sequence[str], trials: Sequence[TrialFacts]) -> lis
     ]
 
 
-def decide_end(
-    spec: ExperimentSpec, trials: Sequence[TrialFacts], limit: int | None
-) -> Ending | None:
+def decide_end(spec: ExperimentSpec, trials: TrialTally, limit: int | None) -> Ending | None:
     """How the experiment ends now, or None while it goes on."""
-    best = best_trial(spec, trials)
+    best = trials.best
     objective = spec.objective
     if (
         best is not None
@@ -111,29 +138,28 @@ def decide_end(
             f"trial {best.name} reached the goal: {objective.metric}={best.objective_value:g} "
             f"{sign} {objective.goal:g}",
         )
-    failed = [t for t in trials if t.state == "FAILED"]
     allowed = spec.max_failed_trial_count
-    if allowed is not None and len(failed) > allowed:
+    if allowed is not None and trials.failed > allowed:
         return Ending(
             "FAILED",
             "ExperimentMaxFailedTrialsReached",
-            f"{len(failed)} trials failed, more than maxFailedTrialCount {allowed}; "
-            + _last_errors(failed),
+            f"{trials.failed} trials failed, more than maxFailedTrialCount {allowed}; "
+            + _last_errors(trials.last_failed),
         )
-    if any(t.state in ACTIVE for t in trials):
+    if trials.active:
         return None
     budget = [n for n in (spec.max_trial_count, limit) if n is not None]
-    if not budget or len(trials) < min(budget):
+    if not budget or trials.total < min(budget):
         return None
-    if not any(t.state == "SUCCEEDED" for t in trials):
+    if not trials.succeeded:
         return Ending(
             "FAILED",
             "ExperimentAllTrialsFailed",
-            f"none of the {len(trials)} trials succeeded; " + _last_errors(failed),
+            f"none of the {trials.total} trials succeeded; " + _last_errors(trials.last_failed),
         )
     exhausted = (
         limit is not None
-        and len(trials) >= limit
+        and trials.total >= limit
         and (spec.max_trial_count is None or limit < spec.max_trial_count)
     )
     if exhausted:
@@ -143,12 +169,12 @@ def decide_end(
             f"all {limit} points of the search space were tried",
         )
     return Ending(
-        "SUCCEEDED", "ExperimentMaxTrialsReached", f"{len(trials)} trials finished (maxTrialCount)"
+        "SUCCEEDED", "ExperimentMaxTrialsReached", f"{trials.total} trials finished (maxTrialCount)"
     )
 
 
 def _last_errors(failed: Sequence[TrialFacts]) -> str:
-    last = sorted(failed, key=lambda t: t.number)[-_LAST_ERRORS:]
+    last = sorted(failed, key=lambda t: t.number)[-LAST_ERRORS:]
     if not last:
         return "no trial failed"
     return "last errors: " + "; ".join(f"{t.name}: {t.message}" for t in last)
