@@ -21,6 +21,7 @@ from headrace_tuner.trials import (
     trial_name,
 )
 from headrace_tuner.trials.manifest import trial_manifest
+from headrace_tuner.trials.outcome import settle
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "tuning" / "random-quadratic.yaml"
 
@@ -155,3 +156,15 @@ def test_trial_manifests_tell_the_trainer_how_to_read_metrics() -> None:
     pushed = spec(metricsCollectorSpec={"collector": {"kind": "Push"}})
     notes = trial_manifest(pushed, "t-1", "default", values)["metadata"]["annotations"]
     assert "headrace.io/metrics-format" not in notes
+
+
+def test_an_outcome_waits_for_a_missing_objective_until_final() -> None:
+    experiment = spec()
+    assert settle(experiment, {}, final=False) is None
+    failed = settle(experiment, observe({}, "distance", 1.0, None), final=True)
+    assert failed is not None
+    assert (failed.state, failed.reason) == ("FAILED", "MetricsUnavailable")
+    assert "never reported the objective metric 'loss' (reported: distance)" in failed.message
+    done = settle(experiment, observe({}, "loss", 0.5, 1), final=False)
+    assert done is not None
+    assert (done.state, done.values, done.metrics) == ("SUCCEEDED", (0.5,), {"loss": 0.5})

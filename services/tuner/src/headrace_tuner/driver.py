@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from optuna.trial import TrialState
 from sqlalchemy import Engine, delete, update
@@ -34,6 +35,7 @@ from headrace_contracts.kubeflow import ExperimentSpec, ManifestError, parse_exp
 from headrace_runtime import OutboxRelay, outbox_row
 
 from .errors import SearchError
+from .experiments.outcomes import apply_outcome
 from .experiments.store import (
     ExperimentRow,
     TrialRow,
@@ -56,11 +58,16 @@ from .trials import (
     pareto_front,
 )
 from .trials.manifest import trial_manifest
+from .trials.outcome import settle
 from .trials.policy import trial_name
 
 __all__ = ["Driver"]
 
 log = logging.getLogger("headrace.tuner")
+
+SETTLE_SECONDS = 3.0
+"""How long after its job succeeded a trial may still get an objective metric (handled by
+another replica) before it fails MetricsUnavailable."""
 
 _TOLD_STATES = {
     "SUCCEEDED": TrialState.COMPLETE,
@@ -79,12 +86,14 @@ class Driver:
         source: str,
         *,
         interval: float = 2.0,
+        settle_seconds: float = SETTLE_SECONDS,
     ) -> None:
         self.engine = engine
         self.studies = studies
         self.relay = relay
         self.source = source
         self.interval = interval
+        self.settle_seconds = settle_seconds
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
         self._sweeper: asyncio.Task[None] | None = None
@@ -180,9 +189,11 @@ class Driver:
             return
         if row.state == "RUNNING" and row.message:
             self._clear_trouble(row)
+        self._settle_overdue(row, spec)
         self._prune(row, search)
         self._tell(row, search)
         if row.state != "RUNNING":
+            self.studies.abandon(search, lambda n: self._recorded(row.experiment_id, n))
             return
         with Session(self.engine, expire_on_commit=False) as session:
             trials = tally_of(session, experiment_id, spec)
@@ -190,11 +201,37 @@ class Driver:
         if ending is not None:
             self._end(row, ending, spec)
             self._tell(row, search)
+            self.studies.abandon(search, lambda n: self._recorded(row.experiment_id, n))
             return
         for _ in range(free_slots(spec, trials, search.plan.limit)):
             if not self._start_trial(row, spec, search):
                 return  # another tuner changed the experiment meanwhile: drive again later
             row.seq += 1
+
+    def _settle_overdue(self, row: ExperimentRow, spec: ExperimentSpec) -> None:
+        """Fail the trials whose job succeeded ``settle_seconds`` ago without reporting an
+        objective metric (one on its way would have arrived by now)."""
+        cutoff = utcnow() - timedelta(seconds=self.settle_seconds)
+        with Session(self.engine) as session:
+            waiting = session.exec(
+                select(TrialRow).where(
+                    TrialRow.experiment_id == row.experiment_id,
+                    col(TrialRow.state).in_(ACTIVE),
+                    col(TrialRow.job_done_at).is_not(None),
+                )
+            ).all()
+            events: list[Message] = []
+            for trial in waiting:
+                done_at = trial.job_done_at
+                if done_at is None or _aware(done_at) > cutoff:
+                    continue  # the sweep comes back to it
+                outcome = settle(spec, trial.observed, final=True)
+                if outcome is not None:
+                    events.extend(apply_outcome(trial, outcome))
+                    session.add(trial)
+            ids = self._outbox(session, row.uid, f"settled-{row.seq}-{len(events)}", events)
+            session.commit()
+        self._publish(ids)
 
     def _clear_trouble(self, row: ExperimentRow) -> None:
         with Session(self.engine) as session:
@@ -438,3 +475,8 @@ class Driver:
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives naive datetimes back: they are UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -42,16 +42,17 @@ from headrace_contracts import (
     TrialFailed,
     TrialKilled,
     TrialStarted,
-    TrialSucceeded,
 )
 from headrace_contracts.kubeflow import ExperimentSpec, ManifestError, parse_experiment
 from headrace_runtime import HandlerContext
 
 from .errors import SearchError
+from .experiments.outcomes import apply_outcome
 from .experiments.store import ExperimentRow, TrialRow, experiment_by_id, trials_of, utcnow
 from .experiments.views import experiment_view
 from .search import plan_search
 from .trials import observe, reduce_metrics
+from .trials.outcome import settle
 
 __all__ = ["TunerHandlers"]
 
@@ -163,10 +164,13 @@ class TunerHandlers:
             return
         trial.observed = observe(trial.observed, event.metric, event.value, event.step)
         experiment = experiment_by_id(ctx.session, trial.experiment_id)
-        objective = experiment.objective_metric if experiment is not None else ""
-        if event.metric == objective and event.step is not None:
+        if experiment is None:
+            return
+        if event.metric == experiment.objective_metric and event.step is not None:
             trial.intermediate = {**trial.intermediate, str(event.step): event.value}
             self._wake_after_commit(trial.experiment_id)
+        if trial.job_done_at is not None:  # the job's end was handled first
+            self._settle(trial, parse_experiment(experiment.spec), ctx, final=False)
         ctx.session.add(trial)
 
     async def job_succeeded(self, event: TrainingJobSucceeded, ctx: HandlerContext[Any]) -> None:
@@ -176,41 +180,20 @@ class TunerHandlers:
         experiment = experiment_by_id(ctx.session, trial.experiment_id)
         if experiment is None:
             return
-        spec = parse_experiment(experiment.spec)
-        metrics = reduce_metrics(spec.objective, trial.observed)
-        trial.metrics = metrics
-        trial.finished_at = utcnow()
-        objectives = [name for name, _ in spec.objective.objectives]
-        missing = [name for name in objectives if name not in metrics]
-        objective = spec.objective.metric
-        if missing:
-            reported = ", ".join(sorted(trial.observed)) or "none"
-            names = ", ".join(repr(name) for name in missing)
-            trial.state, trial.reason = "FAILED", "MetricsUnavailable"
-            trial.message = (
-                f"the job succeeded but never reported the objective metric {names} "
-                f"(reported: {reported}); print '{missing[0]}=<value>' or call "
-                f"headrace.report_metrics({missing[0]}=...)"
-            )
-            ctx.publish(
-                TrialFailed(
-                    experiment_id=trial.experiment_id, trial_id=trial.name, reason=trial.message
-                )
-            )
-        else:
-            trial.state, trial.reason = "SUCCEEDED", "TrialSucceeded"
-            trial.objective_value = metrics[objective]
-            trial.objective_values = [metrics[name] for name in objectives]
-            ctx.publish(
-                TrialSucceeded(
-                    experiment_id=trial.experiment_id,
-                    trial_id=trial.name,
-                    objective_value=metrics[objective],
-                    metrics=metrics,
-                )
-            )
+        trial.job_done_at = utcnow()
+        self._settle(trial, parse_experiment(experiment.spec), ctx, final=False)
         ctx.session.add(trial)
         self._wake_after_commit(trial.experiment_id)
+
+    @staticmethod
+    def _settle(
+        trial: TrialRow, spec: ExperimentSpec, ctx: HandlerContext[Any], *, final: bool
+    ) -> None:
+        outcome = settle(spec, trial.observed, final=final)
+        if outcome is None:
+            return  # an objective metric may still be on its way: the driver decides later
+        for event in apply_outcome(trial, outcome):
+            ctx.publish(event)
 
     async def job_failed(self, event: TrainingJobFailed, ctx: HandlerContext[Any]) -> None:
         trial = self._trial(ctx, event.job_id)

@@ -91,6 +91,9 @@ class TrialRow(SQLModel, table=True):
     reason: str = ""
     message: str = ""
     told: bool = Field(default=False, index=True)
+    job_done_at: datetime | None = Field(
+        default=None, description="its job succeeded, an objective metric not seen yet"
+    )
     created_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ import optuna
 from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from headrace_contracts.kubeflow import ExperimentSpec
 from headrace_runtime import schema_for
@@ -31,8 +33,23 @@ __all__ = ["Studies", "open_storage"]
 log = logging.getLogger("headrace.tuner.study")
 
 
-def open_storage(url: str, service: str) -> RDBStorage:
-    """Optuna's storage on the service's database (its tables beside the tuner's)."""
+def open_storage(url: str, service: str, *, attempts: int = 20) -> RDBStorage:
+    """Optuna's storage on the service's database (its tables beside the tuner's).
+
+    Replicas starting together race to create Optuna's tables; the loser tries again once
+    the winner has made them."""
+    for attempt in range(attempts):
+        try:
+            return _open(url, service)
+        except SQLAlchemyError as error:
+            if attempt == attempts - 1:
+                raise
+            log.info("Optuna's tables are being made by another replica (%s); again", error)
+            time.sleep(0.1 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _open(url: str, service: str) -> RDBStorage:
     backend = make_url(url).get_backend_name()
     kwargs: dict[str, Any] = {}
     if backend == "sqlite":
@@ -94,6 +111,16 @@ class Studies:
                 return trial.number, dict(trial.params)
         asked = search.study.ask(search.plan.distributions)
         return asked.number, dict(asked.params)
+
+    def abandon(self, search: Search, recorded: Callable[[list[int]], Collection[int]]) -> int:
+        """Fail the study's RUNNING trials the tuner never recorded (an ended experiment's
+        suggestions that two replicas raced for); returns how many."""
+        running = search.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        known = recorded([t.number for t in running])
+        orphans = [t for t in running if t.number not in known]
+        for trial in orphans:
+            search.study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+        return len(orphans)
 
     def tell(
         self, search: Search, number: int, state: TrialState, values: list[float] | None
