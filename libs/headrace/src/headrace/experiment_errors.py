@@ -5,14 +5,24 @@
     ExperimentError             root of the experiment errors
     ├── ExperimentNotFound      no such experiment in the namespace (also a LookupError)
     ├── ExperimentExistsError   an experiment of that name exists with another spec (ValueError)
-    └── ExperimentTimeout       an experiment did not end in time (also a TimeoutError)
+    ├── ExperimentTimeout       an experiment did not end in time (also a TimeoutError)
+    └── ExperimentFailedError   an experiment ``run_experiment`` waited for failed or was
+                                deleted; its ``experiment`` view has the reason and trials
 """
 
 from __future__ import annotations
 
+from headrace_contracts import ExperimentView
+
 from .run_errors import ClientError
 
-__all__ = ["ExperimentError", "ExperimentExistsError", "ExperimentNotFound", "ExperimentTimeout"]
+__all__ = [
+    "ExperimentError",
+    "ExperimentExistsError",
+    "ExperimentFailedError",
+    "ExperimentNotFound",
+    "ExperimentTimeout",
+]
 
 
 class ExperimentError(ClientError):
@@ -50,3 +60,9 @@ class ExperimentTimeout(ExperimentError, TimeoutError):
             f"experiment {name!r} is still {state} after {timeout:g}s: wait longer, or look "
             f"at its trials with `headrace experiment get {name}`"
         )
+
+
+class ExperimentFailedError(ExperimentError):
+    def __init__(self, experiment: ExperimentView, why: str) -> None:
+        self.experiment = experiment
+        super().__init__(f"experiment '{experiment.namespace}/{experiment.name}' {why}")
