@@ -55,7 +55,7 @@ def run_experiment(
     timeout: float | None = None,
     client: Client | None = None,
 ) -> ExperimentView:
-    """Run one Katib Experiment (a YAML file, YAML text or a dict) to its end and return it
+    """Run one Katib Experiment (a YAML file, YAML or JSON text, or a dict) to its end and return it
     (``best_trial`` has the best parameters). ``output``: a folder to receive the best
     trial's ``HEADRACE_OUTPUT_DIR`` files. Raises `ExperimentFailedError` when it fails or
     is deleted, `ExperimentTimeout` after ``timeout`` seconds (it is deleted then),
@@ -92,8 +92,10 @@ def _one_experiment(
 ) -> tuple[dict[str, Any], str]:
     if isinstance(manifest, dict):
         source: str | Path = yaml.safe_dump(manifest, sort_keys=False)
-    elif isinstance(manifest, os.PathLike) or "\n" not in manifest:
-        source = Path(manifest)
+    elif isinstance(manifest, os.PathLike) or not (
+        "\n" in manifest or manifest.lstrip().startswith("{")
+    ):
+        source = Path(manifest)  # a file; YAML text has lines, JSON text is an object
     else:
         source = manifest
     jobs, experiments, folder = read_documents(source, namespace)
