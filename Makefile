@@ -64,6 +64,7 @@ bench: setup
 	@$(VENV_BIN)/python bench/step_envs.py
 	@$(VENV_BIN)/python bench/training_overhead.py
 	@$(VENV_BIN)/python bench/metadata.py $(if $(HEADRACE_BENCH_POSTGRES),--sqlite --postgres $(HEADRACE_BENCH_POSTGRES))
+	@$(VENV_BIN)/python bench/tuning.py
 
 asyncapi: setup
 	@$(VENV_BIN)/python -m headrace_contracts.asyncapi > docs/asyncapi.json
