@@ -17,7 +17,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from ....errors import WorkloadError
+from ...errors import WorkloadError
 from .settings import KubernetesSettings
 
 __all__ = ["Action", "KubernetesApi", "connect", "explain", "status_of"]

@@ -38,10 +38,10 @@ from urllib3.exceptions import HTTPError
 
 from headrace_artifacts import ArtifactStore
 
-from ....errors import UnknownGang, WatchFailed, WorkloadError
-from ....executor.logs import safe_segment
-from ...base import Gang, GangEvent, GangHandle, Phase, Rendezvous, ReplicaState
-from ...local.logs import follow_lines, store_lines
+from ...errors import UnknownGang, WatchFailed, WorkloadError
+from ...executor.logs import safe_segment
+from ..base import Gang, GangEvent, GangHandle, Phase, Rendezvous, ReplicaState
+from ..local.logs import follow_lines, store_lines
 from .api import Action, KubernetesApi, explain
 from .create import create_all, delete_object
 from .manifests import PORTS, dns_label

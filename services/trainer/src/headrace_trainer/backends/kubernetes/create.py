@@ -18,7 +18,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.client.models import V1DeleteOptions
 from urllib3.exceptions import HTTPError
 
-from ....errors import WorkloadError
+from ...errors import WorkloadError
 from .api import Action, KubernetesApi, explain
 from .objects import Built
 

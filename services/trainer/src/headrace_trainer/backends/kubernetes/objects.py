@@ -23,8 +23,8 @@ from kubernetes.client import ApiClient
 from headrace_contracts import StepReady
 from headrace_contracts.kubeflow import TrainingJobSpec
 
-from ....errors import GangInvalid, ManifestUnsupported
-from ...base import Gang
+from ...errors import GangInvalid, ManifestUnsupported
+from ..base import Gang
 from .manifests import Manifests, label_value, step_manifests, training_manifests
 from .manifests.meta import LABEL_MANAGED_BY, LABEL_REPLICA, MANAGED_BY
 from .settings import KubernetesSettings

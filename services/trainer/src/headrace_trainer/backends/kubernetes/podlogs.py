@@ -20,7 +20,7 @@ from urllib3.exceptions import HTTPError
 
 from headrace_artifacts import ArtifactStore
 
-from ...local.logs import upload, upload_while
+from ..local.logs import upload, upload_while
 from .api import KubernetesApi
 from .streams import Lines
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...base import GangEvent, GangHandle, Phase, ReplicaState
+from ..base import GangEvent, GangHandle, Phase, ReplicaState
 from .objects import ANNOTATION_LOG_KEYS, role_of
 
 __all__ = ["GangRecord", "JobInfo"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -56,13 +57,16 @@ class Lines:
         return item
 
     def close(self) -> None:
-        """End the read (safe from any thread, more than once)."""
+        """End the read (safe from any thread, more than once): the socket is shut down, so
+        the thread's blocked read returns (closing the response itself from another thread
+        would wait for that read)."""
         self._closed.set()
         with self._lock:
             response = self._response
-        if response is not None:
-            with contextlib.suppress(Exception):
-                response.close()
+        sock = getattr(getattr(response, "_connection", None), "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def _read(self, loop: asyncio.AbstractEventLoop) -> None:
         def put(item: object) -> None:
@@ -75,8 +79,7 @@ class Lines:
             with self._lock:
                 self._response = response
             if self._closed.is_set():
-                response.close()
-                return
+                self.close()
             pending = b""
             for chunk in response.stream(amt=None, decode_content=False):
                 pending += chunk
@@ -90,5 +93,8 @@ class Lines:
         finally:
             with contextlib.suppress(Exception):
                 if self._response is not None:
-                    self._response.release_conn()
+                    if self._closed.is_set():
+                        self._response.close()  # its connection is shut: not for reuse
+                    else:
+                        self._response.release_conn()
             put(failed if failed is not None and not self._closed.is_set() else _END)
