@@ -315,7 +315,8 @@ async def test_a_restarted_backend_adopts_a_running_gang_by_label(
     try:
         assert await second.adopt("team-a/other") is None
         handle = await second.adopt(gang.id)
-        assert handle is not None and handle.adopted
+        assert handle is not None
+        assert handle.adopted
         assert {(s.name, s.phase) for s in handle.replicas} == {
             ("master-0", Phase.RUNNING),
             ("worker-0", Phase.RUNNING),
