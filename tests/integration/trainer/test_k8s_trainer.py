@@ -22,6 +22,8 @@ from headrace_contracts import (
     StepSucceeded,
     SubmitTrainingJob,
     TrainingJobFailed,
+    TrainingJobRunning,
+    TrainingJobSucceeded,
 )
 from headrace_runtime import Service
 from headrace_testing import wait_for
@@ -104,14 +106,11 @@ async def test_a_step_whose_image_cannot_be_pulled_fails_with_that_reason(
     assert "ImagePullBackOff" in failed.reason
 
 
-async def test_a_training_job_in_a_namespace_that_does_not_exist_fails_naming_it(
-    fake: FakeApiServer, trainer: StartTrainer, client: Bus, recorder: Recorder
-) -> None:
-    await trainer()
-    manifest = {
+def pytorch_job(namespace: str) -> dict[str, object]:
+    return {
         "apiVersion": "kubeflow.org/v1",
         "kind": "PyTorchJob",
-        "metadata": {"name": "ddp", "namespace": "nowhere"},
+        "metadata": {"name": "ddp", "namespace": namespace},
         "spec": {
             "pytorchReplicaSpecs": {
                 role: {
@@ -132,6 +131,37 @@ async def test_a_training_job_in_a_namespace_that_does_not_exist_fails_naming_it
             }
         },
     }
+
+
+async def test_a_two_replica_training_job_runs_as_indexed_jobs_and_succeeds(
+    fake: FakeApiServer, trainer: StartTrainer, client: Bus, recorder: Recorder, store: FileStore
+) -> None:
+    await trainer()
+    await client.publish(SubmitTrainingJob(job_id="default/ddp", manifest=pytorch_job("default")))
+    await wait_for(lambda: len(fake.named("jobs")) == 2, what="the job's two Jobs")
+    assert set(fake.named("services")) == {"ddp"}
+    for name in ("ddp-master", "ddp-worker"):
+        fake.put_pod(name, "pod-running.json", log=[f"{name} says hello"])
+    await recorder.first(TrainingJobRunning)
+    for name in ("ddp-worker", "ddp-master"):
+        fake.put_pod(name, "pod-succeeded.json")
+    await recorder.first(TrainingJobSucceeded)
+    # The master's log was copied to the store under the key `headrace job logs` reads.
+    key = next(k for k in stored_keys(store) if k.endswith("/master-0.log"))
+    with store.open_read(key) as reader:
+        assert reader.read() == b"ddp-master says hello\n"
+
+
+def stored_keys(store: FileStore) -> list[str]:
+    root = Path(store.root_uri.removeprefix("file://"))
+    return [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()]
+
+
+async def test_a_training_job_in_a_namespace_that_does_not_exist_fails_naming_it(
+    fake: FakeApiServer, trainer: StartTrainer, client: Bus, recorder: Recorder
+) -> None:
+    await trainer()
+    manifest = pytorch_job("nowhere")
     await client.publish(
         SubmitTrainingJob(job_id="nowhere/ddp", manifest=manifest, namespace="nowhere")
     )
