@@ -3,13 +3,14 @@ otherwise), in the namespace ``HEADRACE_CLUSTER_NAMESPACE`` (default ``headrace-
 created when absent). How to run it: docs/kubernetes.md, "The real-cluster suite".
 
 * a pipeline with a step per backend feature, each to its final state: a step that succeeds
-  with an output parameter and a log, one that exits 1, one whose image cannot be pulled, one
-  that asks for more GPUs than any node has (Unschedulable), one with a platform spec
-  (a node selector on the OS label, a toleration and an active deadline). The steps that run ``headrace-executor`` need an image holding it
-  (``HEADRACE_CLUSTER_STEP_IMAGE``) and an artifact store both the pods and this test reach
-  (``HEADRACE_KUBERNETES_ARTIFACTS``, an ``s3://`` URI with ``HEADRACE_S3_*``, and
-  ``HEADRACE_KUBERNETES_ENV_SECRET`` naming a Secret with those for the pods); without them
-  those steps are skipped, saying so, and the failure features still run;
+  with its log kept, one that exits 1, one whose image cannot be pulled, one that asks for
+  more GPUs than any node has (Unschedulable), one with a platform spec (a node selector on
+  the OS label, a toleration and an active deadline). The steps that run
+  ``headrace-executor`` need an image holding it (``HEADRACE_CLUSTER_STEP_IMAGE``) and an
+  artifact store both the pods and this test reach (``HEADRACE_KUBERNETES_ARTIFACTS``, an
+  ``s3://`` URI with ``HEADRACE_S3_*``, and ``HEADRACE_KUBERNETES_ENV_SECRET`` naming a
+  Secret with those for the pods); without them those steps are skipped, saying so, and the
+  failure features still run;
 * a 2-replica PyTorchJob (busybox replicas printing their rank) that succeeds, its logs
   kept in the artifact store;
 * afterwards nothing labelled ``app.kubernetes.io/managed-by=headrace`` is left.
