@@ -72,6 +72,7 @@ class FakeApiServer:
         self.failures: dict[tuple[str, str], list[int]] = {}  # per create: 0 = succeed
         self.logs: dict[tuple[str, str], list[str]] = {}
         self.requests: list[tuple[str, str, dict[str, list[str]]]] = []
+        self.delete_options: list[tuple[str, str, dict[str, Any]]] = []
         self.gone_sent = 0
         self.closing = False
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -424,8 +425,8 @@ def _handler(api: FakeApiServer) -> type[BaseHTTPRequestHandler]:
         def do_DELETE(self) -> None:
             namespace, plural, name, _, _ = self._route()
             length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)
+            options = json.loads(self.rfile.read(length)) if length else {}
+            api.delete_options.append((plural, name, options))
             self._send(*api.delete(plural, namespace, name))
 
     return Handler

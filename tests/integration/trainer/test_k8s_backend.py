@@ -258,6 +258,9 @@ async def test_a_two_replica_training_job_is_created_as_one_gang_and_succeeds(
         "worker-0": [("started", "Running", None), ("exited", "Succeeded", 0)],
     }
     await backend.remove(gang.id)  # the parent: the garbage collector takes the rest
+    assert fake.delete_options == [
+        ("configmaps", "headrace-job-ddp", {"propagationPolicy": "Background"})
+    ]
     assert fake.named("jobs", "team-a") == {}
     assert fake.named("services", "team-a") == {}
     assert fake.named("configmaps", "team-a") == {}
@@ -349,3 +352,25 @@ async def test_a_pods_log_is_stored_while_it_runs_and_readable_after_it_is_gone(
     key = gang.replicas[0].log_key
     with store.open_read(key) as reader:
         assert reader.read().decode() == "epoch 1\nepoch 2\n"
+
+
+async def test_stop_deletes_the_gangs_jobs_and_a_new_attempt_reuses_the_service(
+    backend: KubernetesBackend, fake: FakeApiServer
+) -> None:
+    await backend.start(training_gang())
+    for name in ("ddp-master", "ddp-worker"):
+        fake.put_pod(name, "pod-running.json", namespace="team-a")
+    states = await backend.stop("team-a/ddp", grace=0)
+    assert {(s.name, s.phase) for s in states} == {
+        ("master-0", Phase.FAILED),
+        ("worker-0", Phase.FAILED),
+    }
+    assert sorted((p, n, o.get("propagationPolicy")) for p, n, o in fake.delete_options) == [
+        ("jobs", "ddp-master", "Foreground"),
+        ("jobs", "ddp-worker", "Foreground"),
+    ]
+    assert fake.named("pods", "team-a") == {}
+    assert set(fake.named("services", "team-a")) == {"ddp"}  # kept for the next attempt
+    handle = await backend.start(training_gang(attempt=2))
+    assert handle.attempt == 2
+    assert set(fake.named("jobs", "team-a")) == {"ddp-master", "ddp-worker"}
