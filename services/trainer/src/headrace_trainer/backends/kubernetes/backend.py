@@ -16,7 +16,7 @@
   pods' grace period); ``remove``: the parent deleted (``Background``: the garbage collector
   deletes the rest), or for a pipeline step (whose parent is its run's) its own objects;
 * ``adopt``: the gang's Jobs listed by label after a restart, its pods listed and adopted
-  (`Observer.adopt`), the watches resumed from that list.
+  (`Observer.adopt`), the watches resumed from that list (`watches`).
 
 Client calls block, so each runs in a worker thread (``asyncio.to_thread``); the watches and
 followed logs read their streamed responses in threads of their own (`streams.Lines`).
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -38,40 +37,25 @@ from urllib3.exceptions import HTTPError
 
 from headrace_artifacts import ArtifactStore
 
-from ...errors import UnknownGang, WatchFailed, WorkloadError
+from ...errors import UnknownGang, WorkloadError
 from ...executor.logs import safe_segment
 from ..base import Gang, GangEvent, GangHandle, Phase, Rendezvous, ReplicaState
 from ..local.logs import follow_lines, store_lines
-from .api import Action, KubernetesApi, explain
+from .api import Action, KubernetesApi
 from .create import create_all, delete_object
 from .manifests import PORTS, dns_label
 from .manifests.meta import LABEL_MANAGED_BY, LABEL_REPLICA, LABEL_RUN, MANAGED_BY
 from .manifests.per_index import INDEX_ANNOTATION
 from .objects import ANNOTATION_GANG, ANNOTATION_GANG_ATTEMPT, build, gang_selector
-from .observe import JobObservation, Observer, ReplicaKey, job_state
-from .observe.pods import PodObservation
 from .podlogs import LogPump
 from .record import GangRecord, JobInfo
 from .settings import KubernetesSettings
-from .streams import Lines
+from .watches import Watches, annotation
 
-__all__ = ["KubernetesBackend", "gang_identity"]
+__all__ = ["KubernetesBackend"]
 
 log = logging.getLogger("headrace.trainer.backends.kubernetes")
 RETRY_SECONDS = 1.0
-
-
-def gang_identity(pod: PodObservation) -> ReplicaKey | None:
-    """The replica a pod is, from the gang marks the backend puts on every pod."""
-    gang = pod.annotations.get(ANNOTATION_GANG)
-    if not gang:
-        return None
-    try:
-        attempt = int(pod.annotations.get(ANNOTATION_GANG_ATTEMPT) or 1)
-        index = int(pod.annotations.get(INDEX_ANNOTATION) or 0)
-    except ValueError:
-        return None
-    return ReplicaKey(gang, attempt, pod.labels.get(LABEL_REPLICA) or "step", index)
 
 
 class KubernetesBackend:
@@ -94,6 +78,7 @@ class KubernetesBackend:
         self.store = store
         self.spool = spool
         self._clock = clock
+        self.watches = Watches(k8s, settings, clock=clock, report=self._report)
         self._gangs: dict[str, GangRecord] = {}
         self._pumps: dict[tuple[str, str], LogPump] = {}
 
@@ -129,7 +114,7 @@ class KubernetesBackend:
         )
         self._forget(gang.id)
         self._gangs[gang.id] = record
-        self._follow(record, listing=None)
+        self.watches.follow(record, listing=None)
         return record.handle()
 
     async def events(self, gang_id: str) -> AsyncIterator[GangEvent]:
@@ -188,17 +173,17 @@ class KubernetesBackend:
             return known.handle()
         namespace = self._namespace_of(gang_id)
         selector = gang_selector(gang_id)
-        jobs = await self._call(
+        jobs = await self.watches.call(
             Action("list", "jobs", namespace, "batch"),
             self.k8s.batch.list_namespaced_job,
             namespace,
             label_selector=selector,
         )
-        items = [j for j in jobs.get("items") or [] if _annotation(j, ANNOTATION_GANG) == gang_id]
+        items = [j for j in jobs.get("items") or [] if annotation(j, ANNOTATION_GANG) == gang_id]
         if not items:
             return None
-        attempt = max(int(_annotation(j, ANNOTATION_GANG_ATTEMPT) or 1) for j in items)
-        items = [j for j in items if int(_annotation(j, ANNOTATION_GANG_ATTEMPT) or 1) == attempt]
+        attempt = max(int(annotation(j, ANNOTATION_GANG_ATTEMPT) or 1) for j in items)
+        items = [j for j in items if int(annotation(j, ANNOTATION_GANG_ATTEMPT) or 1) == attempt]
         owner = ((items[0]["metadata"].get("ownerReferences") or [{}])[0]).get("name") or ""
         labels = items[0]["metadata"].get("labels") or {}
         record = GangRecord(
@@ -216,9 +201,9 @@ class KubernetesBackend:
             log_keys=GangRecord.log_keys_of(items),
             adopted=True,
         )
-        pods = await self._list_pods(record)
+        pods = await self.watches.list_pods(record)
         self._gangs[gang_id] = record
-        self._follow(record, listing=pods)
+        self.watches.follow(record, listing=pods)
         return record.handle()
 
     def recorded(self) -> list[str]:
@@ -246,19 +231,6 @@ class KubernetesBackend:
 
     # -- following a gang -----------------------------------------------------------------
 
-    def _follow(self, record: GangRecord, *, listing: dict[str, Any] | None) -> None:
-        observer = Observer(
-            unschedulable_after=self.settings.unschedulable_seconds, identify=gang_identity
-        )
-        if listing is not None:
-            self._report(record, observer.adopt(listing, now=self._clock()), listing)
-        record.tasks.append(
-            asyncio.create_task(self._watch_pods(record, observer), name=f"k8s-pods-{record.id}")
-        )
-        record.tasks.append(
-            asyncio.create_task(self._watch_jobs(record), name=f"k8s-jobs-{record.id}")
-        )
-
     def _forget(self, gang_id: str) -> None:
         record = self._gangs.pop(gang_id, None)
         if record is None:
@@ -268,125 +240,6 @@ class KubernetesBackend:
             task.cancel()
         for key in [k for k in self._pumps if k[0] == gang_id]:
             self._pumps.pop(key).cancel()
-
-    async def _watch_pods(self, record: GangRecord, observer: Observer) -> None:
-        """Follow the gang's pods until every replica ended (see the module docstring)."""
-        tick = min(5.0, max(0.1, self.settings.unschedulable_seconds / 4))
-        while not record.done.is_set():
-            if not observer.resource_version or observer.needs_relist:
-                try:
-                    listing = await self._list_pods(record)
-                except WorkloadError as error:
-                    log.warning("gang %s: %s; listing again", record.id, error)
-                    await asyncio.sleep(RETRY_SECONDS)
-                    continue
-                self._report(record, observer.relist(listing, now=self._clock()), listing)
-                continue
-            lines = self._watch_call(
-                self.k8s.core.list_namespaced_pod, record, observer.resource_version
-            )
-            try:
-                while not record.done.is_set():
-                    try:
-                        line = await asyncio.wait_for(lines.get(), tick)
-                    except TimeoutError:
-                        self._report(record, observer.tick(now=self._clock()))
-                        continue
-                    if line is None:
-                        break  # the watch call's time is up: watch again from where it was
-                    if not line.strip():
-                        continue
-                    event = json.loads(line)
-                    self._report(record, observer.apply(event, now=self._clock()), event)
-                    if observer.needs_relist:
-                        break
-            except ApiException as error:
-                if error.status == 410:
-                    observer.expired()
-                else:
-                    log.warning("gang %s: the pod watch failed: %s", record.id, error.reason)
-                    observer.expired()
-                    await asyncio.sleep(RETRY_SECONDS)
-            except (HTTPError, OSError, ValueError, WatchFailed) as error:
-                log.warning("gang %s: the pod watch broke (%s); listing again", record.id, error)
-                observer.expired()
-                await asyncio.sleep(RETRY_SECONDS)
-            finally:
-                lines.close()
-
-    async def _watch_jobs(self, record: GangRecord) -> None:
-        """Follow the gang's Jobs: one that failed, or went, before making a pod ends its
-        replicas; every Job gone ends what a stop waits for."""
-        version = ""
-        while True:
-            if not version:
-                try:
-                    listing = await self._call(
-                        Action("list", "jobs", record.namespace, "batch"),
-                        self.k8s.batch.list_namespaced_job,
-                        record.namespace,
-                        label_selector=gang_selector(record.id),
-                    )
-                except WorkloadError as error:
-                    log.warning("gang %s: %s; listing again", record.id, error)
-                    await asyncio.sleep(RETRY_SECONDS)
-                    continue
-                version = str((listing.get("metadata") or {}).get("resourceVersion") or "")
-                present = {
-                    str(job["metadata"]["name"])
-                    for job in listing.get("items") or []
-                    if _annotation(job, ANNOTATION_GANG_ATTEMPT) == str(record.attempt)
-                }
-                for name in record.live_jobs - present:
-                    self._job_gone(record, name)
-                for job in listing.get("items") or []:
-                    self._job_seen(record, job_state(job))
-                if not record.live_jobs:
-                    return
-            lines = self._watch_call(self.k8s.batch.list_namespaced_job, record, version)
-            try:
-                while (line := await lines.get()) is not None:
-                    if not line.strip():
-                        continue
-                    event = json.loads(line)
-                    obj = event.get("object") or {}
-                    if event.get("type") == "ERROR":
-                        version = ""  # 410 Gone, or another error: list again
-                        break
-                    version = str((obj.get("metadata") or {}).get("resourceVersion") or version)
-                    if event.get("type") == "BOOKMARK":
-                        continue
-                    if _annotation(obj, ANNOTATION_GANG_ATTEMPT) != str(record.attempt):
-                        continue
-                    if event.get("type") == "DELETED":
-                        self._job_gone(record, str(obj["metadata"]["name"]))
-                    else:
-                        self._job_seen(record, job_state(obj))
-                    if not record.live_jobs:
-                        return
-            except (ApiException, HTTPError, OSError, ValueError) as error:
-                log.warning("gang %s: the Job watch broke (%s); listing again", record.id, error)
-                version = ""
-                await asyncio.sleep(RETRY_SECONDS)
-            finally:
-                lines.close()
-
-    def _job_seen(self, record: GangRecord, job: JobObservation) -> None:
-        if job.outcome != "Failed":
-            return
-        role = next((j.role for j in record.jobs if j.name == job.name), None)
-        if role is None:
-            return
-        reason = f"{job.reason}: {job.message}" if job.message else job.reason
-        record.end_unseen(f"the Job {job.name} failed ({reason})", role=role)
-
-    def _job_gone(self, record: GangRecord, name: str) -> None:
-        record.live_jobs.discard(name)
-        role = next((j.role for j in record.jobs if j.name == name), None)
-        if role is not None:
-            record.end_unseen(f"the Job {name} was deleted before its pod started", role=role)
-        if not record.live_jobs:
-            record.jobs_gone.set()
 
     def _report(
         self, record: GangRecord, events: list[GangEvent], seen: dict[str, Any] | None = None
@@ -483,39 +336,6 @@ class KubernetesBackend:
         namespace, _, _ = gang_id.rpartition("/")
         return self.settings.namespace_for(namespace)
 
-    async def _list_pods(self, record: GangRecord) -> dict[str, Any]:
-        return await self._call(
-            Action("list", "pods", record.namespace),
-            self.k8s.core.list_namespaced_pod,
-            record.namespace,
-            label_selector=gang_selector(record.id),
-        )
-
-    async def _call(self, action: Action, call: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        def run() -> dict[str, Any]:
-            response = call(*args, _preload_content=False, **kwargs)
-            found = json.loads(response.data or b"{}")
-            return found if isinstance(found, dict) else {}
-
-        try:
-            return await asyncio.to_thread(run)
-        except (ApiException, HTTPError) as error:
-            raise WorkloadError(explain(error, action, server=self.k8s.server)) from error
-
-    def _watch_call(self, call: Any, record: GangRecord, version: str) -> Lines:
-        return Lines(
-            lambda: call(
-                record.namespace,
-                label_selector=gang_selector(record.id),
-                watch=True,
-                resource_version=version,
-                allow_watch_bookmarks=True,
-                timeout_seconds=self.settings.watch_seconds,
-                _preload_content=False,
-            ),
-            name=f"watch-{record.id}",
-        ).start()
-
     @staticmethod
     def _step_configs(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """A step Job's ConfigMap has the Job's name (see `step_manifests`)."""
@@ -524,10 +344,6 @@ class KubernetesBackend:
             for job in jobs
             if LABEL_RUN in (job["metadata"].get("labels") or {})
         ]
-
-
-def _annotation(obj: dict[str, Any], name: str) -> str:
-    return str(((obj.get("metadata") or {}).get("annotations") or {}).get(name) or "")
 
 
 def _parent_labels(labels: dict[str, str]) -> dict[str, str]:
