@@ -55,7 +55,6 @@ from .watches import Watches, annotation
 __all__ = ["KubernetesBackend"]
 
 log = logging.getLogger("headrace.trainer.backends.kubernetes")
-RETRY_SECONDS = 1.0
 
 
 class KubernetesBackend:
