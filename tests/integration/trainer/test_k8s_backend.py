@@ -4,15 +4,18 @@ HTTP server replaying recorded API objects and Status bodies (tests/fixtures/kub
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
-from k8s_fake import FakeApiServer
+from k8s_fake import FakeApiServer, recorded
 
 from headrace_artifacts import FileStore
 from headrace_contracts import StepReady
 from headrace_contracts.kubeflow import TrainingJobSpec, load_training_jobs
+from headrace_testing import wait_for
 from headrace_trainer.backends import Gang, GangEvent, Phase, ReplicaLaunch
 from headrace_trainer.backends.kubernetes import KubernetesSettings
 from headrace_trainer.backends.kubernetes.api import connect
@@ -36,10 +39,10 @@ def store(tmp_path: Path) -> FileStore:
 
 def settings_for(fake: FakeApiServer, tmp_path: Path, **more: object) -> KubernetesSettings:
     path = fake.kubeconfig(tmp_path / "kubeconfig")
+    more.setdefault("unschedulable_seconds", 0)
     return KubernetesSettings(
         backend="kubernetes",
         kubeconfig=str(path),
-        unschedulable_seconds=0,
         log_upload_seconds=0.05,
         watch_seconds=30,
         **more,  # type: ignore[arg-type]
@@ -56,10 +59,16 @@ async def backend(
 
 
 def make_backend(
-    fake: FakeApiServer, store: FileStore, tmp_path: Path, **more: object
+    fake: FakeApiServer,
+    store: FileStore,
+    tmp_path: Path,
+    clock: Callable[[], float] = time.time,
+    **more: object,
 ) -> KubernetesBackend:
     settings = settings_for(fake, tmp_path, **more)
-    return KubernetesBackend(connect(settings), settings, store=store, spool=tmp_path / "spool")
+    return KubernetesBackend(
+        connect(settings), settings, store=store, spool=tmp_path / "spool", clock=clock
+    )
 
 
 def step_ready(step: str = "train") -> StepReady:
@@ -202,6 +211,34 @@ async def test_a_pod_that_cannot_pull_or_be_scheduled_fails_with_that_reason(
     (state,) = await backend.wait(gang.id)
     assert state.phase is Phase.FAILED
     assert reason in state.reason
+
+
+async def test_a_pod_without_a_node_fails_only_after_the_configured_time(
+    fake: FakeApiServer, store: FileStore, tmp_path: Path
+) -> None:
+    # The recorded pod has been Unschedulable since its condition's lastTransitionTime.
+    recorded_since = recorded("pod-unschedulable-gpu.json")["status"]["conditions"][0]
+    since = datetime.fromisoformat(
+        recorded_since["lastTransitionTime"].replace("Z", "+00:00")
+    ).timestamp()
+    now = [since + 0.1]
+    backend = make_backend(fake, store, tmp_path, lambda: now[0], unschedulable_seconds=0.4)
+    try:
+        gang = step_gang()
+        await backend.start(gang)
+        (job_name,) = fake.named("jobs")
+        fake.put_pod(job_name, "pod-unschedulable-gpu.json")
+        record = backend._gangs[gang.id]
+        await wait_for(lambda: "step-0" in record.pods, what="the pod seen by the watch")
+        (waiting,) = backend.states(gang.id)
+        assert waiting.phase is Phase.PENDING  # 0.1 s of the 0.4 s it may wait
+        now[0] = since + 1.0
+        (state,) = await backend.wait(gang.id)
+    finally:
+        await backend.close()
+    assert state.phase is Phase.FAILED
+    assert "Insufficient nvidia.com/gpu" in state.reason
+    assert "(no node for 1 s)" in state.reason
 
 
 async def test_a_forbidden_job_create_names_the_namespace_the_permission_and_the_fix(
