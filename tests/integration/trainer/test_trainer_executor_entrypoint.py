@@ -64,6 +64,33 @@ def test_headrace_executor_runs_a_step_file(tmp_path: Path) -> None:
     assert data.digest == store.stat(store.key_for(data.uri)).digest
 
 
+@dsl.component(base_image="python:3.11")
+def talk() -> str:
+    print("hello from the step")
+    return "said"
+
+
+def test_headrace_executor_in_a_pod_stores_its_outcome_and_echoes_the_step_log(
+    tmp_path: Path,
+) -> None:
+    """What a Kubernetes step pod runs: the launcher reads the outcome back from the store,
+    and the pod's log (its standard output) is the step's log."""
+    store = FileStore(tmp_path / "artifacts")
+    step = step_ready(talk, store, tmp_path)
+    step_file = tmp_path / "step.json"
+    step_file.write_text(step.model_dump_json())
+    env = {**os.environ, "HEADRACE_ARTIFACTS": store.root_uri, "HEADRACE_HOME": str(tmp_path)}
+    argv = [sys.executable, "-m", "headrace_trainer.executor", str(step_file)]
+    argv += ["--out", str(tmp_path / "outcome.json"), "--workdir", str(tmp_path / "work")]
+    argv += ["--outcome-key", "runs/r/talk/outcome.json", "--echo-log"]
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "hello from the step" in result.stdout
+    with store.open_read("runs/r/talk/outcome.json") as reader:
+        outcome = Outcome.model_validate_json(reader.read())
+    assert (outcome.status, outcome.output_parameters) == ("succeeded", {"Output": "said"})
+
+
 def test_headrace_executor_reports_an_unreadable_step(tmp_path: Path) -> None:
     bad = tmp_path / "step.json"
     bad.write_text("{}")

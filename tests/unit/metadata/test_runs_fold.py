@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from headrace_contracts import Message, RunStarted, StepReady, StepStarted
+from headrace_metadata.rows import table_of
+from headrace_metadata.runs.drafts import RunDraft, StepDraft, columns_of
 from headrace_metadata.runs.fold import apply_run, apply_step, new_run, new_step
 from headrace_metadata.runs.fold import duration as run_duration
 from headrace_metadata.runs.tables import NOT_FINISHED, RunRow, StepRow
@@ -20,8 +22,8 @@ Events = list[tuple[Message, datetime]]
 
 def fold(events: Events) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[str]]:
     """The run row, its step rows and the labels written, as plain dicts."""
-    run: RunRow | None = None
-    steps: dict[str, StepRow] = {}
+    run: RunDraft | None = None
+    steps: dict[str, StepDraft] = {}
     labels: list[str] = []
     for message, when in events:
         run_id: str = getattr(message, "run_id")  # noqa: B009
@@ -33,7 +35,7 @@ def fold(events: Events) -> tuple[dict[str, Any], dict[str, dict[str, Any]], lis
             step = steps.setdefault(step_id, new_step(run_id, step_id))
             apply_step(step, message, when)
     assert run is not None
-    return run.model_dump(), {k: s.model_dump() for k, s in steps.items()}, sorted(labels)
+    return columns_of(run), {k: columns_of(s) for k, s in steps.items()}, sorted(labels)
 
 
 @pytest.mark.parametrize("events", [succeeded_run(), failed_run()], ids=["succeeded", "failed"])
@@ -120,3 +122,13 @@ def test_a_step_event_before_the_submit_makes_a_running_placeholder() -> None:
 def test_an_unfinished_run_has_no_duration() -> None:
     row = new_run("r", at(0))
     assert run_duration(row) is None
+
+
+@pytest.mark.parametrize(("draft", "table"), [(RunDraft, RunRow), (StepDraft, StepRow)])
+def test_a_draft_has_its_tables_columns_and_defaults(draft: Any, table: Any) -> None:
+    columns = {c.name for c in table_of(table).c}
+    assert set(draft.__dataclass_fields__) == columns
+    when = at(0)
+    keys = {"run_id": "r", "step_id": "s", "created_at": when}
+    made = {k: v for k, v in keys.items() if k in columns}
+    assert columns_of(draft(**made)) == table(**made).model_dump()

@@ -112,6 +112,9 @@ def test_a_plain_step_is_a_configmap_and_a_single_pod_job_running_the_executor(
         "/headrace/work/outcome.json",
         "--workdir",
         "/headrace/work/step",
+        "--outcome-key",  # where the launcher reads the outcome back
+        "runs/run-1/root/train/attempt-1/outcome.json",
+        "--echo-log",  # the pod's log is the step's
     ]
     assert "initContainers" not in pod
     # The executor reads the StepReady from the ConfigMap; in the pod the image runs.

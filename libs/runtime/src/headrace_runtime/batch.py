@@ -13,13 +13,15 @@ good message bad, it only makes the good ones cheaper.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, insert, select
+from sqlalchemy import Engine, bindparam, select
 from sqlmodel import Session
 
 from headrace_contracts import Envelope, Message
 
+from .bulk import among, insert_rows
 from .context import HandlerContext, flush_pending
 from .tables import ProcessedMessage, utcnow
 
@@ -27,10 +29,13 @@ HandlerFn = Callable[[Any, HandlerContext[Any]], Awaitable[None]]
 Publish = Callable[[list[str]], Awaitable[None]]
 
 _table = ProcessedMessage.__table__  # type: ignore[attr-defined]
-_seen = select(_table.c.event_id).where(
-    _table.c.consumer == bindparam("c"), _table.c.event_id.in_(bindparam("ids", expanding=True))
-)
-_mark = insert(_table)
+
+
+@cache
+def _seen(dialect: str) -> Any:
+    return select(_table.c.event_id).where(
+        _table.c.consumer == bindparam("c"), among(_table.c.event_id, "ids", dialect)
+    )
 
 
 class BatchTransaction:
@@ -57,7 +62,10 @@ class BatchTransaction:
         self._committed = False
 
     def _already_handled(self, ids: list[str]) -> list[str]:
-        found = self._session.connection().execute(_seen, {"c": self._consumer, "ids": ids})
+        connection = self._session.connection()
+        found = connection.execute(
+            _seen(connection.dialect.name), {"c": self._consumer, "ids": ids}
+        )
         return [row[0] for row in found]
 
     async def handle(self, envelope: Envelope[Any]) -> None:
@@ -76,8 +84,9 @@ class BatchTransaction:
         if self._marked:
             self._session.flush()
             now = utcnow()
-            self._session.connection().execute(
-                _mark,
+            insert_rows(
+                self._session.connection(),
+                _table,
                 [
                     {"consumer": self._consumer, "event_id": event_id, "processed_at": now}
                     for event_id in self._marked

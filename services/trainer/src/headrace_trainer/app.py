@@ -1,4 +1,5 @@
-"""Bootstrap of the workload launcher: KFP steps as local processes (the local backend).
+"""Bootstrap of the workload launcher: KFP steps and training jobs as local processes (the
+local backend), or as Kubernetes Jobs with ``HEADRACE_BACKEND=kubernetes`` (`KubernetesSettings`).
 
 Settings read: the service's (`headrace_runtime.Settings`: home, NATS, artifact store root
 and S3 credentials) and `TrainerSettings` (``HEADRACE_TRAINER_CONCURRENCY``,
@@ -20,6 +21,7 @@ from headrace_artifacts import ArtifactStore, open_store
 from headrace_contracts import CancelStep, Message, StepReady
 from headrace_runtime import Service, Settings, run_service
 
+from .backends.kubernetes import KubernetesSettings, open_kubernetes
 from .config import TrainerSettings
 from .envs import environments_for
 from .errors import ForkServerDied
@@ -55,13 +57,20 @@ def build(
         batch=False,
     )
     runner: Runner = ForkServerRunner() if config.fork_server else SubprocessRunner()
+    store = open_artifact_store(settings)
+    kubernetes = KubernetesSettings()
+    backend = (
+        open_kubernetes(kubernetes, store=store, spool=settings.home / "kubernetes-logs")
+        if kubernetes.backend == "kubernetes"
+        else None
+    )
 
     async def announce(message: Message, event_id: str) -> None:
         assert service.bus is not None
         await service.bus.publish(message, event_id=event_id)
 
     launcher = LocalLauncher(
-        store=open_artifact_store(settings),
+        store=store,
         work_root=settings.home / "work",
         runner=runner,
         worker=service.instance,
@@ -73,6 +82,7 @@ def build(
             if config.step_environments
             else None
         ),
+        backend=backend,
     )
     service.handles(StepReady, on_give_up=launcher.given_up)(launcher.handle)
     add_training_jobs(
@@ -82,6 +92,7 @@ def build(
         launcher.placement,
         backoff=Backoff(initial=config.job_backoff_seconds),
         log_upload_seconds=config.job_log_upload_seconds,
+        backend=backend,
     )
     service.listens(CancelStep)(launcher.cancel)
     sweeper: list[asyncio.Task[None]] = []

@@ -64,6 +64,7 @@ from .executor.core import follow
 from .ledger import Attempt, Execution, Ledger
 from .machine import detect_machine
 from .placement import NOTICE_PREFIX, Placement
+from .podstep import follow_pod, run_in_pod, runs_in_pods
 from .stepgang import GangProcess, GangRunner, gang_id, stopper
 
 __all__ = ["Announce", "LocalLauncher"]
@@ -184,7 +185,7 @@ class LocalLauncher:
         control: StepControl,
         cause_id: str,
     ) -> Outcome:
-        refused = self.placement.check(step)
+        refused = None if runs_in_pods(self.backend) else self.placement.check(step)
         if refused is not None:
             return Outcome(status="failed", reason=refused)
         if not await self._wait_until(step, control):
@@ -200,7 +201,21 @@ class LocalLauncher:
         self, step: StepReady, execution: Execution, control: StepControl, cause_id: str
     ) -> Outcome:
         """`execute` the step in ``execution`` as a gang on the backend, with its notices
-        at the top of its log and the runner of its Python environment (see ``envs/``)."""
+        at the top of its log and the runner of its Python environment (see ``envs/``); on
+        a backend that runs the executor in a pod, that pod (`podstep`)."""
+        if runs_in_pods(self.backend):
+
+            async def announce(pid: int) -> None:
+                await self._started(step, cause_id, pid, [])
+
+            return await run_in_pod(
+                step,
+                self.backend,
+                self.store,
+                control,
+                execution=execution.number,
+                on_start=announce,
+            )
         log_path = execution.folder / LOG_FILE
         notices = self.placement.notices(step)
         _write_notices(log_path, notices)
@@ -256,6 +271,8 @@ class LocalLauncher:
         """Follow ``execution``, started by a trainer gone since, to its outcome; None when
         its process is gone without a record (the step then runs again)."""
         gang = gang_id(step)
+        if runs_in_pods(self.backend):
+            return await self._adopt_pod(step, control, cause_id)
         handle = await self.backend.adopt(gang, records=execution.folder)
         if handle is None:
             await asyncio.to_thread(_end_unrecorded, execution)
@@ -315,6 +332,23 @@ class LocalLauncher:
         except BaseException:
             execution.abandon()  # killed on the way out: a later delivery runs it again
             raise
+
+    async def _adopt_pod(
+        self, step: StepReady, control: StepControl, cause_id: str
+    ) -> Outcome | None:
+        """Follow the pod a trainer gone since started for ``step``; None when there is
+        none (the step then runs again)."""
+        handle = await self.backend.adopt(gang_id(step))
+        if handle is None:
+            return None
+        log.info("step %s of run %s: adopting its pod", step.step_id, step.run_id)
+
+        async def announce(pid: int) -> None:
+            await self._started(step, cause_id, pid, [])
+
+        return await follow_pod(
+            step, self.backend, self.store, control, begun=time.monotonic(), on_start=announce
+        )
 
     async def _started(self, step: StepReady, cause_id: str, pid: int, notices: list[str]) -> None:
         message = StepStarted(

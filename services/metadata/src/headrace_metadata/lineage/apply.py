@@ -19,11 +19,12 @@ from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, SQLModel, select
+from sqlalchemy import select
+from sqlmodel import Session, SQLModel
 
+from headrace_runtime.bulk import among, insert_rows
+
+from ..rows import table_of, update_by, update_values
 from .facts import Fact, property_kinds
 from .tables import (
     LineageArtifact,
@@ -38,7 +39,7 @@ from .tables import (
 
 __all__ = ["FactBuffer", "apply_facts"]
 
-_INSERTS: dict[str, Any] = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
+ID = ("id",)
 CHUNK = 200  # keys per lookup: well under both databases' limits on bound parameters
 
 Key = tuple[Any, ...]
@@ -95,36 +96,40 @@ def _write(
         again = [key for key in missing if key not in created]
         if again:  # created meanwhile by another transaction: update those instead
             found.update(_find_all(session, table, names, again))
+    changed: list[dict[str, Any]] = []
     for key, row in found.items():
         if key not in facts:
             continue
-        before = row.model_dump(exclude={"id"})
+        before = {name: value for name, value in row.items() if name != "id"}
         values = _merge(before, facts[key])
         if values != before:
-            for name, value in values.items():
-                setattr(row, name, value)
-            session.add(row)
+            changed.append(update_values(ID, {**values, "id": row["id"]}))
+    if changed:
+        session.execute(update_by(table_of(table), ID), changed)
 
 
 def _find_all(
     session: Session, table: type[SQLModel], names: tuple[str, ...], keys: list[Key]
-) -> dict[Key, Any]:
-    """The existing rows among ``keys``, locked, by key.
+) -> dict[Key, dict[str, Any]]:
+    """The existing rows among ``keys``, locked, by key, as column values.
 
     Found by the leading key columns an index serves (:data:`LOOKUP`), each ``IN`` its
     values, and matched to the keys here: neither database uses an index for a row-value
-    ``(a, b) IN ((..), ..)``, and SQLite then scans the whole table."""
+    ``(a, b) IN ((..), ..)``, and SQLite then scans the whole table. Rows are read and
+    written as plain values, not ORM objects: building and tracking those cost more than
+    the statements."""
     lookup = LOOKUP.get(table, names[:1])
     positions = [names.index(name) for name in lookup]
-    found: dict[Key, Any] = {}
+    found: dict[Key, dict[str, Any]] = {}
     for start in range(0, len(keys), CHUNK):
         chunk = keys[start : start + CHUNK]
         wanted = set(chunk)
         params = {f"k{i}": sorted({key[p] for key in chunk}) for i, p in enumerate(positions)}
-        for row in session.exec(_lookup(table, lookup), params=params):
-            key = tuple(getattr(row, name) for name in names)
+        statement = _lookup(table, lookup, session.get_bind().dialect.name)
+        for row in session.execute(statement, params).mappings():
+            key = tuple(row[name] for name in names)
             if key in wanted:
-                found[key] = row
+                found[key] = dict(row)
     return found
 
 
@@ -142,36 +147,43 @@ LOOKUP: dict[type[SQLModel], tuple[str, ...]] = {
 
 
 @cache
-def _lookup(table: type[SQLModel], columns: tuple[str, ...]) -> Any:
+def _lookup(table: type[SQLModel], columns: tuple[str, ...], dialect: str) -> Any:
     """The statement finding (and locking) rows of ``table`` whose ``columns`` are each in a
     list of values, built once: building it costs more than running it."""
-    where = [
-        getattr(table, name).in_(bindparam(f"k{i}", expanding=True))
-        for i, name in enumerate(columns)
-    ]
-    return select(table).where(*where).with_for_update()
+    columns_of = table_of(table).c
+    where = [among(columns_of[name], f"k{i}", dialect) for i, name in enumerate(columns)]
+    return select(table_of(table)).where(*where).with_for_update()
+
+
+@cache
+def _defaults(table: type[SQLModel]) -> tuple[tuple[str, Any], ...]:
+    return tuple(
+        (name, field)
+        for name, field in table.model_fields.items()
+        if name != "id" and not field.is_required()
+    )
+
+
+def _new_row(table: type[SQLModel], values: dict[str, Any]) -> dict[str, Any]:
+    """A new row's column values: ``values`` and the table's defaults for the others."""
+    row = {
+        name: field.get_default(call_default_factory=True)
+        for name, field in _defaults(table)
+        if name not in values
+    }
+    row.update(values)
+    return row
 
 
 def _create_all(
     session: Session, table: type[SQLModel], names: tuple[str, ...], facts: dict[Key, list[Fact]]
 ) -> set[Key]:
     """Insert the rows of ``facts``; the keys inserted (the others exist already)."""
-    insert = _INSERTS.get(session.get_bind().dialect.name)
-    if insert is None:  # another database: no ON CONFLICT, a conflict retries the message
-        for merged in facts.values():
-            session.add(table(**_merge(None, merged)))
-        session.flush()
-        return set(facts)
-    values = [table(**_merge(None, merged)).model_dump(exclude={"id"}) for merged in facts.values()]
-    return {tuple(row) for row in session.execute(_insert(insert, table, names), values)}
-
-
-@cache
-def _insert(insert: Any, table: type[SQLModel], names: tuple[str, ...]) -> Any:
-    """``INSERT ... ON CONFLICT DO NOTHING RETURNING <key>``, built once and run for many rows
-    at a time (SQLAlchemy sends them as multi-row inserts)."""
-    key_columns = [getattr(table, name) for name in names]
-    return insert(table).on_conflict_do_nothing().returning(*key_columns)
+    values = [_new_row(table, _merge(None, merged)) for merged in facts.values()]
+    created = insert_rows(
+        session.connection(), table_of(table), values, skip_existing=True, returning=names
+    )
+    return set(created)
 
 
 def _typed(types: dict[tuple[str, str], dict[str, str]], fact: Fact) -> None:
@@ -187,20 +199,17 @@ def _declare_types(session: Session, types: dict[tuple[str, str], dict[str, str]
     found = _find_all(session, LineageType, names, keys)
     missing = [key for key in keys if key not in found]
     if missing:
-        insert = _INSERTS.get(session.get_bind().dialect.name)
-        if insert is None:  # another database: no ON CONFLICT, a conflict retries the message
-            session.add_all(
-                [LineageType(kind=k, name=n, properties=types[(k, n)]) for k, n in missing]
-            )
-            session.flush()
-        else:
-            rows = [{"kind": k, "name": n, "properties": types[(k, n)]} for k, n in missing]
-            created = session.execute(_insert(insert, LineageType, names), rows)
-            again = set(missing) - {tuple(row) for row in created}
-            if again:
-                found.update(_find_all(session, LineageType, names, list(again)))
+        rows = [{"kind": k, "name": n, "properties": types[(k, n)]} for k, n in missing]
+        created = insert_rows(
+            session.connection(), table_of(LineageType), rows, skip_existing=True, returning=names
+        )
+        again = set(missing) - set(created)
+        if again:  # created meanwhile by another transaction: update those instead
+            found.update(_find_all(session, LineageType, names, list(again)))
+    changed = []
     for key, row in found.items():
         kinds = types[key]
-        if not kinds.items() <= row.properties.items():
-            row.properties = {**row.properties, **kinds}
-            session.add(row)
+        if not kinds.items() <= row["properties"].items():
+            changed.append(update_values(ID, {**row, "properties": {**row["properties"], **kinds}}))
+    if changed:
+        session.execute(update_by(table_of(LineageType), ID), changed)

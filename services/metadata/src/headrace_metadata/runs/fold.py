@@ -35,7 +35,8 @@ from headrace_contracts import (
     SubmitRun,
 )
 
-from .tables import NO_DURATION, NOT_FINISHED, RunRow, StepRow
+from .drafts import RunDraft, StepDraft
+from .tables import NO_DURATION, NOT_FINISHED, RunRow
 
 RUN_RANK = {
     "PENDING": 0,
@@ -88,19 +89,19 @@ def utc(value: datetime | None) -> datetime:
     return value.astimezone(UTC)
 
 
-def new_run(run_id: str, at: datetime) -> RunRow:
-    return RunRow(run_id=run_id, created_at=at)
+def new_run(run_id: str, at: datetime) -> RunDraft:
+    return RunDraft(run_id=run_id, created_at=at)
 
 
-def new_step(run_id: str, step_id: str) -> StepRow:
+def new_step(run_id: str, step_id: str) -> StepDraft:
     parent, _, task = step_id.rpartition("/")
-    return StepRow(run_id=run_id, step_id=step_id, task_name=task, parent=parent)
+    return StepDraft(run_id=run_id, step_id=step_id, task_name=task, parent=parent)
 
 
 # runs -----------------------------------------------------------------------------------
 
 
-def apply_run(row: RunRow, message: Message, at: datetime) -> bool:
+def apply_run(row: RunDraft, message: Message, at: datetime) -> bool:
     """Merge ``message`` (published at ``at``) into ``row``; True when it is the run's
     first ``SubmitRun`` (its labels are then to be written)."""
     first_submit = False
@@ -143,7 +144,7 @@ def apply_run(row: RunRow, message: Message, at: datetime) -> bool:
     return first_submit
 
 
-def _raise(row: RunRow, state: str, at: datetime, *, error: str | None = None) -> None:
+def _raise(row: RunDraft, state: str, at: datetime, *, error: str | None = None) -> None:
     rank = RUN_RANK[state]
     if rank < row.state_rank:
         return
@@ -155,7 +156,7 @@ def _raise(row: RunRow, state: str, at: datetime, *, error: str | None = None) -
     row.finished_at = at if state in RUN_FINAL else None
 
 
-def _timings(row: RunRow) -> None:
+def _timings(row: RunDraft) -> None:
     row.finished_order = row.finished_at or NOT_FINISHED
     row.duration_order = NO_DURATION
     if row.finished_at is not None:
@@ -163,14 +164,14 @@ def _timings(row: RunRow) -> None:
         row.duration_order = max((row.finished_at - start).total_seconds(), 0.0)
 
 
-def duration(row: RunRow) -> float | None:
+def duration(row: RunDraft | RunRow) -> float | None:
     return None if row.duration_order == NO_DURATION else round(row.duration_order, 3)
 
 
 # steps ----------------------------------------------------------------------------------
 
 
-def apply_step(row: StepRow, message: Message, at: datetime) -> None:
+def apply_step(row: StepDraft, message: Message, at: datetime) -> None:
     """Merge a step event (published at ``at``) into its step's ``row``."""
     if isinstance(message, StepReady):
         row.task_name = message.task_name
@@ -216,11 +217,11 @@ def apply_step(row: StepRow, message: Message, at: datetime) -> None:
         _raise_step(row, (1, 0, "CANCELLED"), at, reason=message.reason)
 
 
-def _attempt(row: StepRow, attempt: int) -> None:
+def _attempt(row: StepDraft, attempt: int) -> None:
     row.attempts = max(row.attempts, attempt)
 
 
-def _details(row: StepRow, attempt: int) -> bool:
+def _details(row: StepDraft, attempt: int) -> bool:
     """Whether an ending of ``attempt`` is the latest one seen: it then sets the outputs,
     the log and the exit code."""
     if attempt < row.detail_attempt:
@@ -229,7 +230,7 @@ def _details(row: StepRow, attempt: int) -> bool:
     return True
 
 
-def _raise_step(row: StepRow, key: tuple[int, int, str], at: datetime, *, reason: str) -> None:
+def _raise_step(row: StepDraft, key: tuple[int, int, str], at: datetime, *, reason: str) -> None:
     override, attempt, state = key
     new = (override, attempt, STEP_RANK[state])
     old = (row.state_override, row.state_attempt, row.state_rank)

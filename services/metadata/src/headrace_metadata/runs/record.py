@@ -2,28 +2,36 @@
 
 The events of one transaction (every message of a batch shares one) are gathered in a
 :class:`RunEvents` and merged just before it commits: one query loads the runs they name,
-one the steps, and the fold runs in arrival order over those rows, as it would one message
-at a time, and the run counts (:mod:`.counts`) change by what changed. The changed rows
-are written by the commit; a replica that created the same
-placeholder a moment before makes the commit fail, and the messages are handled again,
-alone, and find that row.
+one the steps, each as a draft of plain values (:mod:`.drafts`); the fold runs in arrival
+order over those drafts, as it would one message at a time; then one statement inserts the
+new rows of each table, one updates the changed ones, and the run counts (:mod:`.counts`)
+change by what changed. A replica that created the same placeholder a moment before makes
+the insert fail, and the messages are handled again, alone, and find that row.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import RowMapping, select
+from sqlmodel import Session
 
 from headrace_contracts import Message, SubmitRun
 from headrace_runtime import HandlerContext
+from headrace_runtime.bulk import among, insert_rows
 
+from ..rows import table_of, update_by, update_values
 from . import counts
+from .drafts import RunDraft, StepDraft, columns_of
 from .fold import STEP_EVENTS, apply_run, apply_step, new_run, new_step, utc
 from .tables import LabelRow, RunRow, StepRow
 
 CHUNK = 200  # keys per lookup
+RUN_KEY = ("run_id",)
+STEP_KEY = ("run_id", "step_id")
 
 
 async def record(message: Any, ctx: HandlerContext[Any]) -> None:
@@ -43,10 +51,16 @@ class RunEvents:
     def flush(self, session: Session) -> None:
         events, self._events = self._events, []
         runs = _runs(session, sorted({_run_id(m) for m, _ in events}))
-        before = {run_id: run.state for run_id, run in runs.items()}
         steps = _steps(session, sorted({_step_key(m) for m, _ in events if _is_step(m)}))
+        run_rows = {run_id: columns_of(run) for run_id, run in runs.items()}
+        step_rows = {key: columns_of(step) for key, step in steps.items()}
+        labels: list[dict[str, str]] = []
         for message, at in events:
-            _fold(session, runs, steps, message, at)
+            labels += _fold(runs, steps, message, at)
+        _write(session, RunRow, RUN_KEY, run_rows, runs)
+        _write(session, StepRow, STEP_KEY, step_rows, steps)
+        insert_rows(session.connection(), table_of(LabelRow), labels)
+        before = {run_id: row["state"] for run_id, row in run_rows.items()}
         counts.add(
             session, counts.changes((before.get(run_id), run.state) for run_id, run in runs.items())
         )
@@ -60,28 +74,50 @@ def apply(session: Session, message: Message, at: Any) -> None:
 
 
 def _fold(
-    session: Session,
-    runs: dict[str, RunRow],
-    steps: dict[tuple[str, str], StepRow],
+    runs: dict[str, RunDraft],
+    steps: dict[tuple[str, str], StepDraft],
     message: Message,
     at: datetime,
-) -> None:
+) -> list[dict[str, str]]:
+    """Fold ``message`` into its run's and step's drafts; the labels to write, if any."""
     run_id = _run_id(message)
     run = runs.get(run_id)
     if run is None:
         run = runs[run_id] = new_run(run_id, at)
+    labels: list[dict[str, str]] = []
     if apply_run(run, message, at):
         assert isinstance(message, SubmitRun)
-        for key, value in message.labels.items():
-            session.add(LabelRow(run_id=run_id, key=key, value=value))
-    session.add(run)
+        labels = [{"run_id": run_id, "key": k, "value": v} for k, v in message.labels.items()]
     if _is_step(message):
         step_key = _step_key(message)
         step = steps.get(step_key)
         if step is None:
             step = steps[step_key] = new_step(*step_key)
         apply_step(step, message, at)
-        session.add(step)
+    return labels
+
+
+def _write(
+    session: Session,
+    model: type[RunRow] | type[StepRow],
+    keys: tuple[str, ...],
+    read: Mapping[Any, dict[str, Any]],
+    drafts: Mapping[Any, RunDraft | StepDraft],
+) -> None:
+    """Insert the drafts that were not read, update those that changed."""
+    new: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    for key, draft in drafts.items():
+        values = columns_of(draft)
+        before = read.get(key)
+        if before is None:
+            new.append(values)
+        elif values != before:
+            changed.append(update_values(keys, values))
+    table = table_of(model)
+    insert_rows(session.connection(), table, new)
+    if changed:
+        session.execute(update_by(table, keys), changed)
 
 
 def _run_id(message: Message) -> str:
@@ -98,26 +134,34 @@ def _step_key(message: Message) -> tuple[str, str]:
     return _run_id(message), step_id
 
 
-def _runs(session: Session, run_ids: list[str]) -> dict[str, RunRow]:
-    found: dict[str, RunRow] = {}
-    with session.no_autoflush:
-        for start in range(0, len(run_ids), CHUNK):
-            chunk = run_ids[start : start + CHUNK]
-            for row in session.exec(select(RunRow).where(col(RunRow.run_id).in_(chunk))):
-                found[row.run_id] = row
+@cache
+def _by_run(model: type[RunRow] | type[StepRow], dialect: str) -> Any:
+    """The rows of ``model`` whose run is among ``ids``."""
+    table = table_of(model)
+    return select(table).where(among(table.c.run_id, "ids", dialect))
+
+
+def _rows_of(
+    session: Session, model: type[RunRow] | type[StepRow], run_ids: list[str]
+) -> list[RowMapping]:
+    statement = _by_run(model, session.get_bind().dialect.name)
+    found: list[RowMapping] = []
+    for start in range(0, len(run_ids), CHUNK):
+        found.extend(session.execute(statement, {"ids": run_ids[start : start + CHUNK]}).mappings())
     return found
 
 
-def _steps(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], StepRow]:
+def _runs(session: Session, run_ids: list[str]) -> dict[str, RunDraft]:
+    return {row["run_id"]: RunDraft(**row) for row in _rows_of(session, RunRow, run_ids)}
+
+
+def _steps(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], StepDraft]:
     """The steps among ``keys``: every step of their runs, read by the primary key's first
     column (an index serves no row-value ``IN``), kept when asked for."""
     wanted = set(keys)
     run_ids = sorted({run_id for run_id, _ in keys})
-    found: dict[tuple[str, str], StepRow] = {}
-    with session.no_autoflush:
-        for start in range(0, len(run_ids), CHUNK):
-            chunk = run_ids[start : start + CHUNK]
-            for row in session.exec(select(StepRow).where(col(StepRow.run_id).in_(chunk))):
-                if (row.run_id, row.step_id) in wanted:
-                    found[(row.run_id, row.step_id)] = row
-    return found
+    return {
+        (row["run_id"], row["step_id"]): StepDraft(**row)
+        for row in _rows_of(session, StepRow, run_ids)
+        if (row["run_id"], row["step_id"]) in wanted
+    }

@@ -149,12 +149,15 @@ class Gang:
     fresh start with fresh records. ``records``: a folder the caller gives for this
     attempt's records (the launcher's ledger folder of a step execution), for backends that
     keep records in files (the local one: ``gang.json`` there, and a one-replica gang's
-    process records and log in that folder itself); None: the backend's own place."""
+    process records and log in that folder itself); None: the backend's own place.
+    ``source``: what the gang runs, for a backend that builds its own objects from it (the
+    Kubernetes backend: a `StepReady` or a `TrainingJobSpec`); the local backend ignores it."""
 
     id: str
     replicas: tuple[ReplicaLaunch, ...]
     attempt: int = 1
     records: Path | None = None
+    source: object | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.id:

@@ -3,12 +3,17 @@
 Reads a StepReady as JSON, runs it with a plain subprocess runner against the artifact store
 the ``HEADRACE_ARTIFACTS`` / ``HEADRACE_S3_*`` settings name, and writes the `Outcome` JSON.
 Exit status: 0 succeeded, 1 failed, 2 cancelled, 3 the step file could not be read.
+
+In a Kubernetes pod the backend adds ``--outcome-key KEY`` (the outcome is also stored in
+the artifact store under KEY, where the launcher reads it) and ``--echo-log`` (the step's log
+is also copied to standard output as it is written, so the pod's log is the step's).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import shutil
 import signal
 import sys
@@ -17,18 +22,19 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from headrace_artifacts import ArtifactStore, open_store
+from headrace_artifacts import ArtifactStore, ArtifactStoreError, open_store
 from headrace_contracts import StepReady
 from headrace_runtime import Settings
 
 from .control import StepControl
-from .core import execute
+from .core import LOG_FILE, execute
 from .outcome import Outcome
 from .runner import SubprocessRunner
 
 __all__ = ["main"]
 
 _EXIT = {"succeeded": 0, "failed": 1, "cancelled": 2}
+ECHO_SECONDS = 0.2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="where to write the outcome")
     parser.add_argument("--workdir", type=Path, help="working folder (default: a temporary one)")
     parser.add_argument("--artifacts", help="artifact store root URI (default: settings)")
+    parser.add_argument("--outcome-key", help="also store the outcome under this key")
+    parser.add_argument(
+        "--echo-log", action="store_true", help="copy the step's log to stdout as it grows"
+    )
     args = parser.parse_args(argv)
     try:
         step = StepReady.model_validate_json(args.step.read_bytes())
@@ -53,21 +63,66 @@ def main(argv: list[str] | None = None) -> int:
     store = open_store(args.artifacts or settings.artifacts_root(), **settings.s3_options())
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="headrace-step-"))
     try:
-        outcome = asyncio.run(_run(step, store, workdir))
+        outcome = asyncio.run(_run(step, store, workdir, echo=args.echo_log))
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(outcome.model_dump_json(indent=2), encoding="utf-8")
+    if args.outcome_key:
+        try:
+            store.put_file(args.out, args.outcome_key)
+        except ArtifactStoreError as error:
+            print(
+                f"headrace-executor: the outcome could not be stored as {args.outcome_key}: "
+                f"{error}",
+                file=sys.stderr,
+            )
+            return 3
     return _EXIT[outcome.status]
 
 
-async def _run(step: StepReady, store: ArtifactStore, workdir: Path) -> Outcome:
+async def _run(step: StepReady, store: ArtifactStore, workdir: Path, *, echo: bool) -> Outcome:
+    log_path = workdir / LOG_FILE
+    offset = [0]  # bytes of the log copied to stdout so far
+    echoing = asyncio.create_task(_echo(log_path, offset)) if echo else None
+    try:
+        return await _execute(step, store, workdir, log_path)
+    finally:
+        if echoing is not None:
+            echoing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await echoing
+            _copy_new(log_path, offset)
+
+
+async def _echo(log_path: Path, offset: list[int]) -> None:
+    while True:
+        _copy_new(log_path, offset)
+        await asyncio.sleep(ECHO_SECONDS)
+
+
+def _copy_new(log_path: Path, offset: list[int]) -> None:
+    try:
+        with log_path.open("rb") as file:
+            file.seek(offset[0])
+            data = file.read()
+    except FileNotFoundError:
+        return
+    if data:
+        offset[0] += len(data)
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+
+
+async def _execute(step: StepReady, store: ArtifactStore, workdir: Path, log_path: Path) -> Outcome:
     control = StepControl()
     loop = asyncio.get_running_loop()
     # The pod is told to stop with SIGTERM: pass it on to the step, then report it cancelled.
     loop.add_signal_handler(signal.SIGTERM, control.cancel, "the executor received SIGTERM", 10.0)
     try:
-        return await execute(step, store, workdir, SubprocessRunner(), control=control)
+        return await execute(
+            step, store, workdir, SubprocessRunner(), control=control, log_path=log_path
+        )
     finally:
         loop.remove_signal_handler(signal.SIGTERM)

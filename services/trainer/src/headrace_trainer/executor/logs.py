@@ -10,6 +10,7 @@ __all__ = [
     "TAIL_BYTES",
     "exception_line",
     "log_key",
+    "outcome_key",
     "read_tail",
     "safe_segment",
     "step_key",
@@ -40,6 +41,11 @@ def step_key(run_id: str, step_id: str) -> str:
 
 def log_key(run_id: str, step_id: str, attempt: int) -> str:
     return f"{step_key(run_id, step_id)}/attempt-{attempt}/log.txt"
+
+
+def outcome_key(run_id: str, step_id: str, attempt: int) -> str:
+    """Where a step run in a pod leaves its `Outcome` JSON for the launcher."""
+    return f"{step_key(run_id, step_id)}/attempt-{attempt}/outcome.json"
 
 
 def read_tail(path: Path, limit: int = TAIL_BYTES) -> str:

@@ -20,6 +20,7 @@ from headrace_contracts import (
 )
 from headrace_runtime import HandlerContext, OutboxRelay, Service
 
+from ..backends.kubernetes.backend import KubernetesBackend
 from ..backends.local import LocalBackend
 from ..placement import Placement
 from .controller import ControllerDeps
@@ -41,10 +42,12 @@ def add_training_jobs(
     backoff: Backoff | None = None,
     log_upload_seconds: float = 2.0,
     stop_grace: float = 10.0,
-) -> LocalBackend:
+    backend: KubernetesBackend | None = None,
+) -> LocalBackend | KubernetesBackend:
     """Register the training-job handlers on ``service``; gangs run as local processes
-    recorded under ``<home>/gangs``, job folders under ``<home>/training-jobs``."""
-    backend = LocalBackend(
+    recorded under ``<home>/gangs`` (or on ``backend``, the Kubernetes one), job folders
+    under ``<home>/training-jobs``."""
+    jobs_backend: LocalBackend | KubernetesBackend = backend or LocalBackend(
         home / "gangs",
         placement.capacity,
         enforcer=placement.enforcer,
@@ -88,7 +91,7 @@ def add_training_jobs(
         relay = OutboxRelay(service.bus, service.engine)
         rows = JobRows(service.engine)
         deps = ControllerDeps(
-            backend=backend,
+            backend=jobs_backend,
             rows=rows,
             ledger=JobLedger(service.engine, relay, service.source),
             store=store,
@@ -106,6 +109,6 @@ def add_training_jobs(
     async def stop_jobs() -> None:
         if held:
             await held[0].manager.stop()
-        await backend.close()
+        await jobs_backend.close()
 
-    return backend
+    return jobs_backend

@@ -87,6 +87,7 @@ def build_gang(
             for r in replicas
         ),
         attempt=attempt,
+        source=job,  # what a backend that builds its own objects (Kubernetes) runs
     )
 
 

@@ -33,6 +33,16 @@ class KubernetesSettings(BaseSettings):
     ``scheduling.x-k8s.io`` PodGroup) or ``volcano``; a training job then gets a PodGroup
     of all its replicas and its pods name it; ``HEADRACE_KUBERNETES_SCHEDULER_NAME`` the
     pods' ``schedulerName`` (default: ``volcano`` with Volcano, else the cluster's).
+
+    Talking to the cluster: ``HEADRACE_KUBERNETES_KUBECONFIG`` (else ``KUBECONFIG``, else
+    ``~/.kube/config``) names the kubeconfig file; inside a pod (``KUBERNETES_SERVICE_HOST``
+    set) with no kubeconfig named, the pod's service account is used (in-cluster config).
+    ``HEADRACE_KUBERNETES_CONTEXT``: a kubeconfig context other than the current one.
+    ``HEADRACE_KUBERNETES_UNSCHEDULABLE_SECONDS`` (default 300): how long a pod may wait
+    for a node (``Unschedulable``, e.g. no free GPU) before its replica fails.
+    ``HEADRACE_KUBERNETES_WATCH_SECONDS`` (default 240): how long one watch call lasts
+    before it is renewed from its resourceVersion. ``HEADRACE_KUBERNETES_LOG_UPLOAD_SECONDS``
+    (default 2): how often a running pod's log is copied to the artifact store.
     """
 
     model_config = SettingsConfigDict(
@@ -50,6 +60,11 @@ class KubernetesSettings(BaseSettings):
     env_secret: str = ""
     gang_scheduler: GangScheduler = ""
     scheduler_name: str = ""
+    kubeconfig: str = ""
+    context: str = ""
+    unschedulable_seconds: float = Field(default=300.0, ge=0)
+    watch_seconds: int = Field(default=240, ge=1)
+    log_upload_seconds: float = Field(default=2.0, gt=0)
 
     @field_validator("namespace")
     @classmethod

@@ -33,6 +33,7 @@ from kubernetes.client import (
 from headrace_contracts import StepReady
 
 from ....errors import ManifestUnsupported
+from ....executor.logs import outcome_key
 from ..settings import KubernetesSettings
 from .meta import (
     ANNOTATION_RUN,
@@ -130,7 +131,17 @@ def step_manifests(
         name=CONTAINER,
         image=image,
         image_pull_policy=pod.image_pull_policy,
-        command=[executor, STEP_FILE, "--out", OUTCOME, "--workdir", f"{WORKDIR}/step"],
+        command=[
+            executor,
+            STEP_FILE,
+            "--out",
+            OUTCOME,
+            "--workdir",
+            f"{WORKDIR}/step",
+            "--outcome-key",
+            outcome_key(step.run_id, step.step_id, step.attempt),
+            "--echo-log",
+        ],
         env=[*env, *pod.env],
         env_from=(
             [V1EnvFromSource(secret_ref=V1SecretEnvSource(name=settings.env_secret))]
