@@ -4,36 +4,13 @@ tuner's database is PostgreSQL when ``HEADRACE_TEST_DATABASE_URL`` is set, else 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
-import optuna
 import pytest
-from tuner_support import TRAINER_ENV, ready, service
+from tuner_support import TRAINER_ENV, Platform, ready, service
 
 from headrace import Client
-from headrace_testing import BlockingServiceProcess, TestNats, nats_for_test
+from headrace_testing import nats_for_test
 from headrace_testing.database import postgres_url, reset_postgres
-from headrace_tuner.search.study import open_storage
-
-
-@dataclass
-class Platform:
-    nats: TestNats
-    home: Path
-    trainer: BlockingServiceProcess
-    tuner: BlockingServiceProcess
-    folder: Path
-    database_url: str | None = None
-
-    def restart_tuner(self) -> None:
-        self.tuner = service("tuner", self.home, self.nats.url, self.database_url)
-        self.tuner.start()
-
-    def study(self, name: str) -> optuna.Study:
-        """The experiment's Optuna study, as the tuner keeps it."""
-        url = self.database_url or f"sqlite:///{self.home / 'tuner.db'}"
-        return optuna.load_study(study_name=name, storage=open_storage(url, "tuner"))
 
 
 @pytest.fixture(scope="module")

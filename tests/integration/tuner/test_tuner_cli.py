@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Platform
-from tuner_support import experiment, write
+from tuner_support import Platform, experiment, write
 
 from headrace import Client
 from headrace.cli import main

@@ -4,8 +4,7 @@ EarlyStopped, and their slots go to the next trials at once."""
 
 from __future__ import annotations
 
-from conftest import Platform
-from tuner_support import alive, experiment, wait_until, write
+from tuner_support import Platform, alive, experiment, wait_until, write
 
 from headrace import Client
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from conftest import Platform
-from tuner_support import alive, experiment, wait_until, write
+from tuner_support import Platform, alive, experiment, wait_until, write
 
 from headrace import Client
 

@@ -4,8 +4,7 @@ objectives, each trial told both values, and the Pareto front reported."""
 from __future__ import annotations
 
 import pytest
-from conftest import Platform
-from tuner_support import experiment, write
+from tuner_support import Platform, experiment, write
 
 from headrace import Client
 from headrace.cli import main

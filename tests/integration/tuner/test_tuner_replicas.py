@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import Platform
 from optuna.trial import TrialState
-from tuner_support import experiment, service, write
+from tuner_support import Platform, experiment, service, write
 
 from headrace import Client
 from headrace_testing import BlockingServiceProcess

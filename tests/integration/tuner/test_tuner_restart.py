@@ -4,9 +4,8 @@ exactly once — in the tuner, in the study and as a training job of the trainer
 
 from __future__ import annotations
 
-from conftest import Platform
 from optuna.trial import TrialState
-from tuner_support import experiment, ready, wait_until, write
+from tuner_support import Platform, experiment, ready, wait_until, write
 
 from headrace import Client
 

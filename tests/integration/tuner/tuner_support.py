@@ -6,15 +6,18 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import optuna
 import yaml
 
 from headrace import Client
 from headrace.run_errors import PlatformUnavailable
 from headrace_contracts import ExperimentView
-from headrace_testing import BlockingServiceProcess, service_settings
+from headrace_testing import BlockingServiceProcess, TestNats, service_settings
+from headrace_tuner.search.study import open_storage
 
 TRAINER_ENV = {
     "HEADRACE_TRAINER_JOB_BACKOFF_SECONDS": "0.1",
@@ -33,6 +36,27 @@ def service(
         home, nats_url, outbox_interval=0.05, ack_wait=2.0, database_url=database_url
     )
     return BlockingServiceProcess(f"headrace-{name}", settings, home / f"{name}.log", **env)
+
+
+@dataclass
+class Platform:
+    """The platform of one test module (see conftest.py)."""
+
+    nats: TestNats
+    home: Path
+    trainer: BlockingServiceProcess
+    tuner: BlockingServiceProcess
+    folder: Path
+    database_url: str | None = None
+
+    def restart_tuner(self) -> None:
+        self.tuner = service("tuner", self.home, self.nats.url, self.database_url)
+        self.tuner.start()
+
+    def study(self, name: str) -> optuna.Study:
+        """The experiment's Optuna study, as the tuner keeps it."""
+        url = self.database_url or f"sqlite:///{self.home / 'tuner.db'}"
+        return optuna.load_study(study_name=name, storage=open_storage(url, "tuner"))
 
 
 def ready(client: Client, timeout: float = 30) -> None:
