@@ -4,7 +4,8 @@ Part 1, quality: Branin (minimum 0.397887) with ``--trials`` trials, ``--paralle
 time, over ``--seeds`` seeds, with ``tpe`` and ``bayesianoptimization`` (the latter only
 when PyTorch is installed), each as a Katib experiment on a platform `headrace up` started
 in a temporary home (every trial a training job: a process printing ``loss=<value>``), and
-with the same Optuna sampler in this process (ask/tell, the same seed). Prints the median
+with the same Optuna sampler in this process (ask/tell, the same seed, the same number of
+trials out at a time). Prints the median
 best value of each, and Headrace's per-trial scheduling overhead: from a trial's job ending
 (the trainer's record) to the next trial's job starting, for every trial that waited for a
 slot.
@@ -149,21 +150,31 @@ def run_experiment(client: Client, text: str, name: str) -> tuple[float, list[fl
     return done.best_trial.objective_value or math.inf, overheads, wall
 
 
-def in_process(algorithm: str, seed: int, trials: int) -> float:
+def in_process(algorithm: str, seed: int, trials: int, parallel: int) -> float:
+    """The same search in this process, ``parallel`` trials out at a time as the tuner runs
+    them: one asked each time the oldest is told."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if algorithm == "tpe":
         sampler: optuna.samplers.BaseSampler = optuna.samplers.TPESampler(
-            seed=seed, n_startup_trials=10
+            seed=seed, n_startup_trials=10, constant_liar=parallel > 1
         )
     else:
         sampler = optuna.samplers.GPSampler(seed=seed, n_startup_trials=10)
     study = optuna.create_study(sampler=sampler)
-    study.optimize(
-        lambda t: branin(t.suggest_float("x1", -5, 10), t.suggest_float("x2", 0, 15)),
-        n_trials=trials,
-    )
+    space = {
+        "x1": optuna.distributions.FloatDistribution(-5, 10),
+        "x2": optuna.distributions.FloatDistribution(0, 15),
+    }
+    out = [study.ask(space) for _ in range(min(parallel, trials))]
+    asked = len(out)
+    while out:
+        trial = out.pop(0)
+        study.tell(trial, branin(trial.params["x1"], trial.params["x2"]))
+        if asked < trials:
+            out.append(study.ask(space))
+            asked += 1
     return float(study.best_value)
 
 
@@ -181,7 +192,7 @@ def quality(client: Client, args: argparse.Namespace) -> dict[str, Any]:
             bests.append(best)
             overheads += waited
             walls.append(wall)
-            inprocess.append(in_process(algorithm, seed, args.trials))
+            inprocess.append(in_process(algorithm, seed, args.trials, args.parallel))
         out[algorithm] = {
             "headrace_median_best": statistics.median(bests),
             "optuna_median_best": statistics.median(inprocess),
