@@ -65,3 +65,33 @@ def test_median_stopping_terminates_worse_trials(client: Client, platform: Platf
         pid = int((folder / f"pid-{trial.number}").read_text())
         wait_until(client, "median", lambda _, pid=pid: not alive(pid), 30, f"stopped {pid}")
     assert done.trials_early_stopped == 3
+
+
+def test_hyperband_stops_trials_by_their_reported_steps(client: Client, platform: Platform) -> None:
+    code = (
+        "import os, time\n"
+        "x = float(os.environ['X'])\n"
+        "for step in range(1, 10):\n"
+        "    print(f'epoch={step} loss={x + 1.0 / step}', flush=True)\n"
+        "    time.sleep(0.2)\n"
+    )
+    doc = experiment(
+        "hyperband",
+        code,
+        [{"name": "x", "parameterType": "double", "feasibleSpace": {"min": "0", "max": "10"}}],
+        algorithm="hyperband",
+        settings={"eta": "3", "r_l": "9", "random_state": "1"},
+        parallelTrialCount=3,
+        maxTrialCount=12,
+    )
+    client.apply(write(platform.folder / "hyperband", doc))
+    done = client.wait_experiment("hyperband", timeout=120)
+
+    assert (done.state, done.reason) == ("SUCCEEDED", "ExperimentMaxTrialsReached")
+    assert done.trials_created == 12
+    assert done.trials_succeeded + done.trials_early_stopped == 12
+    stopped = [t for t in done.trials if t.state == "EARLY_STOPPED"]
+    assert stopped  # trials worse than their bracket's best at a rung
+    for trial in stopped:
+        assert trial.message.startswith("Hyperband stopped it at step ")
+        assert "loss" in trial.metrics  # what it reported before it was stopped

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import optuna
 from optuna.trial import TrialState
 from sqlalchemy import Engine, delete, update
 from sqlmodel import Session, col, select
@@ -58,6 +59,7 @@ from .trials import (
     pareto_front,
 )
 from .trials.manifest import trial_manifest
+from .trials.metrics import reduce_metrics
 from .trials.outcome import settle
 from .trials.policy import trial_name
 
@@ -190,7 +192,7 @@ class Driver:
         if row.state == "RUNNING" and row.message:
             self._clear_trouble(row)
         self._settle_overdue(row, spec)
-        self._prune(row, search)
+        self._prune(row, search, spec)
         self._tell(row, search)
         if row.state != "RUNNING":
             self.studies.abandon(search, lambda n: self._recorded(row.experiment_id, n))
@@ -321,7 +323,7 @@ class Driver:
                 session.add(trial)
             session.commit()
 
-    def _prune(self, row: ExperimentRow, search: Search) -> None:
+    def _prune(self, row: ExperimentRow, search: Search, spec: ExperimentSpec) -> None:
         """Give the study every new intermediate objective value (before a finished trial is
         told, so the median counts it); stop the running trials the pruner gives up on."""
         if search.plan.pruner.__class__.__name__ == "NopPruner":
@@ -340,9 +342,17 @@ class Driver:
                 self.studies.record(search, trial.number, step, trial.intermediate[str(step)])
             running = trial.state == "RUNNING" and row.state == "RUNNING"
             prune = running and self.studies.should_prune(search, trial.number)
-            self._pruned(row, trial, steps[-1], prune)
+            self._pruned(row, trial, steps[-1], prune, spec, search)
 
-    def _pruned(self, row: ExperimentRow, trial: TrialRow, step: int, prune: bool) -> None:
+    def _pruned(
+        self,
+        row: ExperimentRow,
+        trial: TrialRow,
+        step: int,
+        prune: bool,
+        spec: ExperimentSpec,
+        search: Search,
+    ) -> None:
         with Session(self.engine) as session:
             current = session.get(TrialRow, trial.id)
             if current is None:
@@ -350,10 +360,8 @@ class Driver:
             current.reported_step = max(current.reported_step, step)
             events: list[Message] = []
             if prune and current.state in ACTIVE:
-                reason = (
-                    f"the objective at step {step} is worse than the median of the "
-                    "finished trials at that step"
-                )
+                reason = _pruned_because(search, step)
+                current.metrics = reduce_metrics(spec.objective, current.observed)
                 current.state, current.reason, current.message = (
                     "EARLY_STOPPED",
                     "EarlyStopped",
@@ -480,3 +488,14 @@ class Driver:
 def _aware(moment: datetime) -> datetime:
     """SQLite gives naive datetimes back: they are UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _pruned_because(search: Search, step: int) -> str:
+    if isinstance(search.plan.pruner, optuna.pruners.HyperbandPruner):
+        return (
+            f"Hyperband stopped it at step {step}: its objective was not among the best of its "
+            "bracket's trials at that step"
+        )
+    return (
+        f"the objective at step {step} is worse than the median of the finished trials at that step"
+    )
