@@ -1,6 +1,8 @@
 """A tuner killed with ``kill -9`` in the middle of an experiment, then started again: the
 experiment goes on from its tables and its Optuna study, and every trial is accounted for
-exactly once — in the tuner, in the study and as a training job of the trainer."""
+exactly once — in the tuner, in the study and as a training job of the trainer. (A
+suggestion made but not recorded before the kill is handed out again; an ask killed before
+it made its suggestion leaves a gap in the trial numbers.)"""
 
 from __future__ import annotations
 
@@ -36,7 +38,8 @@ def test_kill_9_mid_experiment_loses_and_repeats_nothing(
     done = client.wait_experiment("restarted", timeout=90)
 
     assert (done.state, done.reason) == ("SUCCEEDED", "ExperimentMaxTrialsReached"), done.message
-    assert [t.number for t in done.trials] == list(range(TRIALS))
+    numbers = [t.number for t in done.trials]
+    assert len(set(numbers)) == TRIALS
     assert all(t.state == "SUCCEEDED" for t in done.trials)
     # a resumed sampler does not replay what it suggested before the kill
     assert len({t.parameters["x"] for t in done.trials}) == TRIALS
@@ -47,9 +50,15 @@ def test_kill_9_mid_experiment_loses_and_repeats_nothing(
 
     study = platform.study(done.experiment_id)
     told = study.get_trials(deepcopy=False)
-    assert [t.number for t in told] == list(range(TRIALS))
-    assert all(t.state == TrialState.COMPLETE for t in told)
-    assert [t.value for t in told] == [t.objective_value for t in done.trials]
+    complete = [t for t in told if t.state == TrialState.COMPLETE]
+    assert [t.number for t in complete] == numbers
+    assert [t.value for t in complete] == [t.objective_value for t in done.trials]
+    # a kill in the middle of an ask leaves a trial without its parameters: no suggestion
+    # was made, and it is failed in the study once the experiment ends
+    for other in told:
+        if other.state != TrialState.COMPLETE:
+            assert other.state == TrialState.FAIL
+            assert set(other.params) != {"x"}
 
     jobs = [j.name for j in client.list_jobs(limit=1000) if j.name.startswith("restarted-")]
     assert sorted(jobs) == sorted(names)  # one training job per trial, none twice
