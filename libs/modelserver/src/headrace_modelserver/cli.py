@@ -12,10 +12,11 @@ each loads the model (from the shared digest-keyed cache after the first downloa
 from __future__ import annotations
 
 import argparse
-import logging
+import copy
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from starlette.applications import Starlette
 
@@ -91,9 +92,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     args = parse_args(argv)
     os.environ[SETTINGS_ENV] = settings_from(args).to_env()
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     uvicorn.run(
         "headrace_modelserver.cli:app_factory",
         factory=True,
@@ -104,7 +102,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         http="httptools",
         access_log=False,
         log_level=args.log_level.lower(),
+        log_config=_log_config(args.log_level.upper()),
     )
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging, and the server's own logger through the same handler (every
+    worker process applies it)."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["headrace"] = {"handlers": ["default"], "level": level, "propagate": False}
+    return config
 
 
 if __name__ == "__main__":
