@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -161,7 +162,9 @@ def torchscript_model(folder: Path) -> Path:
             return x * 2
 
     path = folder / "model.pt"
-    torch.jit.save(torch.jit.script(Doubler()), str(path))
+    with warnings.catch_warnings():  # TorchScript is deprecated upstream, still what we load
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.save(torch.jit.script(Doubler()), str(path))
     (folder / "signature.json").write_text(
         json.dumps(
             {
@@ -204,6 +207,24 @@ def echo_model(folder: Path) -> Path:
 
                 def postprocess(self, outputs):
                     return outputs
+            """
+        )
+    )
+    return folder
+
+
+def batch_size_model(folder: Path) -> Path:
+    """A custom model answering, for each row, how many rows its predict call got."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.py").write_text(
+        textwrap.dedent(
+            """
+            import numpy as np
+
+            class Model:
+                def predict(self, inputs):
+                    rows = inputs["input-0"].shape[0]
+                    return np.full(rows, rows, dtype=np.int64)
             """
         )
     )
