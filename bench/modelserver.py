@@ -79,10 +79,12 @@ def serving(command: list[str], port: int, log: Path) -> Iterator[str]:
         while True:  # the server's own readiness endpoint says when it serves
             if process.poll() is not None:
                 raise RuntimeError(f"{command[0]} exited:\n{log.read_text()[-3000:]}")
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{url}/v2/models/lr/ready", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{url}/v2/models/lr/ready", timeout=2) as answer,
+            ):
+                if answer.status == 200:
+                    break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{command[0]} not ready in 120 s:\n{log.read_text()[-3000:]}")
             time.sleep(0.2)

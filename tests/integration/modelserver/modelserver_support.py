@@ -63,7 +63,9 @@ class ServerProcess:
 
 
 @contextmanager
-def model_server(*args: str, workers: int = 1, env: dict[str, str] | None = None) -> Iterator[ServerProcess]:
+def model_server(
+    *args: str, workers: int = 1, env: dict[str, str] | None = None
+) -> Iterator[ServerProcess]:
     """A started server, once it listens and its model (in every worker) is loaded or failed."""
     process = subprocess.Popen(
         [SCRIPT, "--host", "127.0.0.1", "--port", "0", "--workers", str(workers), *args],
@@ -139,7 +141,9 @@ def onnx_model(folder: Path) -> Path:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    w = numpy_helper.from_array(np.arange(1, FEATURES + 1, dtype=np.float32).reshape(FEATURES, 1), "w")
+    w = numpy_helper.from_array(
+        np.arange(1, FEATURES + 1, dtype=np.float32).reshape(FEATURES, 1), "w"
+    )
     graph = helper.make_graph(
         [helper.make_node("MatMul", ["x", "w"], ["y"])],
         "linear",

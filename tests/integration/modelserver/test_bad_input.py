@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from modelserver_support import ServerProcess, model_server
+from modelserver_support import model_server
 
 LIMIT = 4096
 
@@ -38,18 +38,35 @@ def error(answer: httpx.Response, status: int) -> str:
 @pytest.mark.parametrize(
     ("body", "says"),
     [
-        ({"inputs": [tensor(shape=[1, 3], data=[1, 2, 3])]}, "has shape [1, 3], the model expects [-1, 4]"),
-        ({"inputs": [tensor(shape=[1, 4], data=[1, 2, 3])]}, "has shape [1, 4] (4 elements) but its data holds 3"),
-        ({"inputs": [tensor(datatype="BYTES", data=["a", "b", "c", "d"])]}, "has datatype BYTES, the model expects a numeric datatype"),
+        (
+            {"inputs": [tensor(shape=[1, 3], data=[1, 2, 3])]},
+            "has shape [1, 3], the model expects [-1, 4]",
+        ),
+        (
+            {"inputs": [tensor(shape=[1, 4], data=[1, 2, 3])]},
+            "has shape [1, 4] (4 elements) but its data holds 3",
+        ),
+        (
+            {"inputs": [tensor(datatype="BYTES", data=["a", "b", "c", "d"])]},
+            "has datatype BYTES, the model expects a numeric datatype",
+        ),
         ({"inputs": [tensor(datatype="FP128")]}, "has datatype 'FP128': use one of BOOL"),
         ({"inputs": [tensor(data=["x", "y", "z", "w"])]}, "its data is not a FP32 tensor"),
-        ({"inputs": [tensor(name="features")]}, "missing input 'input-0': the model takes 'input-0'"),
+        (
+            {"inputs": [tensor(name="features")]},
+            "missing input 'input-0': the model takes 'input-0'",
+        ),
         ({"inputs": []}, "needs 'inputs'"),
         ({"inputs": [tensor(), tensor(name="extra")]}, "unexpected input 'extra'"),
-        ({"inputs": [tensor()], "outputs": [{"name": "nope"}]}, "no output 'nope': its outputs are 'output-0'"),
+        (
+            {"inputs": [tensor()], "outputs": [{"name": "nope"}]},
+            "no output 'nope': its outputs are 'output-0'",
+        ),
     ],
 )
-def test_bad_tensors_are_400_naming_the_input(http: httpx.Client, body: dict[str, object], says: str) -> None:
+def test_bad_tensors_are_400_naming_the_input(
+    http: httpx.Client, body: dict[str, object], says: str
+) -> None:
     assert says in error(http.post("/v2/models/lr/infer", json=body), 400)
 
 
@@ -59,7 +76,10 @@ def test_non_json_body(http: httpx.Client) -> None:
 
 
 def test_binary_data_whose_length_disagrees_with_the_header(http: httpx.Client) -> None:
-    header = b'{"inputs":[{"name":"input-0","shape":[1,4],"datatype":"FP32","parameters":{"binary_data_size":16}}]}'
+    header = (
+        b'{"inputs":[{"name":"input-0","shape":[1,4],"datatype":"FP32",'
+        b'"parameters":{"binary_data_size":16}}]}'
+    )
     data = b"\x00" * 16
     cases = [
         (header + data + b"\x00", len(header), "binary_data_size add up to 16"),
@@ -85,14 +105,18 @@ def test_binary_data_whose_length_disagrees_with_the_header(http: httpx.Client) 
 
 def test_oversized_payload_is_413(http: httpx.Client) -> None:
     big = {"inputs": [tensor(shape=[1000, 4], data=[0.5] * 4000)]}
-    assert "over the server's limit of 4096 bytes" in error(http.post("/v2/models/lr/infer", json=big), 413)
+    assert "over the server's limit of 4096 bytes" in error(
+        http.post("/v2/models/lr/infer", json=big), 413
+    )
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: counted while streaming
         yield b'{"inputs": ['
         yield b" " * LIMIT
         yield b"]}"
 
-    assert "over the server's limit" in error(http.post("/v2/models/lr/infer", content=chunks()), 413)
+    assert "over the server's limit" in error(
+        http.post("/v2/models/lr/infer", content=chunks()), 413
+    )
 
 
 def test_unknown_model_and_version_are_404(http: httpx.Client) -> None:
@@ -104,7 +128,10 @@ def test_unknown_model_and_version_are_404(http: httpx.Client) -> None:
 
 def test_storage_uri_that_does_not_exist(tmp_path: Path) -> None:
     missing = tmp_path / "gone.joblib"
-    with model_server("--model-name", "m", "--storage-uri", missing.as_uri()) as server, httpx.Client(base_url=server.url) as http:
+    with (
+        model_server("--model-name", "m", "--storage-uri", missing.as_uri()) as server,
+        httpx.Client(base_url=server.url) as http,
+    ):
         reason = f"storage URI {missing.as_uri()} does not exist"
         assert http.get("/v2/health/live").status_code == 200
         assert reason in error(http.get("/v2/models/m/ready"), 503)
@@ -117,7 +144,10 @@ def test_storage_uri_that_does_not_exist(tmp_path: Path) -> None:
 def test_corrupt_model_is_not_ready_with_the_reason(tmp_path: Path) -> None:
     corrupt = tmp_path / "model.joblib"
     corrupt.write_bytes(b"this is not a pickle")
-    with model_server("--model-name", "m", "--storage-uri", str(corrupt)) as server, httpx.Client(base_url=server.url) as http:
+    with (
+        model_server("--model-name", "m", "--storage-uri", str(corrupt)) as server,
+        httpx.Client(base_url=server.url) as http,
+    ):
         reason = error(http.get("/v2/models/m/ready"), 503)
     assert f"cannot load {corrupt} as a scikit-learn model" in reason
     assert f"model 'm' is not ready: cannot load {corrupt}" in server.log
@@ -127,5 +157,7 @@ def test_a_format_library_that_is_missing_names_the_extra(tmp_path: Path) -> Non
     from headrace_modelserver.errors import MissingFormatLibrary
     from headrace_modelserver.formats.base import import_library
 
-    with pytest.raises(MissingFormatLibrary, match=r"pip install 'headrace-modelserver\[tensorrt\]'"):
+    with pytest.raises(
+        MissingFormatLibrary, match=r"pip install 'headrace-modelserver\[tensorrt\]'"
+    ):
         import_library("TensorRT", "tensorrt_is_not_here", "tensorrt")

@@ -44,7 +44,9 @@ CASES: list[tuple[str, Callable[[Path], Path], str, str, str, Callable[[Path], n
 ]
 
 
-@pytest.mark.parametrize(("fmt", "build", "name", "datatype", "output", "expect"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("fmt", "build", "name", "datatype", "output", "expect"), CASES, ids=[c[0] for c in CASES]
+)
 def test_format_serves_v2_and_v1(
     tmp_path: Path,
     fmt: str,
@@ -74,8 +76,13 @@ def test_format_serves_v2_and_v1(
 
 def test_onnx_datatype_is_exact(tmp_path: Path) -> None:
     pytest.importorskip("onnxruntime")
-    with model_server("--model-name", "m", "--storage-uri", str(onnx_model(tmp_path))) as server, httpx.Client(base_url=server.url) as http:
-        body = {"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP64", "data": [1, 2, 3, 4]}]}
+    with (
+        model_server("--model-name", "m", "--storage-uri", str(onnx_model(tmp_path))) as server,
+        httpx.Client(base_url=server.url) as http,
+    ):
+        body = {
+            "inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP64", "data": [1, 2, 3, 4]}]
+        }
         answer = http.post("/v2/models/m/infer", json=body)
     assert answer.status_code == 400
     assert answer.json() == {"error": "input 'x' has datatype FP64, the model expects FP32"}

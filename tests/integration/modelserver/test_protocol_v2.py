@@ -87,7 +87,9 @@ def test_infer_json_flat_and_nested_with_and_without_content_type(
 
 
 @pytest.mark.parametrize("binary", [True, False])
-def test_infer_with_tritonclient_binary_and_json(sklearn_server: ServerProcess, binary: bool) -> None:
+def test_infer_with_tritonclient_binary_and_json(
+    sklearn_server: ServerProcess, binary: bool
+) -> None:
     tensor = triton.InferInput("input-0", [2, 4], "FP64")
     tensor.set_data_from_numpy(ROWS.astype(np.float64), binary_data=binary)
     output = triton.InferRequestedOutput("output-0", binary_data=binary)
@@ -132,7 +134,13 @@ def test_every_datatype_round_trips(echo_server: ServerProcess, binary: bool) ->
         got = result.as_numpy(datatype.lower())
         want = _echo_values(datatype)
         if datatype == "BYTES" and not binary:  # JSON BYTES come back as text
-            got = np.array([[item if isinstance(item, bytes) else item.encode() for item in row] for row in got], dtype=object)
+            got = np.array(
+                [
+                    [item if isinstance(item, bytes) else item.encode() for item in row]
+                    for row in got
+                ],
+                dtype=object,
+            )
         assert got.shape == (2, 2), datatype
         assert got.tolist() == want.tolist(), datatype
 
@@ -144,7 +152,9 @@ def test_outputs_selection_and_binary_output_parameter(echo_server: ServerProces
         tensor = triton.InferInput(datatype.lower(), [2, 2], datatype)
         tensor.set_data_from_numpy(_echo_values(datatype), binary_data=False)
         inputs.append(tensor)
-    only = client.infer("echo", inputs, outputs=[triton.InferRequestedOutput("int32", binary_data=True)])
+    only = client.infer(
+        "echo", inputs, outputs=[triton.InferRequestedOutput("int32", binary_data=True)]
+    )
     response = only.get_response()
     assert [o["name"] for o in response["outputs"]] == ["int32"]
     assert response["outputs"][0]["parameters"]["binary_data_size"] == 16
@@ -159,7 +169,12 @@ def test_custom_model_hooks_and_its_own_exception(echo_server: ServerProcess) ->
     assert [i["name"] for i in metadata["inputs"]] == [t.lower() for t in ECHO_TYPES]
     body = {
         "inputs": [
-            {"name": t.lower(), "datatype": t, "shape": [1, 2], "data": _echo_values(t)[1:].tolist() if t != "BYTES" else ["a", "b"]}
+            {
+                "name": t.lower(),
+                "datatype": t,
+                "shape": [1, 2],
+                "data": _echo_values(t)[1:].tolist() if t != "BYTES" else ["a", "b"],
+            }
             for t in ECHO_TYPES
         ]
     }

@@ -68,7 +68,14 @@ def test_s3_model_is_downloaded_once_into_the_cache(
     )
     key = f"{uuid.uuid4().hex}/model.joblib"
     info = store.put_file(sklearn_path, key)
-    args = ("--model-name", "lr", "--storage-uri", f"s3://models/{key}", "--cache-dir", str(tmp_path))
+    args = (
+        "--model-name",
+        "lr",
+        "--storage-uri",
+        f"s3://models/{key}",
+        "--cache-dir",
+        str(tmp_path),
+    )
     for start in ("first", "restart"):
         with model_server(*args, env=env) as server, httpx.Client(base_url=server.url) as http:
             assert http.get("/v2/models/lr/ready").status_code == 200, start

@@ -64,10 +64,14 @@ def test_span_per_request_and_metrics(tmp_path: Path) -> None:
         for metric in scope.metrics
     }
     infer_requests = [
-        p for p in points["headrace.modelserver.requests"]
+        p
+        for p in points["headrace.modelserver.requests"]
         if p.attributes["http.route"] == "/v2/models/{name}/infer"
     ]
-    assert sorted((p.attributes["http.response.status_code"], p.value) for p in infer_requests) == [(200, 1), (400, 1)]
+    assert sorted((p.attributes["http.response.status_code"], p.value) for p in infer_requests) == [
+        (200, 1),
+        (400, 1),
+    ]
     assert all(p.attributes["model.version"] == "3" for p in infer_requests)
     assert [p.value for p in points["headrace.modelserver.errors"]] == [1]
     assert sum(p.count for p in points["headrace.modelserver.request.duration"]) >= 2
