@@ -8,6 +8,7 @@ which ``/v2/models/{name}/ready`` and the log both give.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -74,6 +75,9 @@ class ModelHost:
 
     async def start(self) -> None:
         await asyncio.to_thread(self.load)
+        # The model's objects live as long as the process: keep them out of the collector's
+        # full passes, which would otherwise walk them while requests wait.
+        gc.freeze()
         if self.model is not None and self.settings.max_batch_size > 1:
             self.batcher = Batcher(
                 self._call,
