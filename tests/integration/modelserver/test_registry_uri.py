@@ -39,12 +39,16 @@ def test_alias_and_version_resolve_to_the_registered_artifact(
     nats_url: str, sklearn_path: Path
 ) -> None:
     with Client(nats_url=nats_url, timeout=10.0) as client:
+        client.register_model("lr", "file:///elsewhere/model.joblib")  # version 1: not this
         version = client.register_model("lr", sklearn_path.as_uri(), framework="sklearn")
+        assert version.version == 2
         client.promote_model("lr", version.version, "production")
     for uri in ("models:/lr@production", f"models:/lr/{version.version}"):
         args = ("--model-name", "lr", "--storage-uri", uri, "--nats-url", nats_url)
         with model_server(*args) as server, httpx.Client(base_url=server.url) as http:
             assert http.get("/v2/models/lr/ready").status_code == 200, server.log
+            # the version it reports is the registry's
+            assert http.get("/v2/models/lr").json()["versions"] == [str(version.version)]
 
 
 def test_an_alias_that_does_not_resolve_is_not_ready_with_the_reason(nats_url: str) -> None:

@@ -216,8 +216,7 @@ def create_app(
 
     telemetry = Middleware(
         TelemetryMiddleware,
-        model_name=settings.model_name,
-        model_version=settings.model_version,
+        model=host,
         tracer_provider=tracer_provider or default_tracer_provider(),
         meter_provider=meter_provider or build_meter_provider(),
     )

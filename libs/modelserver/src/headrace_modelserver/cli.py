@@ -38,7 +38,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="path, file:///abs/path, s3://bucket/key or models:/NAME@ALIAS|VERSION",
     )
     parser.add_argument("--format", choices=sorted(FORMATS), help="default: from the file suffix")
-    parser.add_argument("--model-version", default="1", help="the version it reports")
+    parser.add_argument(
+        "--model-version", help="the version it reports (default: the registry's, or 1)"
+    )
     parser.add_argument("--host", default="0.0.0.0")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--workers", type=int, default=1, help="processes sharing the port")

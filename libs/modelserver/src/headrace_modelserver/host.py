@@ -31,7 +31,7 @@ class ModelHost:
     def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
         self.name = settings.model_name
-        self.version = settings.model_version
+        self.version = settings.model_version or "1"
         self.model: LoadedModel | None = None
         self.reason = "the model is loading"
         self.batcher: Batcher | None = None
@@ -58,6 +58,8 @@ class ModelHost:
         fetched = fetch_model(settings.storage_uri, cache, resolve=self._resolver())
         if fetched.downloaded:
             log.info("model %r downloaded to %s", self.name, fetched.path)
+        if fetched.version and self.settings.model_version is None:
+            self.version = fetched.version
         return load_model(fetched.path, settings.format)
 
     def _resolver(self) -> Resolver | None:
@@ -68,7 +70,7 @@ class ModelHost:
 
         nats_url = settings.nats_url or "nats://127.0.0.1:4222"
 
-        def resolve(uri: str) -> tuple[str, str]:
+        def resolve(uri: str) -> tuple[str, str, str]:
             return resolve_with_registry(uri, nats_url=nats_url, namespace=settings.namespace)
 
         return resolve

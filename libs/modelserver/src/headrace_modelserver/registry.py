@@ -15,12 +15,12 @@ __all__ = ["resolve_with_registry"]
 
 def resolve_with_registry(
     uri: str, *, nats_url: str, namespace: str = "default", timeout: float = 10.0
-) -> tuple[str, str]:
-    """(artifact URI, digest) of the registered model version ``uri`` names."""
+) -> tuple[str, str, str]:
+    """(artifact URI, digest, version number) of the registered model version ``uri`` names."""
     return asyncio.run(_resolve(uri, nats_url, namespace, timeout))
 
 
-async def _resolve(uri: str, nats_url: str, namespace: str, timeout: float) -> tuple[str, str]:
+async def _resolve(uri: str, nats_url: str, namespace: str, timeout: float) -> tuple[str, str, str]:
     try:
         from headrace_bus import Bus, BusConfig, NoResponders, RequestTimeout
         from headrace_contracts import ResolvedModel, ResolveModel
@@ -49,4 +49,4 @@ async def _resolve(uri: str, nats_url: str, namespace: str, timeout: float) -> t
     assert isinstance(reply, ResolvedModel)
     if reply.version is None:
         raise ModelLoadError(f"{uri} does not resolve: {reply.reason}")
-    return reply.version.uri, reply.version.digest
+    return reply.version.uri, reply.version.digest, str(reply.version.version)

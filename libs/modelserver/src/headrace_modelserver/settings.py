@@ -18,7 +18,8 @@ class ServerSettings:
     model_name: str
     storage_uri: str
     format: str | None = None
-    model_version: str = "1"
+    model_version: str | None = None
+    """The version the server reports: the registry's for ``models:/``, else "1"."""
     max_batch_size: int = 1
     """Rows merged into one model call; 1 turns batching off."""
     max_latency_ms: float = 5.0

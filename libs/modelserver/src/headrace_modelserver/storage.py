@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -27,8 +27,8 @@ __all__ = ["Fetched", "Resolver", "default_cache_dir", "fetch_model"]
 
 log = logging.getLogger("headrace.modelserver")
 
-Resolver = Callable[[str], tuple[str, str]]
-"""``models:/...`` to (artifact URI, ``sha256:<hex>`` digest or "")."""
+Resolver = Callable[[str], tuple[str, str, str]]
+"""``models:/...`` to (artifact URI, ``sha256:<hex>`` digest or "", registry version)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,8 @@ class Fetched:
     path: Path
     digest: str = ""
     downloaded: bool = False
+    version: str = ""
+    """The registry's version number, for a ``models:/`` URI."""
 
 
 def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -55,11 +57,16 @@ def fetch_model(
 ) -> Fetched:
     """A local path holding the model ``uri`` names; `ModelLoadError` if there is none."""
     env = os.environ if env is None else env
-    digest = ""
+    digest = version = ""
     if uri.startswith("models:/"):
         if resolve is None:
             raise ModelLoadError(f"{uri} names a registered model, but no registry is configured")
-        uri, digest = resolve(uri)
+        uri, digest, version = resolve(uri)
+    fetched = _fetch(uri, digest, cache_dir, env)
+    return replace(fetched, version=version) if version else fetched
+
+
+def _fetch(uri: str, digest: str, cache_dir: Path, env: Mapping[str, str]) -> Fetched:
     parts = urlsplit(uri)
     if parts.scheme in ("", "file"):
         path = Path(unquote(parts.path) if parts.scheme else uri)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry import metrics
 from opentelemetry.metrics import MeterProvider
@@ -29,6 +29,11 @@ __all__ = ["TelemetryMiddleware", "build_meter_provider", "default_tracer_provid
 
 _INFER = "/infer"
 _PREDICT = ":predict"
+
+
+class ServedModel(Protocol):
+    name: str
+    version: str
 
 
 def default_tracer_provider() -> TracerProvider:
@@ -74,8 +79,7 @@ class TelemetryMiddleware:
         self,
         app: ASGIApp,
         *,
-        model_name: str,
-        model_version: str,
+        model: ServedModel,
         tracer_provider: TracerProvider,
         meter_provider: MeterProvider,
     ) -> None:
@@ -91,7 +95,7 @@ class TelemetryMiddleware:
         self.duration = meter.create_histogram(
             "headrace.modelserver.request.duration", unit="s", description="request latency"
         )
-        self.model = {"model.name": model_name, "model.version": model_version}
+        self.model = model
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -106,6 +110,7 @@ class TelemetryMiddleware:
         method = scope["method"]
         route = _route(scope["path"])
         status = 500
+        model = {"model.name": self.model.name, "model.version": self.model.version}
 
         async def send_status(message: Message) -> None:
             nonlocal status
@@ -117,7 +122,7 @@ class TelemetryMiddleware:
             f"{method} {route}",
             context=extract(headers) if headers else None,
             kind=SpanKind.SERVER,
-            attributes={"http.request.method": method, "http.route": route, **self.model},
+            attributes={"http.request.method": method, "http.route": route, **model},
         ) as span:
             try:
                 await self.app(scope, receive, send_status)
@@ -126,7 +131,7 @@ class TelemetryMiddleware:
                 if status >= 500:
                     span.set_status(Status(StatusCode.ERROR))
                 attributes: dict[str, Any] = {
-                    **self.model,
+                    **model,
                     "http.route": route,
                     "http.response.status_code": status,
                 }
