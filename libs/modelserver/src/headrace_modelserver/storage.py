@@ -19,8 +19,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from headrace_artifacts import ArtifactNotFound, ArtifactStoreError, open_store
-
 from .errors import ModelLoadError
 
 __all__ = ["Fetched", "Resolver", "default_cache_dir", "fetch_model"]
@@ -82,6 +80,9 @@ def _fetch(uri: str, digest: str, cache_dir: Path, env: Mapping[str, str]) -> Fe
 
 
 def _from_s3(uri: str, digest: str, cache_dir: Path, env: Mapping[str, str]) -> Fetched:
+    # Imported here: the MinIO client costs half a second of every start that needs no S3.
+    from headrace_artifacts import ArtifactNotFound, ArtifactStoreError, open_store
+
     bucket, _, key = uri[len("s3://") :].partition("/")
     name = key.rstrip("/").rsplit("/", 1)[-1]
     if digest:
