@@ -1,13 +1,16 @@
 """Headrace's model server against KServe's Python ModelServer, on the same model.
 
-Both serve the same scikit-learn LogisticRegression (20 features) on 127.0.0.1 and are
-loaded with single-row requests by ``wrk`` (Debian's; a process of its own) at concurrency 1
-and 32, on KServe v1 (``/v1/models/lr:predict``) and the Open Inference Protocol v2
+Both serve the same scikit-learn LogisticRegression (20 features) on 127.0.0.1; Headrace's
+twice: as it starts by default, and with adaptive batching (``--max-batch-size 32
+--max-latency 0``, which merges only requests that arrive together). Each is loaded with
+single-row requests by ``wrk`` (Debian's; a process of its own) at concurrency 1 and 32, on
+KServe v1 (``/v1/models/lr:predict``) and the Open Inference Protocol v2
 (``/v2/models/lr/infer``). For each it prints requests/second, p50 and p99, and the ratios
 Headrace / KServe. KServe runs from its own environment, ``.bench-venv/kserve`` (created
 with ``pip install kserve scikit-learn`` on the first run; never part of ``make setup``).
 
-    .venv/bin/python bench/modelserver.py [--seconds 10] [--workers 1] [--max-batch-size 1] [--json]
+    .venv/bin/python bench/modelserver.py [--seconds 10] [--workers 1] [--max-batch-size 32]
+        [--json]
 """
 
 from __future__ import annotations
@@ -141,7 +144,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="per measurement")
     parser.add_argument("--workers", type=int, default=1, help="Headrace worker processes")
     parser.add_argument(
-        "--max-batch-size", type=int, default=1, help="Headrace adaptive batching (1: off)"
+        "--max-batch-size", type=int, default=32, help="of the run with adaptive batching"
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -155,15 +158,17 @@ def main() -> None:
         x = rng.random((1000, FEATURES))
         model = folder / "model.joblib"
         joblib.dump(LogisticRegression().fit(x, x[:, 0] > 0.5), model)
+        headrace = [
+            str(Path(sys.executable).parent / "headrace-model-server"),
+            "--model-name", "lr", "--storage-uri", str(model), "--host", "127.0.0.1",
+            "--workers", str(args.workers), "--log-level", "warning",
+        ]  # fmt: skip
+        batching = ["--max-batch-size", str(args.max_batch_size), "--max-latency", "0"]
         servers = {
-            "headrace": lambda port: [
-                str(Path(sys.executable).parent / "headrace-model-server"),
-                "--model-name", "lr", "--storage-uri", str(model), "--host", "127.0.0.1",
-                "--port", str(port), "--workers", str(args.workers), "--log-level", "warning",
-                "--max-batch-size", str(args.max_batch_size), "--max-latency", "0",
-            ],
+            "headrace": lambda port: [*headrace, "--port", str(port)],
+            "hr+batch": lambda port: [*headrace, "--port", str(port), *batching],
             "kserve": lambda port: [str(python), str(KSERVE_SERVE), str(model), "lr", str(port)],
-        }  # fmt: skip
+        }
         for name, command in servers.items():
             port = free_port()
             with serving(command(port), port, folder / f"{name}.log") as url:
@@ -181,11 +186,14 @@ def main() -> None:
     for key, by_server in results.items():
         for name, r in by_server.items():
             print(f"{key:<10}{name:<10}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}")
-        h, k = by_server["headrace"], by_server["kserve"]
-        print(
-            f"{'':<10}{'ratio':<10}{h['rps'] / k['rps']:>9.2f}x"
-            f"{h['p50_ms'] / k['p50_ms']:>9.2f}x{h['p99_ms'] / k['p99_ms']:>9.2f}x"
-        )
+        k = by_server["kserve"]
+        for name in ("headrace", "hr+batch"):
+            h = by_server[name]
+            label = "hr:ks" if name == "headrace" else "hr+b:ks"
+            print(
+                f"{'':<10}{label:<10}{h['rps'] / k['rps']:>9.2f}x"
+                f"{h['p50_ms'] / k['p50_ms']:>9.2f}x{h['p99_ms'] / k['p99_ms']:>9.2f}x"
+            )
 
 
 if __name__ == "__main__":

@@ -75,3 +75,13 @@ def test_span_per_request_and_metrics(tmp_path: Path) -> None:
     assert all(p.attributes["model.version"] == "3" for p in infer_requests)
     assert [p.value for p in points["headrace.modelserver.errors"]] == [1]
     assert sum(p.count for p in points["headrace.modelserver.request.duration"]) >= 2
+
+
+def test_spans_only_when_they_go_somewhere() -> None:
+    from opentelemetry.trace import NoOpTracerProvider
+
+    from headrace_modelserver.telemetry import default_tracer_provider
+
+    assert isinstance(default_tracer_provider({}), NoOpTracerProvider)
+    exported = default_tracer_provider({"HEADRACE_TRACE_CONSOLE": "1"})
+    assert not isinstance(exported, NoOpTracerProvider)

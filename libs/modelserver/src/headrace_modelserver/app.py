@@ -174,7 +174,9 @@ def _routes(r: Routes) -> list[Route]:
     g = _guarded
     v2 = "/v2/models/{name}"
     v2v = "/v2/models/{name}/versions/{version}"
-    return [
+    return [  # the hot routes first: Starlette tries them in order
+        Route(f"{v2}/infer", g(r.infer), methods=["POST"]),
+        Route("/v1/models/{name}:predict", g(r.v1_predict), methods=["POST"]),
         Route("/v2/health/live", g(r.live), methods=["GET"]),
         Route("/v2/health/ready", g(r.server_ready), methods=["GET"]),
         Route("/v2", g(r.server_metadata), methods=["GET"]),
@@ -182,11 +184,9 @@ def _routes(r: Routes) -> list[Route]:
         Route(v2v, g(r.model_metadata), methods=["GET"]),
         Route(f"{v2}/ready", g(r.model_ready), methods=["GET"]),
         Route(f"{v2v}/ready", g(r.model_ready), methods=["GET"]),
-        Route(f"{v2}/infer", g(r.infer), methods=["POST"]),
         Route(f"{v2v}/infer", g(r.infer), methods=["POST"]),
         Route("/v1/models", g(r.v1_models), methods=["GET"]),
         Route("/v1/models/{name}", g(r.v1_model), methods=["GET"]),
-        Route("/v1/models/{name}:predict", g(r.v1_predict), methods=["POST"]),
     ]
 
 

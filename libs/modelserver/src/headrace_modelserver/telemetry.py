@@ -8,6 +8,8 @@ Metrics (attributes ``model.name``, ``model.version``, ``http.route``,
 ``headrace.modelserver.errors``            counter, responses with status >= 400
 ``headrace.modelserver.request.duration``  histogram, seconds
 
+With neither traces nor metrics configured, the middleware passes requests straight through.
+
 An ASGI middleware, so no handler creates spans or propagates context itself.
 """
 
@@ -18,7 +20,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from opentelemetry import metrics
+from opentelemetry import metrics, trace
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,6 +29,11 @@ from headrace_telemetry import build_tracer_provider, extract
 
 __all__ = ["TelemetryMiddleware", "build_meter_provider", "default_tracer_provider"]
 
+_TRACE_SETTINGS = (
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "HEADRACE_TRACE_CONSOLE",
+)
 _INFER = "/infer"
 _PREDICT = ":predict"
 
@@ -36,8 +43,14 @@ class ServedModel(Protocol):
     version: str
 
 
-def default_tracer_provider() -> TracerProvider:
-    return build_tracer_provider("model-server", instance_id=str(os.getpid()))
+def default_tracer_provider(env: Mapping[str, str] | None = None) -> TracerProvider:
+    """Headrace's provider when spans go somewhere (``OTEL_EXPORTER_OTLP_ENDPOINT``,
+    ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` or ``HEADRACE_TRACE_CONSOLE``); otherwise none:
+    a span no one exports would cost every request for nothing (nothing runs below it)."""
+    env = os.environ if env is None else env
+    if not any(env.get(name) for name in _TRACE_SETTINGS):
+        return trace.NoOpTracerProvider()
+    return build_tracer_provider("model-server", instance_id=str(os.getpid()), env=env)
 
 
 def build_meter_provider(env: Mapping[str, str] | None = None) -> MeterProvider:
@@ -96,9 +109,13 @@ class TelemetryMiddleware:
             "headrace.modelserver.request.duration", unit="s", description="request latency"
         )
         self.model = model
+        self.active = not (
+            isinstance(tracer_provider, trace.NoOpTracerProvider)
+            and isinstance(meter_provider, metrics.NoOpMeterProvider)
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or not self.active:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
