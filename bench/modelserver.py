@@ -169,13 +169,20 @@ def main() -> None:
             "hr+batch": lambda port: [*headrace, "--port", str(port), *batching],
             "kserve": lambda port: [str(python), str(KSERVE_SERVE), str(model), "lr", str(port)],
         }
-        for name, command in servers.items():
-            port = free_port()
-            with serving(command(port), port, folder / f"{name}.log") as url:
-                for protocol, (path, body) in BODIES.items():
+        # All three run at once (idle but for the one being loaded), and each case measures
+        # them back to back, so a change in the machine's load weighs on all alike.
+        with contextlib.ExitStack() as stack:
+            urls = {}
+            for name, command in servers.items():
+                port = free_port()
+                log = folder / f"{name}.log"
+                urls[name] = stack.enter_context(serving(command(port), port, log))
+            for protocol, (path, body) in BODIES.items():
+                for url in urls.values():
                     wrk(url, path, body, 8, 2, folder)  # warm-up
-                    for concurrency in (1, 32):
-                        key = f"{protocol} c={concurrency}"
+                for concurrency in (1, 32):
+                    key = f"{protocol} c={concurrency}"
+                    for name, url in urls.items():
                         results.setdefault(key, {})[name] = wrk(
                             url, path, body, concurrency, args.seconds, folder
                         )
