@@ -153,6 +153,7 @@ def onnx_model(folder: Path) -> Path:
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "model.onnx"
     onnx.save(model, str(path))
     return path

@@ -151,13 +151,3 @@ def test_corrupt_model_is_not_ready_with_the_reason(tmp_path: Path) -> None:
         reason = error(http.get("/v2/models/m/ready"), 503)
     assert f"cannot load {corrupt} as a scikit-learn model" in reason
     assert f"model 'm' is not ready: cannot load {corrupt}" in server.log
-
-
-def test_a_format_library_that_is_missing_names_the_extra(tmp_path: Path) -> None:
-    from headrace_modelserver.errors import MissingFormatLibrary
-    from headrace_modelserver.formats.base import import_library
-
-    with pytest.raises(
-        MissingFormatLibrary, match=r"pip install 'headrace-modelserver\[tensorrt\]'"
-    ):
-        import_library("TensorRT", "tensorrt_is_not_here", "tensorrt")

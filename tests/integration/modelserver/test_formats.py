@@ -58,7 +58,8 @@ def test_format_serves_v2_and_v1(
 ) -> None:
     pytest.importorskip({"pytorch": "torch", "onnx": "onnxruntime"}.get(fmt, fmt))
     path = build(tmp_path)
-    with model_server("--model-name", fmt, "--storage-uri", path.as_uri()) as server:
+    args = ("--model-name", fmt, "--storage-uri", path.as_uri(), "--format", fmt)
+    with model_server(*args) as server:
         client = triton.InferenceServerClient(server.url.removeprefix("http://"))
         metadata = client.get_model_metadata(fmt)
         assert metadata["inputs"][0]["name"] == name
@@ -78,3 +79,24 @@ def test_format_serves_v2_and_v1(
                 answer = http.post("/v2/models/onnx/infer", json=body)
             assert answer.status_code == 400
             assert answer.json() == {"error": "input 'x' has datatype FP64, the model expects FP32"}
+
+
+def test_a_missing_format_library_names_the_extra(tmp_path: Path) -> None:
+    pytest.importorskip("onnx")
+    path = onnx_model(tmp_path / "model")
+    # A module that fails to import stands for onnxruntime not being installed.
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "onnxruntime.py").write_text("raise ImportError('not installed')\n")
+    env = {"PYTHONPATH": str(shadow)}
+    with (
+        model_server("--model-name", "m", "--storage-uri", str(path), env=env) as server,
+        httpx.Client(base_url=server.url) as http,
+    ):
+        answer = http.get("/v2/models/m/ready")
+    assert answer.status_code == 503
+    assert answer.json() == {
+        "error": "model 'm' is not ready: the ONNX format needs the Python package "
+        "'onnxruntime', which is not installed: install it with "
+        "`pip install 'headrace-modelserver[onnx]'`"
+    }

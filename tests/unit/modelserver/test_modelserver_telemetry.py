@@ -39,7 +39,7 @@ def test_span_per_request_and_metrics(tmp_path: Path) -> None:
     )
     body = {"inputs": [{"name": "input-0", "shape": [1, 2], "datatype": "FP64", "data": [1, 0]}]}
     with TestClient(app) as client:
-        app.state.host.load()  # already loading in the background; this waits for a copy
+        assert app.state.host.loaded.wait(timeout=60)
         ok = client.post(
             "/v2/models/m/infer", json=body, headers={"traceparent": f"00-{TRACE}-{PARENT}-01"}
         )

@@ -79,6 +79,7 @@ def settings_from(args: argparse.Namespace) -> ServerSettings:
         cache_dir=args.cache_dir,
         nats_url=args.nats_url,
         namespace=args.namespace,
+        freeze_gc=True,
     )
 
 

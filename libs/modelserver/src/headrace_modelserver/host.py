@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -35,6 +36,8 @@ class ModelHost:
         self.model: LoadedModel | None = None
         self.reason = "the model is loading"
         self.batcher: Batcher | None = None
+        self.loaded = threading.Event()
+        """Set once loading has ended, ready or not (for whoever waits in another thread)."""
 
     # loading ---------------------------------------------------------------------------
 
@@ -51,6 +54,8 @@ class ModelHost:
         else:
             self.reason = ""
             log.info("model %r version %s is ready", self.name, self.version)
+        finally:
+            self.loaded.set()
 
     def _load(self) -> LoadedModel:
         settings = self.settings
@@ -77,9 +82,10 @@ class ModelHost:
 
     async def start(self) -> None:
         await asyncio.to_thread(self.load)
-        # The model's objects live as long as the process: keep them out of the collector's
-        # full passes, which would otherwise walk them while requests wait.
-        gc.freeze()
+        if self.settings.freeze_gc:
+            # The model's objects live as long as the process: keep them out of the
+            # collector's full passes, which would otherwise walk them while requests wait.
+            gc.freeze()
         if self.model is not None and self.settings.max_batch_size > 1:
             self.batcher = Batcher(
                 self._call,

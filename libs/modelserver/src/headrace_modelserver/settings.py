@@ -28,6 +28,8 @@ class ServerSettings:
     cache_dir: str | None = None
     nats_url: str | None = None
     namespace: str = "default"
+    freeze_gc: bool = False
+    """``gc.freeze()`` once the model is loaded: for a server process of its own (the CLI)."""
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
