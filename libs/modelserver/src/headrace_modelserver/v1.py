@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 import orjson
 
-from .datatypes import datatype_of, dtype_of
+from .datatypes import dtype_of
 from .errors import InvalidRequest
 from .signature import Signature
+from .tensors import from_json
 from .v2 import parse_json
 
 __all__ = ["decode_instances", "encode_predictions"]
@@ -41,16 +42,20 @@ def decode_instances(
     datatypes: dict[str, str] = {}
     for spec in specs:
         dtype = dtype_of(spec.datatype)
+        assert dtype is not None  # a signature holds protocol datatypes only
+        rows = columns[spec.name]
         try:
-            array = np.asarray(
-                columns[spec.name], dtype=dtype if spec.datatype != "BYTES" else None
-            )
+            if spec.datatype == "BYTES":  # strings to bytes, as v2 gives them
+                shape = list(np.asarray(rows, dtype=object).shape)
+                array = from_json(spec.name, "BYTES", dtype, shape, rows)
+            else:
+                array = np.asarray(rows, dtype=dtype)
         except (ValueError, TypeError, OverflowError) as exc:
             raise InvalidRequest(
                 f"input {spec.name!r}: the instances are not rows of {spec.datatype} ({exc})"
             ) from None
         inputs[spec.name] = array
-        datatypes[spec.name] = spec.datatype if spec.datatype != "BYTES" else datatype_of(array)
+        datatypes[spec.name] = spec.datatype
     return inputs, datatypes
 
 
