@@ -63,10 +63,12 @@ class ModelLoadError(ModelServerError):
 
 
 class MissingFormatLibrary(ModelLoadError):
-    def __init__(self, format_name: str, module: str, extra: str) -> None:
+    """``needed_by`` ("the ONNX format", "a models:/ URI") needs ``module`` from ``extra``."""
+
+    def __init__(self, needed_by: str, module: str, extra: str) -> None:
         super().__init__(
-            f"the {format_name} format needs the Python package {module!r}, which is not "
-            f"installed: install it with `pip install 'headrace-modelserver[{extra}]'`"
+            f"{needed_by} needs the Python package {module!r}, which is not installed: "
+            f"install it with `pip install 'headrace-modelserver[{extra}]'`"
         )
-        self.format_name = format_name
+        self.module = module
         self.extra = extra

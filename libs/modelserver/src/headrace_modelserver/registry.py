@@ -25,7 +25,7 @@ async def _resolve(uri: str, nats_url: str, namespace: str, timeout: float) -> t
         from headrace_bus import Bus, BusConfig, NoResponders, RequestTimeout
         from headrace_contracts import ResolvedModel, ResolveModel
     except ImportError:
-        raise MissingFormatLibrary("models:/ URI", "headrace_bus", "registry") from None
+        raise MissingFormatLibrary("a models:/ URI", "headrace_bus", "registry") from None
     bus = Bus(
         BusConfig(url=nats_url, connect_timeout=timeout, client_name="headrace-model-server"),
         source="headrace-model-server",

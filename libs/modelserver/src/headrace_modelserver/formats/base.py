@@ -7,7 +7,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import numpy as np
 
@@ -37,7 +36,7 @@ def import_library(format_name: str, module: str, extra: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise MissingFormatLibrary(format_name, module, extra) from None
+        raise MissingFormatLibrary(f"the {format_name} format", module, extra) from None
 
 
 def single_file(path: Path, suffixes: tuple[str, ...], format_name: str) -> Path:
@@ -59,5 +58,5 @@ def signature_or(path: Path, fallback: Signature) -> Signature:
 
 
 def load_failure(path: Path, format_name: str, exc: BaseException) -> ModelLoadError:
-    detail: Any = exc
-    return ModelLoadError(f"cannot load {path} as a {format_name} model: {detail}")
+    """The reason a model file did not load, as readiness and the log give it."""
+    return ModelLoadError(f"cannot load {path} as a {format_name} model: {exc}")
