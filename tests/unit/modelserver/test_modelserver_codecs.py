@@ -102,3 +102,33 @@ def test_invalid_signature_file_names_the_fix(tmp_path: Path) -> None:
     (tmp_path / "signature.json").write_text('{"inputs": [{"name": "x", "datatype": "FP8"}]}')
     with pytest.raises(ModelLoadError, match="is not a valid signature: datatype 'FP8'"):
         read_signature(tmp_path / "model.pt")
+
+
+async def test_batcher_flushes_a_lone_request_at_max_latency_and_keeps_shapes_apart() -> None:
+    calls: list[list[int]] = []
+
+    async def predict(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        calls.append(list(inputs["x"].shape))
+        return {"y": inputs["x"].sum(axis=1)}
+
+    batcher = Batcher(predict, max_batch_size=100, max_latency=0.001)
+    lone = await batcher.submit({"x": np.ones((1, 2))})
+    assert lone["y"].tolist() == [2.0]
+    narrow, wide = await asyncio.gather(
+        batcher.submit({"x": np.ones((1, 2))}), batcher.submit({"x": np.ones((1, 3))})
+    )
+    assert (narrow["y"].tolist(), wide["y"].tolist()) == ([2.0], [3.0])
+    assert sorted(calls) == [[1, 2], [1, 2], [1, 3]]  # rows of 2 and of 3 never stack
+
+
+async def test_a_failing_batch_fails_every_request_in_it() -> None:
+    async def predict(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        raise PredictionFailed("model 'm' failed: ValueError: no")
+
+    batcher = Batcher(predict, max_batch_size=2, max_latency=60.0)
+    answers = await asyncio.gather(
+        batcher.submit({"x": np.ones((1, 1))}),
+        batcher.submit({"x": np.ones((1, 1))}),
+        return_exceptions=True,
+    )
+    assert [str(a) for a in answers] == ["model 'm' failed: ValueError: no"] * 2
