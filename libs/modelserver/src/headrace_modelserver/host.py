@@ -50,7 +50,7 @@ class ModelHost:
             log.error("model %r is not ready: %s", self.name, exc.message)
         except Exception as exc:  # a format library's own failure
             self.reason = f"{type(exc).__name__}: {exc}"
-            log.exception("model %r is not ready", self.name)
+            log.error("model %r is not ready: %s", self.name, self.reason, exc_info=True)
         else:
             self.reason = ""
             log.info("model %r version %s is ready", self.name, self.version)
@@ -61,8 +61,6 @@ class ModelHost:
         settings = self.settings
         cache = Path(settings.cache_dir) if settings.cache_dir else default_cache_dir()
         fetched = fetch_model(settings.storage_uri, cache, resolve=self._resolver())
-        if fetched.downloaded:
-            log.info("model %r downloaded to %s", self.name, fetched.path)
         if fetched.version and self.settings.model_version is None:
             self.version = fetched.version
         return load_model(fetched.path, settings.format)
