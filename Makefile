@@ -11,13 +11,14 @@ PYTEST_ARGS ?=
 # A target-specific value also reaches `setup` when it runs as that target's prerequisite.
 EXTRAS ?=
 
-.PHONY: help setup demo test lint typecheck unit integration e2e bench asyncapi down clean
+.PHONY: help setup demo test lint typecheck unit integration e2e bench bench-modelserver asyncapi down clean
 
 help:
 	@echo "make demo   - create the environment, start the platform, run the main job"
 	@echo "make test   - create the environment, run ruff, mypy on libs/ and the whole test suite"
 	@echo "make setup  - create or update .venv (nothing else)"
 	@echo "make bench  - run the benchmarks under bench/"
+	@echo "make bench-modelserver - the model server against KServe's (needs wrk; installs kserve into .bench-venv/)"
 
 $(CURDIR)/.tools/bin/uv:
 	@echo "bootstrapping uv $(UV_VERSION) into .tools/"
@@ -65,6 +66,10 @@ bench: setup
 	@$(VENV_BIN)/python bench/training_overhead.py
 	@$(VENV_BIN)/python bench/metadata.py $(if $(HEADRACE_BENCH_POSTGRES),--sqlite --postgres $(HEADRACE_BENCH_POSTGRES))
 	@$(VENV_BIN)/python bench/tuning.py
+
+# Not part of `make bench`: it installs kserve into its own environment, .bench-venv/kserve.
+bench-modelserver: setup
+	@$(VENV_BIN)/python bench/modelserver.py
 
 asyncapi: setup
 	@$(VENV_BIN)/python -m headrace_contracts.asyncapi > docs/asyncapi.json
