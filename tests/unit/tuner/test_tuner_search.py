@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -129,8 +130,8 @@ def test_normal_distributions_are_refused() -> None:
         plan_search(parse_experiment(doc))
 
 
-@pytest.mark.skipif(importlib.util.find_spec("torch") is not None, reason="torch is installed")
-def test_bayesian_optimization_without_torch_says_how() -> None:
+def test_bayesian_optimization_without_torch_says_how(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)  # as if the torch extra were not installed
     with pytest.raises(SearchError, match="needs PyTorch: install the torch extra"):
         plan_search(experiment("bayesianoptimization"))
 

@@ -1,7 +1,10 @@
 """The service's own database: SQLite file by default, any SQLAlchemy URL at scale.
 
 On PostgreSQL every service keeps its tables in its own schema (``headrace_<service>``), so
-services can share one database server without ever reading each other's tables.
+services can share one database server without ever reading each other's tables. Replicas
+starting together would race to create the schema and tables (``IF NOT EXISTS`` does not
+hold against a concurrent creator: the loser fails on the catalogue's unique index), so they
+are created under a transaction-scoped advisory lock, one replica after another.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel, create_engine
 
@@ -35,6 +38,7 @@ def build_engine(url: str, service: str) -> Engine:
             connect_args={"options": f"-csearch_path={schema}"},
         )
         with engine.begin() as conn:
+            _lock_schema(conn)
             conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         return engine
     return create_engine(url, pool_pre_ping=True)
@@ -50,4 +54,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def create_tables(engine: Engine, tables: Sequence[type[SQLModel]]) -> None:
     """Create this service's tables (and only them) if missing."""
-    SQLModel.metadata.create_all(engine, tables=[t.__table__ for t in tables])  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        _lock_schema(conn)
+        SQLModel.metadata.create_all(conn, tables=[t.__table__ for t in tables])  # type: ignore[attr-defined]
+
+
+SCHEMA_LOCK = 0x6865616472616365  # "headrace": the advisory lock of schema changes
+
+
+def _lock_schema(conn: Connection) -> None:
+    """Hold the schema lock until ``conn``'s transaction ends (PostgreSQL only)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
