@@ -37,6 +37,7 @@ from .experiment_errors import (
     ExperimentNotFound,
     ExperimentTimeout,
 )
+from .recorded import until_recorded
 
 __all__ = ["FINAL_EXPERIMENT_STATES", "AppliedExperiment", "ExperimentCalls"]
 
@@ -164,15 +165,12 @@ class ExperimentCalls:
         return reply.experiment
 
     def _recorded_experiment(self, spec: ExperimentSpec) -> ExperimentView:
-        deadline = time.monotonic() + self.submit_timeout
-        pause = 0.02
-        while (found := self._find_experiment(spec.name, spec.namespace)) is None:
-            if time.monotonic() > deadline:
-                raise ExperimentError(
-                    f"experiment {spec.name!r} was sent, but the tuner did not record it within "
-                    f"{self.submit_timeout:g}s: it may be busy; look for it later with "
-                    f"`headrace experiment get {spec.name}`"
-                )
-            time.sleep(pause)
-            pause = min(pause * 2, 0.25)
-        return found
+        return until_recorded(
+            lambda: self._find_experiment(spec.name, spec.namespace),
+            self.submit_timeout,
+            lambda: ExperimentError(
+                f"experiment {spec.name!r} was sent, but the tuner did not record it within "
+                f"{self.submit_timeout:g}s: it may be busy; look for it later with "
+                f"`headrace experiment get {spec.name}`"
+            ),
+        )

@@ -52,6 +52,7 @@ from headrace_contracts.training_views import TRAINING_JOB_STATES
 
 from .experiment_client import AppliedExperiment
 from .job_errors import JobExistsError, JobNotFound, JobTimeout, ManifestRejected, TrainingJobError
+from .recorded import until_recorded
 
 __all__ = ["FINAL_JOB_STATES", "Applied", "TrainingJobCalls", "read_documents", "read_manifests"]
 
@@ -308,18 +309,15 @@ class TrainingJobCalls:
         return reply.job
 
     def _recorded(self, spec: TrainingJobSpec) -> TrainingJobView:
-        deadline = time.monotonic() + self.submit_timeout
-        pause = 0.02
-        while (found := self._find_job(spec.name, spec.namespace)) is None:
-            if time.monotonic() > deadline:
-                raise TrainingJobError(
-                    f"training job {spec.name!r} was sent, but the trainer did not record it "
-                    f"within {self.submit_timeout:g}s: it may be busy; look for it later with "
-                    f"`headrace job get {spec.name}`"
-                )
-            time.sleep(pause)
-            pause = min(pause * 2, 0.25)
-        return found
+        return until_recorded(
+            lambda: self._find_job(spec.name, spec.namespace),
+            self.submit_timeout,
+            lambda: TrainingJobError(
+                f"training job {spec.name!r} was sent, but the trainer did not record it "
+                f"within {self.submit_timeout:g}s: it may be busy; look for it later with "
+                f"`headrace job get {spec.name}`"
+            ),
+        )
 
 
 def _replica(job: TrainingJobView, name: str) -> Any:
