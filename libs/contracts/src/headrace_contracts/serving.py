@@ -1,4 +1,9 @@
-"""Model serving: KServe InferenceServices, replicas and traffic (area ``inferenceservice``)."""
+"""Model serving: KServe InferenceServices, replicas and traffic (area ``inferenceservice``).
+
+Every event names the service by ``service_name`` and ``namespace``. Besides the events of
+each step, ``InferenceServiceUpdated`` (in ``serving_views``) carries the whole view after every
+change, for read models (the metadata service folds it).
+"""
 
 from __future__ import annotations
 
@@ -30,6 +35,8 @@ class InferenceServiceReady(Event):
     model_version: int | None = None
     revision: str = ""
     replicas: int = 1
+    namespace: str = "default"
+    traffic_percent: int = Field(default=100, description="of requests the revision receives")
 
 
 class InferenceServiceFailed(Event):
@@ -39,16 +46,19 @@ class InferenceServiceFailed(Event):
     service_name: str
     reason: str
     revision: str = ""
+    namespace: str = "default"
 
 
 class ShiftTraffic(Command):
-    """Send ``canary_percent`` of requests to the latest revision, the rest to the stable one."""
+    """Send ``canary_percent`` of requests to the canary revision, the rest to the stable one;
+    100 promotes the canary, 0 rolls it back."""
 
     AREA = "inferenceservice"
     NAME = "shift_traffic"
 
     service_name: str
     canary_percent: int = Field(ge=0, le=100)
+    namespace: str = "default"
 
 
 class TrafficShifted(Event):
@@ -59,6 +69,7 @@ class TrafficShifted(Event):
     canary_percent: int
     stable_revision: str = ""
     canary_revision: str = ""
+    namespace: str = "default"
 
 
 class InferenceServiceScaled(Event):
@@ -68,6 +79,7 @@ class InferenceServiceScaled(Event):
     service_name: str
     replicas: int
     revision: str = ""
+    namespace: str = "default"
 
 
 class DeleteInferenceService(Command):
@@ -83,3 +95,34 @@ class InferenceServiceDeleted(Event):
     NAME = "deleted"
 
     service_name: str
+    namespace: str = "default"
+
+
+class InferenceRequestLogged(Event):
+    """KServe's logger: a request body a revision received (``logger.mode`` all or request)."""
+
+    AREA = "inferenceservice"
+    NAME = "request_logged"
+
+    service_name: str
+    namespace: str = "default"
+    revision: str = ""
+    request_id: str = Field(description="the same for the request and its response")
+    content_type: str = "application/json"
+    body: str = Field(default="", description="the body as text (UTF-8, or base64 if binary)")
+    body_encoding: str = Field(default="utf-8", description="utf-8 or base64")
+
+
+class InferenceResponseLogged(Event):
+    """KServe's logger: the response body a revision sent (``logger.mode`` all or response)."""
+
+    AREA = "inferenceservice"
+    NAME = "response_logged"
+
+    service_name: str
+    namespace: str = "default"
+    revision: str = ""
+    request_id: str = Field(description="the same for the request and its response")
+    content_type: str = "application/json"
+    body: str = Field(default="", description="the body as text (UTF-8, or base64 if binary)")
+    body_encoding: str = Field(default="utf-8", description="utf-8 or base64")

@@ -12,6 +12,7 @@
     headrace apply -f FILE ...                            (see :mod:`headrace.job_args`)
     headrace job list|get|logs|delete|suspend|resume ...  (see :mod:`headrace.job_args`)
     headrace experiment list|get|trials|delete ...        (see :mod:`headrace.experiment_args`)
+    headrace serve list|get|wait|delete|traffic ...       (see :mod:`headrace.serve_args`)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .lineage_args import add_lineage_parser
 from .model_args import add_model_parser
 from .run_args import add_run_parser
 from .scale import SERVICES, ScaleError, parse_scale_item
+from .serve_args import add_serve_parser
 
 
 def _scale_item(text: str) -> str:
@@ -113,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_apply_parser(sub)
     add_job_parser(sub)
     add_experiment_parser(sub)
+    add_serve_parser(sub)
     return parser
 
 
@@ -135,6 +138,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .model_commands import model
 
             return model(args)
+        if args.command == "apply" and _holds_inference_services(args.filename):
+            from .serve_commands import apply_inference_services
+
+            return apply_inference_services(args)
+        if args.command == "serve":
+            from .serve_commands import serve
+
+            return serve(args)
         if args.command in ("apply", "job"):
             from . import job_commands
 
@@ -150,6 +161,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return commands.status(args)
     except KeyboardInterrupt:
         return 130
+
+
+def _holds_inference_services(filename: str) -> bool:
+    from pathlib import Path
+
+    from .serving import holds_inference_services
+
+    try:
+        return holds_inference_services(Path(filename).read_text(encoding="utf-8"))
+    except OSError:
+        return False  # the job path says the file cannot be read
 
 
 if __name__ == "__main__":

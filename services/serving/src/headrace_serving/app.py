@@ -1,17 +1,140 @@
-"""Bootstrap of the serving manager: KServe InferenceServices."""
+"""Bootstrap of the serving manager: KServe InferenceServices.
+
+The control plane (handlers, tables, rollouts) lives here; the data plane (model-server
+replicas, one router per service, autoscaling) is a `Fleet` made at start by
+``fleet_factory(events)`` (default: ``headrace_serving.fleet.LocalFleet``, logs under
+``<home>/logs/serving``). ``models:/`` storage URIs are resolved by the registry (the metadata
+service's ``ResolveModel``) when applied; model servers get ``HEADRACE_NATS_URL`` to load them.
+"""
 
 from __future__ import annotations
 
-from opentelemetry.sdk.trace.export import SpanExporter
+from collections.abc import Callable
+from typing import Any
 
-from headrace_runtime import Service, Settings, run_service
+from opentelemetry.sdk.trace.export import SpanExporter
+from sqlmodel import Session
+
+from headrace_bus import Bus, NoResponders
+from headrace_contracts import (
+    ApplyInferenceService,
+    DeleteInferenceService,
+    GetInferenceService,
+    ListInferenceServices,
+    ModelPromoted,
+    Reply,
+    ResolvedModel,
+    ResolveModel,
+    ShiftTraffic,
+)
+from headrace_runtime import HandlerContext, OutboxRelay, Service, Settings, run_service
+
+from .controller import Controller
+from .dataplane import Fleet, FleetEvents
+from .handlers import ServingHandlers
+from .store import RevisionRow, ServiceRow
 
 NAME = "serving"
+RESOLVE_TIMEOUT = 10.0
+
+FleetFactory = Callable[[FleetEvents], Fleet]
 
 
-def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> Service:
-    return Service(NAME, settings, span_exporter=span_exporter)
+def build(
+    settings: Settings,
+    *,
+    span_exporter: SpanExporter | None = None,
+    fleet_factory: FleetFactory | None = None,
+) -> Service:
+    service = Service(
+        NAME, settings, tables=[ServiceRow, RevisionRow], span_exporter=span_exporter, batch=False
+    )
+    held: list[ServingHandlers] = []
+    controllers: list[Controller] = []
+
+    def handlers() -> ServingHandlers:
+        return held[0]  # made at start, before the service consumes or answers
+
+    def on(method: str) -> Any:
+        async def handle(message: Any, ctx: HandlerContext[Any]) -> None:
+            await getattr(handlers(), method)(message, ctx)
+
+        return handle
+
+    service.handles(ApplyInferenceService)(on("apply"))
+    service.handles(ShiftTraffic)(on("shift"))
+    service.handles(DeleteInferenceService)(on("delete"))
+    service.handles(ModelPromoted)(on("promoted"))
+
+    async def get(query: GetInferenceService) -> Reply:
+        return await handlers().get(query)
+
+    async def listed(query: ListInferenceServices) -> Reply:
+        return await handlers().list(query)
+
+    service.answers(GetInferenceService)(get)
+    service.answers(ListInferenceServices)(listed)
+
+    @service.on_start
+    async def start() -> None:
+        assert service.engine is not None
+        assert service.bus is not None
+        engine, bus = service.engine, service.bus
+        relay = OutboxRelay(bus, engine, interval=settings.outbox_interval)
+        controller = Controller(engine, relay, bus, service.source)
+        make = fleet_factory or _local_fleet(settings)
+        env = {"HEADRACE_NATS_URL": settings.nats_url}
+        held.append(
+            ServingHandlers(
+                _resolver(bus),
+                controller.wake,
+                env,
+                lambda: Session(engine, expire_on_commit=False),
+            )
+        )
+        controllers.append(controller)
+        await controller.start(make(controller))
+
+    @service.on_stop
+    async def stop() -> None:
+        for controller in controllers:
+            await controller.stop()
+
+    return service
+
+
+def _local_fleet(settings: Settings) -> FleetFactory:
+    def make(events: FleetEvents) -> Fleet:
+        from .fleet import LocalFleet  # type: ignore[import-not-found,unused-ignore]
+
+        fleet: Fleet = LocalFleet(events, logs_dir=settings.home / "logs" / "serving")
+        return fleet
+
+    return make
+
+
+def _resolver(bus: Bus) -> Callable[[str, str], Any]:
+    async def resolve(uri: str, namespace: str) -> tuple[str, str | None]:
+        try:
+            reply = await bus.request(
+                ResolveModel(uri=uri, namespace=namespace), timeout=RESOLVE_TIMEOUT
+            )
+        except NoResponders:
+            raise LookupError(
+                f"{uri} cannot be resolved: no metadata service (the registry) answered; "
+                "start it (`headrace up`) and apply again"
+            ) from None
+        assert isinstance(reply, ResolvedModel)
+        if reply.version is None:
+            raise LookupError(f"storageUri {reply.reason}")
+        version = reply.version
+        return f"models:/{version.model_name}/{version.version}", str(version.version)
+
+    return resolve
 
 
 def main() -> None:
     run_service(build)
+
+
+__all__ = ["NAME", "FleetFactory", "build", "main"]

@@ -1,4 +1,5 @@
-"""Kubeflow YAML (training jobs and Katib experiments), shared by the CLI and the services.
+"""Kubeflow YAML (training jobs, Katib experiments, KServe InferenceServices), shared by
+the CLI and the services.
 
 ``load_manifests(text)`` reads jobs and ``kubeflow.org/v1beta1`` ``Experiment`` documents
 (:class:`ExperimentSpec`, see ``experiment``); ``render_trial`` makes a trial's job manifest.
@@ -9,6 +10,8 @@ built-in ``torch-distributed`` runtime — into :class:`TrainingJobSpec` models;
 does not support is reported with its path in one :class:`ManifestError`.
 """
 
+from ._inference import parse_storage_uri
+from ._kserve import API_VERSION as KSERVE_API_VERSION
 from ._trainjob import KNOWN_RUNTIMES, TORCH_DISTRIBUTED
 from ._wire import NO_OP_FIELDS
 from .algorithms import ALGORITHMS, EARLY_STOPPING
@@ -26,6 +29,16 @@ from .experiment import (
     TrialParameter,
     TrialTemplate,
     format_value,
+)
+from .inference import (
+    LOGGER_MODES,
+    MODEL_FORMATS,
+    PROTOCOL_VERSIONS,
+    SCALE_METRICS,
+    BatcherSpec,
+    InferenceServiceSpec,
+    LoggerSpec,
+    StorageRef,
 )
 from .job import (
     ROLE_ORDER,
@@ -49,6 +62,11 @@ from .load import (
     parse_manifest,
     parse_training_job,
 )
+from .load_inference import (
+    is_inference_service,
+    load_inference_services,
+    parse_inference_service,
+)
 from .render import render_trial
 
 __all__ = [
@@ -57,10 +75,16 @@ __all__ = [
     "EARLY_STOPPING",
     "KINDS",
     "KNOWN_RUNTIMES",
+    "KSERVE_API_VERSION",
+    "LOGGER_MODES",
+    "MODEL_FORMATS",
     "NO_OP_FIELDS",
+    "PROTOCOL_VERSIONS",
     "ROLE_ORDER",
+    "SCALE_METRICS",
     "TORCH_DISTRIBUTED",
     "AlgorithmSpec",
+    "BatcherSpec",
     "CleanPodPolicy",
     "ContainerSpec",
     "EarlyStoppingSpec",
@@ -68,7 +92,9 @@ __all__ = [
     "EnvVar",
     "ExperimentSpec",
     "Framework",
+    "InferenceServiceSpec",
     "JobKind",
+    "LoggerSpec",
     "ManifestError",
     "MetricsCollectorSpec",
     "Objective",
@@ -79,15 +105,20 @@ __all__ = [
     "RestartPolicy",
     "Role",
     "RunPolicy",
+    "StorageRef",
     "TrainingJobSpec",
     "TrialParameter",
     "TrialTemplate",
     "format_value",
+    "is_inference_service",
+    "load_inference_services",
     "load_manifests",
     "load_training_jobs",
     "manifest_digest",
     "parse_experiment",
+    "parse_inference_service",
     "parse_manifest",
+    "parse_storage_uri",
     "parse_training_job",
     "render_trial",
 ]

@@ -25,6 +25,18 @@ _HINTS = {
     "runtimePatches": "the built-in torch-distributed runtime takes no patches",
     "initializer": "fetch datasets and models inside the command or through pipeline artifacts",
     "managedBy": "Headrace manages every job it is given",
+    "sklearn": "give predictor.model with modelFormat.name: sklearn",
+    "xgboost": "give predictor.model with modelFormat.name: xgboost",
+    "pytorch": "give predictor.model with modelFormat.name: pytorch",
+    "onnx": "give predictor.model with modelFormat.name: onnx",
+    "containers": "Headrace runs its own model server: give predictor.model",
+    "transformer": "pre- and post-processing belong in a custom model (modelFormat custom)",
+    "explainer": "explainers are not served",
+}
+_DOCS = {
+    "training jobs": "docs/training-jobs.md",
+    "Katib experiments": "docs/tuning.md",
+    "inference services": "docs/serving.md",
 }
 
 
@@ -54,8 +66,7 @@ def problems_of(
             reason = f" ({hint})" if hint else ""
             message = (
                 f"field '{field}' is not supported by Headrace {what}{reason}: remove it "
-                f"(docs/{'tuning' if what != 'training jobs' else 'training-jobs'}.md lists "
-                "the supported fields)"
+                f"({_DOCS.get(what, 'docs/tuning.md')} lists the supported fields)"
             )
         elif kind == "missing":
             message = "is required: add it"

@@ -1,0 +1,252 @@
+"""The client's InferenceService calls (mixed into :class:`headrace.Client`).
+
+::
+
+    with Client() as client:
+        (isvc,) = client.apply_inference_services("iris.yaml")
+        ready = client.wait_inference_service(isvc.name, timeout=120)
+        print(ready.url, [(t.revision, t.percent) for t in ready.traffic])
+
+The YAML is checked here first (every problem, with its document and path); each
+``ApplyInferenceService`` is answered by the serving service, which records it and moves
+it to ``Ready`` or ``Failed`` (with its error).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import yaml
+
+from headrace_contracts import (
+    ApplyInferenceService,
+    DeleteInferenceService,
+    GetInferenceService,
+    InferenceServiceDetail,
+    InferenceServiceList,
+    InferenceServiceView,
+    ListInferenceServices,
+    Message,
+    Query,
+    ShiftTraffic,
+)
+from headrace_contracts.kubeflow import (
+    InferenceServiceSpec,
+    ManifestError,
+    is_inference_service,
+    load_inference_services,
+    manifest_digest,
+)
+
+from .job_errors import ManifestRejected
+
+__all__ = [
+    "InferenceServiceFailedError",
+    "InferenceServiceNotFound",
+    "InferenceServiceTimeout",
+    "ServingCalls",
+    "holds_inference_services",
+    "read_inference_services",
+]
+
+T = TypeVar("T")
+POLL_SECONDS = 0.2
+ANSWERER = "the serving service"
+
+
+class InferenceServiceNotFound(LookupError):
+    def __init__(self, name: str, namespace: str) -> None:
+        super().__init__(
+            f"no InferenceService {namespace}/{name} (list them with `headrace serve list`)"
+        )
+
+
+class InferenceServiceFailedError(RuntimeError):
+    def __init__(self, view: InferenceServiceView) -> None:
+        self.service = view
+        super().__init__(f"InferenceService {view.namespace}/{view.name} failed: {view.error}")
+
+
+class InferenceServiceTimeout(TimeoutError):
+    def __init__(self, view: InferenceServiceView | None, name: str, timeout: float) -> None:
+        self.service = view
+        state = view.state if view else "not recorded"
+        super().__init__(
+            f"InferenceService {name} is still {state} after {timeout:g}s: see "
+            f"`headrace serve get {name}`"
+        )
+
+
+def holds_inference_services(text: str) -> bool:
+    """Whether a YAML text has an InferenceService document (what routes ``headrace apply``)."""
+    try:
+        return any(is_inference_service(doc) for doc in yaml.safe_load_all(text))
+    except yaml.YAMLError:
+        return False
+
+
+def read_inference_services(
+    source: str | Path, namespace: str = "default"
+) -> list[tuple[dict[str, Any], InferenceServiceSpec]]:
+    """The InferenceServices of a YAML file, each as its JSON-ready document (namespace filled
+    in) and its spec; `ManifestRejected` lists every problem."""
+    path = Path(source)
+    where = str(source)
+    if isinstance(source, Path) or ("\n" not in where and path.is_file()):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise ManifestRejected(
+                where, f"cannot be read ({error.strerror}): check the path"
+            ) from None
+    else:
+        text, where = str(source), "the YAML"
+    try:
+        documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+        if not all(is_inference_service(doc) for doc in documents):
+            raise ManifestRejected(
+                where,
+                "mixes InferenceServices with other kinds: apply the InferenceServices from a "
+                "file of their own",
+            )
+        specs = load_inference_services(text)
+    except ManifestError as error:
+        raise ManifestRejected(where, str(error), error.problems) from None
+    except yaml.YAMLError as error:
+        raise ManifestRejected(where, f"is not valid YAML: {error}") from None
+    found = []
+    for document, spec in zip(documents, specs, strict=True):
+        document = json.loads(json.dumps(document, default=str))
+        metadata = document.setdefault("metadata", {})
+        given = metadata.get("namespace")
+        if given and given != namespace and namespace != "default":
+            raise ManifestRejected(
+                where,
+                f"InferenceService {spec.name}: metadata.namespace is {given!r} but --namespace "
+                f"is {namespace!r}: make them agree, or leave one out",
+            )
+        metadata["namespace"] = given or namespace
+        found.append((document, spec.model_copy(update={"namespace": given or namespace})))
+    return found
+
+
+class ServingCalls:
+    """InferenceService calls of :class:`headrace.Client`; they need its loop and bus."""
+
+    if TYPE_CHECKING:
+        timeout: float
+
+        def _call(self, coro: Coroutine[Any, Any, T]) -> T: ...
+        async def _publish(self, message: Message) -> None: ...
+        async def _ask(self, query: Query, who: str = ...) -> Any: ...
+
+    def apply_inference_services(
+        self, source: str | Path, *, namespace: str = "default", timeout: float | None = None
+    ) -> list[InferenceServiceView]:
+        """Send each InferenceService of a YAML file and return each once the serving service
+        has recorded that document (its state may still be Pending)."""
+        applied = []
+        for document, spec in read_inference_services(source, namespace):
+            command = ApplyInferenceService(
+                service_name=spec.name, namespace=spec.namespace, spec=document
+            )
+            self._call(self._publish(command))
+            applied.append(
+                self._until(spec.name, spec.namespace, manifest_digest(document), (), timeout)
+            )
+        return applied
+
+    def get_inference_service(
+        self, name: str, *, namespace: str = "default"
+    ) -> InferenceServiceView:
+        found = self._call(self._find_service(name, namespace))
+        if found is None:
+            raise InferenceServiceNotFound(name, namespace)
+        return found
+
+    def list_inference_services(self, *, namespace: str = "default") -> list[InferenceServiceView]:
+        """Every InferenceService of ``namespace`` ("" for all), by name."""
+        reply = self._call(self._ask(ListInferenceServices(namespace=namespace), ANSWERER))
+        assert isinstance(reply, InferenceServiceList)
+        return list(reply.services)
+
+    def wait_inference_service(
+        self, name: str, *, namespace: str = "default", timeout: float = 300.0
+    ) -> InferenceServiceView:
+        """Until the service is Ready (returned) or Failed (`InferenceServiceFailedError`)."""
+        view = self._until(name, namespace, "", ("Ready", "Failed"), timeout)
+        if view.state == "Failed":
+            raise InferenceServiceFailedError(view)
+        return view
+
+    def delete_inference_service(
+        self, name: str, *, namespace: str = "default"
+    ) -> InferenceServiceView:
+        found = self.get_inference_service(name, namespace=namespace)
+        self._call(self._publish(DeleteInferenceService(service_name=name, namespace=namespace)))
+        deadline = time.monotonic() + self.timeout
+        while self._call(self._find_service(name, namespace)) is not None:
+            if time.monotonic() > deadline:
+                raise InferenceServiceTimeout(found, name, self.timeout)
+            time.sleep(POLL_SECONDS)
+        return found
+
+    def shift_traffic(
+        self, name: str, canary_percent: int, *, namespace: str = "default"
+    ) -> InferenceServiceView:
+        """Give the canary revision ``canary_percent`` of requests (100 promotes it, 0 rolls it
+        back); returns the service once the split is recorded."""
+        if not 0 <= canary_percent <= 100:
+            raise ValueError(f"--canary-percent {canary_percent} is outside 0-100: give 0 to 100")
+        found = self.get_inference_service(name, namespace=namespace)
+        canary = [t for t in found.traffic if t.tag == "canary"]
+        if not canary:
+            raise ValueError(
+                f"InferenceService {namespace}/{name} has no canary revision to shift traffic "
+                "to: apply a changed spec with canaryTrafficPercent first"
+            )
+        self._call(
+            self._publish(
+                ShiftTraffic(service_name=name, canary_percent=canary_percent, namespace=namespace)
+            )
+        )
+        deadline = time.monotonic() + self.timeout
+        while True:
+            view = self.get_inference_service(name, namespace=namespace)
+            if view.generation > found.generation:
+                return view
+            if time.monotonic() > deadline:
+                raise InferenceServiceTimeout(view, name, self.timeout)
+            time.sleep(POLL_SECONDS)
+
+    def _until(
+        self,
+        name: str,
+        namespace: str,
+        digest: str,
+        states: tuple[str, ...],
+        timeout: float | None,
+    ) -> InferenceServiceView:
+        limit = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        view: InferenceServiceView | None = None
+        while True:
+            view = self._call(self._find_service(name, namespace))
+            if (
+                view is not None
+                and (not digest or view.spec_digest == digest)
+                and (not states or view.state in states)
+            ):
+                return view
+            if time.monotonic() > deadline:
+                raise InferenceServiceTimeout(view, name, limit)
+            time.sleep(POLL_SECONDS)
+
+    async def _find_service(self, name: str, namespace: str) -> InferenceServiceView | None:
+        reply = await self._ask(GetInferenceService(name=name, namespace=namespace), ANSWERER)
+        assert isinstance(reply, InferenceServiceDetail)
+        return reply.service

@@ -1,0 +1,7 @@
+"""Revisions of an InferenceService: names, the digest deciding when a new one is made, and
+the rollout between the stable and the canary revision (pure, no I/O)."""
+
+from .naming import predictor_digest, revision_name
+from .rollout import Outcome, Rollout
+
+__all__ = ["Outcome", "Rollout", "predictor_digest", "revision_name"]
