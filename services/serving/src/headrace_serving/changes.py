@@ -42,12 +42,12 @@ def new_revision(
     storage_uri: str,
     model_version: str | None,
     env: dict[str, str],
-) -> list[Message]:
-    """A revision for ``spec`` loading ``storage_uri``, unless the latest one already runs
-    exactly that (then nothing changes)."""
+) -> list[Message] | None:
+    """A revision for ``spec`` loading ``storage_uri`` (the events of starting it), unless the
+    latest one already runs exactly that: then None, nothing changes."""
     digest = predictor_digest(spec, storage_uri)
     if digest == row.revision_digest and (row.pending or row.stable or row.canary):
-        return []
+        return None
     name = revision_name(row.name, row.next_number)
     plan = RevisionPlan(
         name=name,

@@ -111,8 +111,9 @@ class ServingHandlers:
             row.model, row.alias = spec.storage.model, spec.storage.alias
             before = row.canary_traffic_percent
             row.canary_traffic_percent = spec.canary_traffic_percent
-            events += new_revision(ctx.session, row, spec, storage, version, self._env)
-            if not events and row.canary and before != spec.canary_traffic_percent:
+            made = new_revision(ctx.session, row, spec, storage, version, self._env)
+            events += made or []
+            if made is None and row.canary and before != spec.canary_traffic_percent:
                 target = spec.canary_traffic_percent
                 events += shift_traffic(ctx.session, row, 100 if target is None else target)
             if row.state == "Failed" and not row.pending and (row.stable or row.canary):
@@ -172,8 +173,8 @@ class ServingHandlers:
             except ManifestError:
                 continue  # a failed apply binds nothing
             events = new_revision(ctx.session, row, spec, storage, str(event.version), self._env)
-            if not events and row.revision_digest:
-                continue
+            if events is None:
+                continue  # already serving that version (a redelivered promotion)
             ctx.session.add(row)
             _emit(ctx, [*events, updated(ctx.session, row)], row.name)
             log.info("%s/%s rolls to %s", row.namespace, row.name, storage)
