@@ -20,6 +20,7 @@ from headrace_contracts import (
     InferenceServiceFailed,
     InferenceServiceReady,
     InferenceServiceUpdated,
+    InferenceServiceView,
     TrafficShifted,
 )
 from headrace_serving.dataplane import ServiceKey, Traffic
@@ -88,9 +89,14 @@ def test_apply_makes_a_ready_service_with_a_url(client: Client, platform: Platfo
     until(lambda: bool(platform.of(InferenceServiceReady, service_name="plain")), "Ready")
     event = platform.of(InferenceServiceReady, service_name="plain")[0]
     assert (event.url, event.revision) == (ready.url, "plain-predictor-00001")
-    updates = [e.service for e in platform.of(InferenceServiceUpdated) if e.service.name == "plain"]
-    assert updates[-1].state == "Ready"
-    assert [u.generation for u in updates] == sorted({u.generation for u in updates})
+
+    def updates() -> list[InferenceServiceView]:
+        return [
+            e.service for e in platform.of(InferenceServiceUpdated) if e.service.name == "plain"
+        ]
+
+    until(lambda: any(u.state == "Ready" for u in updates()), "Updated: Ready")
+    assert [u.generation for u in updates()] == sorted({u.generation for u in updates()})
     # the same document again changes nothing
     client.apply_inference_services(isvc("plain", "/srv/models/iris.joblib"))
     again = client.get_inference_service("plain")
