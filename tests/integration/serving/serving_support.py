@@ -16,6 +16,7 @@ from nats.aio.msg import Msg
 
 from headrace_bus import Bus, BusConfig
 from headrace_contracts import Message, decode
+from headrace_metadata.api import HttpSettings
 from headrace_metadata.app import build as build_metadata
 from headrace_runtime import Service, Settings
 from headrace_serving.app import build as build_serving
@@ -109,8 +110,13 @@ class Platform:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
         self.run(self._connect())
-        self.start(build_metadata(settings))
+        self.metadata = self.start(build_metadata(settings, http=HttpSettings(port=0)))
         self.serving = self.start_serving()
+
+    @property
+    def api(self) -> str:
+        """The metadata service's HTTP API (``http://host:port/api/v1``)."""
+        return self.metadata.endpoints["http"]
 
     @property
     def fleet(self) -> RecordingFleet:

@@ -141,7 +141,8 @@ def test_a_models_uri_naming_no_model_or_alias_fails_naming_it(
     with pytest.raises(InferenceServiceFailedError) as failed:
         client.wait_inference_service("noalias", timeout=15)
     error = failed.value.service.error
-    assert "has no alias 'production'" in error and "headrace model promote known" in error
+    assert "has no alias 'production'" in error
+    assert "headrace model promote known" in error
 
 
 def test_a_promotion_rolls_a_bound_service_to_the_new_version_as_a_canary(
@@ -154,7 +155,8 @@ def test_a_promotion_rolls_a_bound_service_to_the_new_version_as_a_canary(
         isvc("fraud", "models:/fraud@production", "canaryTrafficPercent: 20")
     )
     first = client.wait_inference_service("fraud", timeout=15)
-    assert first.model == "fraud" and first.alias == "production"
+    assert first.model == "fraud"
+    assert first.alias == "production"
     assert [(r.storage_uri, r.model_version) for r in first.revisions] == [("models:/fraud/1", "1")]
     client.promote_model("fraud", 2, "production")
     key = ServiceKey("default", "fraud")
@@ -265,4 +267,5 @@ def test_list_filters_by_namespace_and_a_restart_reopens_live_services(
     until(lambda: platform.fleet.traffic.get(key) == Traffic("teamed-predictor-00001"), "reopened")
     assert "teamed-predictor-00001" in platform.fleet.plans
     view = client.get_inference_service("teamed", namespace="team-a")
-    assert view.state == "Ready" and view.url == platform.fleet.opened[key]
+    assert view.state == "Ready"
+    assert view.url == platform.fleet.opened[key]

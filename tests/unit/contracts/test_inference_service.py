@@ -46,7 +46,8 @@ def test_defaults_are_kserves() -> None:
         1,
         None,
     )
-    assert spec.batcher is None and spec.logger is None
+    assert spec.batcher is None
+    assert spec.logger is None
     assert spec.storage.scheme == "file"
 
 
@@ -71,11 +72,13 @@ def test_every_field_is_read() -> None:
     )
     assert (spec.min_replicas, spec.max_replicas, spec.scale_target) == (0, 4, 8)
     assert (spec.canary_traffic_percent, spec.container_concurrency) == (20, 16)
-    assert spec.batcher is not None and (
+    assert spec.batcher is not None
+    assert (
         spec.batcher.max_batch_size,
         spec.batcher.max_latency_ms,
     ) == (8, 50)
-    assert spec.logger is not None and (spec.logger.mode, spec.logger.url) == (
+    assert spec.logger is not None
+    assert (spec.logger.mode, spec.logger.url) == (
         "request",
         "http://collector",
     )
@@ -143,13 +146,15 @@ def test_a_missing_storage_uri_is_refused() -> None:
 )
 def test_a_bad_storage_uri_says_which_forms_are_served(uri: str, says: str) -> None:
     (found,) = problems(document(model={"storageUri": uri}))
-    assert found.startswith("spec.predictor.model.storageUri: ") and says in found
+    assert found.startswith("spec.predictor.model.storageUri: ")
+    assert says in found
 
 
 def test_min_above_max_is_refused() -> None:
     (found,) = problems(document(minReplicas=3, maxReplicas=2))
     assert found == (
-        "spec.predictor.maxReplicas: 2 is below minReplicas 3: give maxReplicas at least minReplicas"
+        "spec.predictor.maxReplicas: 2 is below minReplicas 3: "
+        "give maxReplicas at least minReplicas"
     )
 
 
@@ -157,7 +162,8 @@ def test_a_bad_name_is_refused() -> None:
     doc = document()
     doc["metadata"] = {"name": "Iris_Classifier"}
     (found,) = problems(doc)
-    assert found.startswith("metadata.name: ") and "DNS-1035" in found
+    assert found.startswith("metadata.name: ")
+    assert "DNS-1035" in found
 
 
 @pytest.mark.parametrize(
@@ -171,7 +177,8 @@ def test_a_wrong_api_version_or_kind_is_refused(api_version: str, kind: str, pat
     doc = document()
     doc["apiVersion"], doc["kind"] = api_version, kind
     (found,) = problems(doc)
-    assert found.startswith(f"{path}: ") and "serving.kserve.io/v1beta1" in found
+    assert found.startswith(f"{path}: ")
+    assert "serving.kserve.io/v1beta1" in found
 
 
 def test_other_scale_metrics_are_refused_naming_concurrency() -> None:

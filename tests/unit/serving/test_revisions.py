@@ -36,7 +36,8 @@ def test_the_canary_percent_alone_makes_no_new_revision() -> None:
 
 def test_the_first_revision_becomes_stable_even_with_a_canary_percent() -> None:
     created = Rollout().created("r1")
-    assert created.rollout.pending == "r1" and created.retired == ()
+    assert created.rollout.pending == "r1"
+    assert created.retired == ()
     ready = created.rollout.ready("r1", 20)
     assert ready.became == "stable"
     assert ready.rollout == Rollout(stable="r1")
@@ -47,24 +48,29 @@ def test_a_new_revision_with_a_percent_becomes_the_canary() -> None:
     rollout = Rollout(stable="r1").created("r2").rollout
     assert rollout.traffic == Traffic(stable="r1")  # not ready: no traffic yet
     ready = rollout.ready("r2", 20)
-    assert ready.became == "canary" and ready.retired == ()
+    assert ready.became == "canary"
+    assert ready.retired == ()
     assert ready.rollout.traffic == Traffic(stable="r1", canary="r2", canary_percent=20)
 
 
 def test_without_a_percent_the_new_revision_is_promoted_and_the_old_retired() -> None:
     ready = Rollout(stable="r1").created("r2").rollout.ready("r2", None)
-    assert ready.became == "stable" and ready.retired == ("r1",)
+    assert ready.became == "stable"
+    assert ready.retired == ("r1",)
     assert ready.rollout == Rollout(stable="r2")
 
 
 def test_100_promotes_and_0_rolls_back() -> None:
     canary = Rollout(stable="r1", canary="r2", canary_percent=20)
     promoted = canary.shift(100)
-    assert promoted.rollout == Rollout(stable="r2") and promoted.retired == ("r1",)
+    assert promoted.rollout == Rollout(stable="r2")
+    assert promoted.retired == ("r1",)
     rolled = canary.shift(0)
-    assert rolled.rollout == Rollout(stable="r1") and rolled.retired == ("r2",)
+    assert rolled.rollout == Rollout(stable="r1")
+    assert rolled.retired == ("r2",)
     moved = canary.shift(50)
-    assert moved.rollout.traffic.canary_percent == 50 and moved.retired == ()
+    assert moved.rollout.traffic.canary_percent == 50
+    assert moved.retired == ()
     assert Rollout(stable="r1").shift(50).rollout == Rollout(stable="r1")  # no canary
 
 
@@ -81,7 +87,8 @@ def test_a_newer_canary_replaces_the_old_one_and_a_superseded_pending_is_retired
 def test_a_failed_revision_leaves_traffic_where_it_was() -> None:
     rollout = Rollout(stable="r1").created("r2").rollout
     failed = rollout.failed("r2")
-    assert failed.rollout == Rollout(stable="r1") and failed.retired == ("r2",)
+    assert failed.rollout == Rollout(stable="r1")
+    assert failed.retired == ("r2",)
     canary = Rollout(stable="r1", canary="r2", canary_percent=30).failed("r2")
     assert canary.rollout == Rollout(stable="r1")
     assert Rollout(stable="r1").failed("r1").rollout == Rollout(stable="r1")
@@ -93,6 +100,5 @@ def test_repeated_and_unknown_reports_change_nothing() -> None:
     assert rollout.ready("r9", None).rollout == rollout
     assert rollout.created("r1").rollout == rollout
     ready_with_zero = Rollout(stable="r1").created("r2").rollout.ready("r2", 0)
-    assert ready_with_zero.became == "rolled back" and ready_with_zero.rollout == Rollout(
-        stable="r1"
-    )
+    assert ready_with_zero.became == "rolled back"
+    assert ready_with_zero.rollout == Rollout(stable="r1")

@@ -1,5 +1,6 @@
-"""Bootstrap of the metadata service: artifacts, the lineage store, the run read model and the
-model registry, all kept from bus events (see `ingest.py`)."""
+"""Bootstrap of the metadata service: artifacts, the lineage store, the run read model, the
+model registry and the InferenceService read model, all kept from bus events (see
+`ingest.py`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlmodel import Session
 from headrace_contracts import ArtifactList, ArtifactWritten, ListArtifacts
 from headrace_runtime import Service, Settings, run_service
 
-from . import api, lineage, registry, retention, runs
+from . import api, lineage, registry, retention, runs, serving
 from .handlers import list_artifacts, record_artifact
 from .ingest import Ingest
 from .store import TABLES
@@ -39,6 +40,7 @@ def build(
     registry.register(ingest, service)
     runs.register(ingest, service)
     lineage.register(ingest, service)
+    serving.register(ingest)
     retention.register(service)
     ingest.register(service)
     api.register(service, http or api.HttpSettings())

@@ -11,6 +11,7 @@ from .lineage.tables import LINEAGE_TABLES
 from .registry.tables import TABLES as REGISTRY_TABLES
 from .runs.counts import RunCount
 from .runs.tables import TABLES as RUNS_TABLES
+from .serving.tables import TABLES as SERVING_TABLES
 
 
 def _now() -> datetime:
@@ -43,5 +44,6 @@ TABLES: list[type[SQLModel]] = [
     *LINEAGE_TABLES,
     *REGISTRY_TABLES,
     *RUNS_TABLES,
+    *SERVING_TABLES,
     RunCount,
 ]

@@ -17,6 +17,8 @@ from headrace_contracts import (
     ArtifactList,
     GetLineage,
     GetModel,
+    InferenceServiceList,
+    InferenceServiceView,
     LineageGraph,
     ListArtifacts,
     ListModels,
@@ -36,6 +38,7 @@ from ..lineage.graph import get_lineage
 from ..registry.queries import get_model, list_model_versions, list_models
 from ..runs import list_runs
 from ..runs.detail import get_run, list_experiments
+from ..serving import get_inference_service, list_inference_services
 from .errors import DOCS, bad_request, not_found
 
 T = TypeVar("T")
@@ -191,6 +194,30 @@ def router(engine: Engine) -> APIRouter:
         found = await answer(lambda s: list_model_versions(s, query))
         if not found.found:
             raise not_found(_no_model(name, namespace))
+        return found
+
+    @api.get("/inferenceservices", response_model=InferenceServiceList, tags=["serving"])
+    async def inference_services(
+        namespace: Annotated[str, Query(description="the services' namespace; '' for all")] = (
+            DEFAULT_NAMESPACE
+        ),
+    ) -> InferenceServiceList:
+        found = await answer(lambda s: list_inference_services(s, namespace))
+        return InferenceServiceList(services=found)
+
+    @api.get("/inferenceservices/{name}", response_model=InferenceServiceView, tags=["serving"])
+    async def inference_service(
+        name: Annotated[str, Path(description="the InferenceService's name")],
+        namespace: Annotated[str, Query(description="the service's namespace")] = (
+            DEFAULT_NAMESPACE
+        ),
+    ) -> InferenceServiceView:
+        found = await answer(lambda s: get_inference_service(s, name, namespace))
+        if found is None:
+            raise not_found(
+                f"no InferenceService {name!r} in namespace {namespace!r}: check the name "
+                "(GET /api/v1/inferenceservices lists them)"
+            )
         return found
 
     return api
