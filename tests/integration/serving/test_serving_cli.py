@@ -14,7 +14,12 @@ import pytest
 from serving_support import Platform
 
 from headrace.cli import main
-from headrace_contracts import InferenceRequestLogged, InferenceResponseLogged
+from headrace_contracts import (
+    InferenceRequestLogged,
+    InferenceResponseLogged,
+    InferenceServiceUpdated,
+    InferenceServiceView,
+)
 from headrace_serving.dataplane import ServiceKey
 from headrace_testing import nats_for_test, service_settings, wait_for
 
@@ -111,6 +116,16 @@ def test_apply_get_list_traffic_delete(
     gone = httpx.get(f"{platform.api}/inferenceservices/iris")
     assert gone.status_code == 404
     assert "no InferenceService 'iris'" in gone.json()["error"]
+    # a late, older view changes nothing: the highest generation wins
+    platform.publish(
+        InferenceServiceUpdated(
+            service=InferenceServiceView(name="iris", state="Ready", generation=1)
+        )
+    )
+    marker = InferenceServiceView(name="marker", state="Ready", generation=1)
+    platform.publish(InferenceServiceUpdated(service=marker))
+    until(lambda: any(s["name"] == "marker" for s in listed()), "the marker recorded")
+    assert httpx.get(f"{platform.api}/inferenceservices/iris").status_code == 404
 
 
 def test_an_invalid_file_names_the_file_and_every_problem(
