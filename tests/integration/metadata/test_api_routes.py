@@ -225,10 +225,13 @@ def test_the_openapi_document_lists_every_route(api: Api) -> None:
         "/api/v1/models",
         "/api/v1/models/{name}",
         "/api/v1/models/{name}/versions",
+        "/api/v1/inferenceservices",
+        "/api/v1/inferenceservices/{name}",
     }
     runs = document["paths"]["/api/v1/runs"]["get"]
     assert {p["name"] for p in runs["parameters"]} >= {"state", "label", "page_token", "limit"}
     assert "RunList" in document["components"]["schemas"]
+    assert "InferenceServiceView" in document["components"]["schemas"]
     docs = api.get("/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
