@@ -19,6 +19,7 @@ from headrace_contracts import (
     InferenceServiceDeleted,
     InferenceServiceFailed,
     InferenceServiceReady,
+    InferenceServiceScaled,
     InferenceServiceUpdated,
     InferenceServiceView,
     TrafficShifted,
@@ -269,3 +270,25 @@ def test_list_filters_by_namespace_and_a_restart_reopens_live_services(
     view = client.get_inference_service("teamed", namespace="team-a")
     assert view.state == "Ready"
     assert view.url == platform.fleet.opened[key]
+
+
+def test_scaling_reports_move_replicas_and_scale_to_zero(
+    client: Client, platform: Platform
+) -> None:
+    client.apply_inference_services(
+        isvc("elastic", "/srv/e.joblib", "minReplicas: 0", "maxReplicas: 3")
+    )
+    ready = client.wait_inference_service("elastic", timeout=15)
+    assert (ready.min_replicas, ready.max_replicas) == (0, 3)
+    key, revision = ServiceKey("default", "elastic"), "elastic-predictor-00001"
+    events = platform.fleet.events
+    platform.call(lambda: events.scaled(key, revision, 3))
+    until(lambda: bool(platform.of(InferenceServiceScaled, revision=revision, replicas=3)), "3")
+    until(lambda: client.get_inference_service("elastic").revisions[0].replicas == 3, "recorded")
+    platform.call(lambda: events.scaled(key, revision, 0))
+    until(lambda: client.get_inference_service("elastic").revisions[0].state == "ScaledToZero", "0")
+    view = client.get_inference_service("elastic")
+    assert view.state == "Ready"  # scaled to zero still serves: the next request starts one
+    assert [(t.revision, t.percent, t.ready) for t in view.traffic] == [(revision, 100, True)]
+    platform.call(lambda: events.scaled(key, revision, 1))
+    until(lambda: client.get_inference_service("elastic").revisions[0].state == "Ready", "back")

@@ -27,7 +27,7 @@ from headrace_contracts import (
 from headrace_contracts.kubeflow import ManifestError, parse_inference_service
 from headrace_runtime import OutboxRelay, outbox_row
 
-from .changes import record_failed, record_ready, record_scaled, updated
+from .changes import record_failed, record_ready, record_scaled, service_failed, updated
 from .dataplane import Fleet, LoggerPlan, RevisionPlan, ServiceKey, Traffic
 from .store import LIVE_REVISIONS, RevisionRow, ServiceRow, revisions_of, service_row
 
@@ -179,7 +179,12 @@ class Controller:
         live = [rev for rev in revisions if rev.state in LIVE_REVISIONS]
         if not live and not row.url:
             return  # nothing to serve yet (a spec that never loaded)
-        url = await fleet.open_service(key, logger=_logger(row))
+        try:
+            url = await fleet.open_service(key, logger=_logger(row))
+        except Exception as exc:
+            why = f"the data plane cannot open its endpoint: {type(exc).__name__}: {exc}"
+            await self._record(key, lambda s, r: service_failed(r, why) if r.error != why else [])
+            return
         if url != row.url:
             await self._record(key, lambda s, r: _set_url(r, url))
             return  # _record reconciled with the URL recorded

@@ -109,6 +109,8 @@ class ServingHandlers:
             events += service_failed(row, error)
         else:
             row.model, row.alias = spec.storage.model, spec.storage.alias
+            row.model_format, row.protocol_version = spec.model_format, spec.protocol_version
+            row.min_replicas, row.max_replicas = spec.min_replicas, spec.max_replicas
             before = row.canary_traffic_percent
             row.canary_traffic_percent = spec.canary_traffic_percent
             made = new_revision(ctx.session, row, spec, storage, version, self._env)

@@ -51,6 +51,10 @@ class ServiceRow(SQLModel, table=True):
     model: str = Field(default="", max_length=128, index=True)
     alias: str = Field(default="", max_length=63)
     canary_traffic_percent: int | None = None
+    model_format: str = Field(default="", max_length=32)
+    protocol_version: str = Field(default="v1", max_length=8)
+    min_replicas: int = 1
+    max_replicas: int = 1
     next_number: int = 1
     stable: str = ""
     canary: str = ""

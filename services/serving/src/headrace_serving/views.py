@@ -37,11 +37,6 @@ def service_view(row: ServiceRow, revisions: list[RevisionRow]) -> InferenceServ
                     tag="canary",
                 )
             )
-    document = row.document.get("spec", {}) if isinstance(row.document, dict) else {}
-    predictor = document.get("predictor", {}) if isinstance(document, dict) else {}
-    model = predictor.get("model", {}) if isinstance(predictor, dict) else {}
-    model = model if isinstance(model, dict) else {}
-    model_format = model.get("modelFormat", {})
     return InferenceServiceView(
         name=row.name,
         namespace=row.namespace,
@@ -51,11 +46,11 @@ def service_view(row: ServiceRow, revisions: list[RevisionRow]) -> InferenceServ
         storage_uri=row.storage_uri,
         model=row.model,
         alias=row.alias,
-        model_format=str(model_format.get("name", "")) if isinstance(model_format, dict) else "",
-        protocol_version=str(model.get("protocolVersion") or "v1"),
+        model_format=row.model_format,
+        protocol_version=row.protocol_version,
         canary_traffic_percent=row.canary_traffic_percent,
-        min_replicas=_int(predictor, "minReplicas", 1),
-        max_replicas=_int(predictor, "maxReplicas", 1),
+        min_replicas=row.min_replicas,
+        max_replicas=row.max_replicas,
         generation=row.generation,
         spec_digest=row.spec_digest,
         revisions=[
@@ -75,11 +70,6 @@ def service_view(row: ServiceRow, revisions: list[RevisionRow]) -> InferenceServ
         created_at=_iso(row.created_at),
         updated_at=_iso(row.updated_at),
     )
-
-
-def _int(mapping: object, key: str, default: int) -> int:
-    value = mapping.get(key) if isinstance(mapping, dict) else None
-    return value if isinstance(value, int) else default
 
 
 def _iso(moment: datetime) -> str:
