@@ -227,6 +227,18 @@ def test_a_failed_revision_keeps_traffic_and_the_service_says_why(
     until(
         lambda: bool(platform.of(InferenceServiceFailed, revision="keep-predictor-00002")), "event"
     )
+    # a spec that cannot load at all fails the service but never replaces the serving one
+    client.apply_inference_services(isvc("keep", "models:/ghost@production"))
+    with pytest.raises(InferenceServiceFailedError) as failed:
+        client.wait_inference_service("keep", timeout=15)
+    assert "no model 'ghost' is registered" in failed.value.service.error
+    assert failed.value.service.storage_uri == "/srv/models/broken.joblib"
+    assert platform.fleet.traffic[ServiceKey("default", "keep")] == Traffic("keep-predictor-00001")
+    # applying a good spec again serves it
+    client.apply_inference_services(isvc("keep", "/srv/models/good2.joblib"))
+    fixed = client.wait_inference_service("keep", timeout=15)
+    assert (fixed.error, fixed.revisions[0].name) == ("", "keep-predictor-00003")
+    assert [(t.revision, t.percent) for t in fixed.traffic] == [("keep-predictor-00003", 100)]
 
 
 def test_canary_percent_changes_alone_move_traffic_and_delete_closes(

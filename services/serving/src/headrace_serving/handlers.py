@@ -100,10 +100,11 @@ class ServingHandlers:
             row = ServiceRow(namespace=namespace, name=name)
         elif row.state == "Deleted":
             row.state, row.error, row.url = "Pending", "", ""
-        row.document = document
         row.spec_digest = manifest_digest(document)
-        given = document.get("spec", {})
-        row.storage_uri = _storage_given(given)
+        if not row.revision_digest or (spec is not None and not error):
+            # a bad spec never replaces the one whose revisions serve (as KServe's webhook)
+            row.document = document
+            row.storage_uri = _storage_given(document.get("spec", {}))
         events: list[Message] = []
         if spec is None or error:
             events += service_failed(row, error)
