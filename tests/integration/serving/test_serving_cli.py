@@ -167,7 +167,7 @@ def test_the_logger_publishes_bodies_as_cloudevents(
     assert platform.fleet.loggers[key] is not None
     events = platform.fleet.events
     platform.call(
-        lambda: events.logged(  # type: ignore[attr-defined]
+        lambda: events.logged(
             key,
             "logged-predictor-00001",
             "request",
@@ -177,7 +177,7 @@ def test_the_logger_publishes_bodies_as_cloudevents(
         )
     )
     platform.call(
-        lambda: events.logged(  # type: ignore[attr-defined]
+        lambda: events.logged(
             key,
             "logged-predictor-00001",
             "response",

@@ -82,6 +82,14 @@ class ServingHandlers:
         metadata.setdefault("namespace", command.namespace)
         document["metadata"] = metadata
         namespace, name = str(metadata["namespace"]), str(metadata["name"])
+        if not 0 < len(name) <= 63 or not 0 < len(namespace) <= 63:
+            log.error(
+                "ApplyInferenceService %r in namespace %r ignored: a name and a namespace are "
+                "DNS labels of 1 to 63 characters (`headrace apply` checks this first)",
+                name,
+                namespace,
+            )
+            return
         spec: InferenceServiceSpec | None = None
         error = ""
         try:
