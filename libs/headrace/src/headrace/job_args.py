@@ -34,12 +34,13 @@ def add_apply_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     apply = sub.add_parser(
         "apply",
         parents=[_where()],
-        help="create training jobs and Katib experiments from Kubeflow YAML",
+        help="create training jobs, Katib experiments and KServe InferenceServices from YAML",
         description="Create the PyTorchJob, TFJob, TrainJob and Katib Experiment documents "
         "of FILE (one or many, separated by ---). Each replica runs its container's command "
         "and args on this machine, in the file's folder; an experiment's trials run as "
-        "training jobs. An invalid file creates nothing: every "
-        "problem is listed with its document and field, and the exit code is 2.",
+        "training jobs. A file of KServe InferenceService documents (serving.kserve.io/v1beta1) "
+        "creates or changes those services (see `headrace serve`). An invalid file creates "
+        "nothing: every problem is listed with its document and field, and the exit code is 2.",
     )
     apply.add_argument("-f", "--filename", required=True, metavar="FILE", help="the YAML file")
     apply.add_argument(

@@ -37,7 +37,8 @@ KINDS: dict[tuple[str, str], tuple[type[BaseModel], _Convert]] = {
 _EXPERIMENT = "the Experiment YAML"
 _APPLIED = (
     "PyTorchJob and TFJob (kubeflow.org/v1), TrainJob (trainer.kubeflow.org/v1alpha1), "
-    "Experiment (kubeflow.org/v1beta1)"
+    "Experiment (kubeflow.org/v1beta1); InferenceService (serving.kserve.io/v1beta1) in a file "
+    "of its own"
 )
 _SUPPORTED = "PyTorchJob and TFJob (kubeflow.org/v1), TrainJob (trainer.kubeflow.org/v1alpha1)"
 
