@@ -195,3 +195,15 @@ def test_the_logger_publishes_bodies_as_cloudevents(
     )
     (response,) = platform.of(InferenceResponseLogged, request_id="r-1")
     assert (response.body, response.body_encoding) == ("/wA=", "base64")
+
+
+def test_a_relative_storage_path_is_the_files_folders(
+    platform: Platform, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = write(tmp_path, "relative", "models/r.pkl")
+    assert cli(platform, capsys, "apply", "-f", str(path))[0] == 0
+    code, out, _ = cli(platform, capsys, "serve", "wait", "relative", "--json")
+    assert code == 0
+    view = json.loads(out)
+    assert view["storage_uri"] == str(tmp_path / "models" / "r.pkl")
+    assert platform.fleet.plans["relative-predictor-00001"].storage_uri == view["storage_uri"]

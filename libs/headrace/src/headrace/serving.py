@@ -96,6 +96,7 @@ def read_inference_services(
     in) and its spec; `ManifestRejected` lists every problem."""
     path = Path(source)
     where = str(source)
+    folder: Path | None = None
     if isinstance(source, Path) or ("\n" not in where and path.is_file()):
         try:
             text = path.read_text(encoding="utf-8")
@@ -103,6 +104,7 @@ def read_inference_services(
             raise ManifestRejected(
                 where, f"cannot be read ({error.strerror}): check the path"
             ) from None
+        folder = path.resolve().parent
     else:
         text, where = str(source), "the YAML"
     try:
@@ -130,8 +132,17 @@ def read_inference_services(
                 f"is {namespace!r}: make them agree, or leave one out",
             )
         metadata["namespace"] = given or namespace
+        if folder is not None and spec.storage.scheme == "path":
+            _anchor(document, spec.storage.uri, folder)
         found.append((document, spec.model_copy(update={"namespace": given or namespace})))
     return found
+
+
+def _anchor(document: dict[str, Any], uri: str, folder: Path) -> None:
+    """A relative ``storageUri`` path is the file's folder's, as a job's working directory."""
+    if Path(uri).is_absolute():
+        return
+    document["spec"]["predictor"]["model"]["storageUri"] = str(folder / uri)
 
 
 class ServingCalls:
