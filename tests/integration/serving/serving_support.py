@@ -99,7 +99,8 @@ class RecordingFleet:
 class Platform:
     """The registry and the serving service on one background loop; :meth:`stop` stops them."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, real_fleet: bool = False) -> None:
+        self.real_fleet = real_fleet
         self.settings = settings
         self.url = settings.nats_url
         self.services: list[Service] = []
@@ -123,6 +124,9 @@ class Platform:
         return self.fleets[-1]
 
     def start_serving(self) -> Service:
+        if self.real_fleet:  # the default: headrace_serving.fleet.LocalFleet
+            return self.start(build_serving(self.settings))
+
         def make(events: FleetEvents) -> Fleet:
             fleet = RecordingFleet(events)
             self.fleets.append(fleet)
