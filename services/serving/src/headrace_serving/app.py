@@ -31,7 +31,7 @@ from headrace_runtime import HandlerContext, OutboxRelay, Service, Settings, run
 
 from .controller import Controller
 from .dataplane import Fleet, FleetEvents
-from .handlers import ServingHandlers
+from .handlers import Resolve, ServingHandlers
 from .store import RevisionRow, ServiceRow
 
 NAME = "serving"
@@ -113,7 +113,7 @@ def _local_fleet(settings: Settings) -> FleetFactory:
     return make
 
 
-def _resolver(bus: Bus) -> Callable[[str, str], Any]:
+def _resolver(bus: Bus) -> Resolve:
     async def resolve(uri: str, namespace: str) -> tuple[str, str | None]:
         try:
             reply = await bus.request(
