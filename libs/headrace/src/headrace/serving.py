@@ -167,7 +167,9 @@ class ServingCalls:
             )
             self._call(self._publish(command))
             applied.append(
-                self._until(spec.name, spec.namespace, manifest_digest(document), (), timeout)
+                self._until_service(
+                    spec.name, spec.namespace, manifest_digest(document), (), timeout
+                )
             )
         return applied
 
@@ -189,7 +191,7 @@ class ServingCalls:
         self, name: str, *, namespace: str = "default", timeout: float = 300.0
     ) -> InferenceServiceView:
         """Until the service is Ready (returned) or Failed (`InferenceServiceFailedError`)."""
-        view = self._until(name, namespace, "", ("Ready", "Failed"), timeout)
+        view = self._until_service(name, namespace, "", ("Ready", "Failed"), timeout)
         if view.state == "Failed":
             raise InferenceServiceFailedError(view)
         return view
@@ -234,7 +236,7 @@ class ServingCalls:
                 raise InferenceServiceTimeout(view, name, self.timeout)
             time.sleep(POLL_SECONDS)
 
-    def _until(
+    def _until_service(
         self,
         name: str,
         namespace: str,
