@@ -8,8 +8,8 @@
    serves `models:/breast-cancer@production`; the demo waits until it is Ready, prints a
    `curl` against its `/v2/models/demo-classifier/infer` with a real feature row, and sends it.
 4. Run 2 tunes over better C values: a better version, promoted; the service rolls to it. The
-   demo sends requests while it waits, then shows the traffic table before and after and the
-   `model_version` in the answers.
+   demo sends requests all the while and shows which version answered them, in order (and
+   any that failed), the traffic table before and after, and the `model_version` answering.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import os
 import shlex
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -92,11 +92,9 @@ def stable_version(view: dict[str, Any]) -> str:
     return str(revision["model_version"]) if revision else ""
 
 
-def wait_serving(version: int, feature_row: list[float] | None = None) -> dict[str, Any]:
-    """Until the service is Ready with all its traffic on ``version``; with ``feature_row``,
-    sends it all the while and prints which versions answered."""
+def wait_serving(version: int) -> dict[str, Any]:
+    """Until the service is Ready with all its traffic on ``version``."""
     deadline = time.monotonic() + WAIT_SECONDS
-    answered: Counter[str] = Counter()
     while True:
         view = service_view()
         if view is not None and view["state"] == "Failed":
@@ -108,15 +106,36 @@ def wait_serving(version: int, feature_row: list[float] | None = None) -> dict[s
                 f"{SERVICE} does not serve version {version} after {WAIT_SECONDS}s: see "
                 f"`headrace serve get {SERVICE}` and the logs in {HOME / 'logs'}"
             )
-        if feature_row is not None and view is not None and view["url"]:
-            answer = infer(view["url"], feature_row, check=False)
-            answered[str(answer.get("model_version", "error")) if answer else "error"] += 1
-        else:
-            time.sleep(0.5)
-    if answered:
-        tally = ", ".join(f"version {v}: {n}" for v, n in sorted(answered.items()))
-        print(f"requests sent during the rollout, by the version that answered: {tally}")
+        time.sleep(0.5)
     return view
+
+
+class Traffic(threading.Thread):
+    """Sends ``row`` to the service again and again, and remembers which version answered
+    each request (``failed`` for a request that got no answer), in order."""
+
+    def __init__(self, url: str, row: list[float]) -> None:
+        super().__init__(daemon=True)
+        self.url, self.row = url, row
+        self.answers: list[str] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.1):
+            answer = infer(self.url, self.row, check=False)
+            self.answers.append(str(answer["model_version"]) if answer else "failed")
+
+    def stop(self) -> str:
+        """Stop sending; the answers as runs of one version: "version 1 x 212, version 2 x 40"."""
+        self.done.set()
+        self.join()
+        runs: list[list[Any]] = []
+        for version in self.answers:
+            if runs and runs[-1][0] == version:
+                runs[-1][1] += 1
+            else:
+                runs.append([version, 1])
+        return ", then ".join(f"version {v} x {n}" for v, n in runs) or "none"
 
 
 def feature_row(run: dict[str, Any]) -> tuple[list[float], str]:
@@ -154,11 +173,11 @@ def infer(url: str, row: list[float], *, check: bool = True) -> dict[str, Any] |
 
 def print_traffic(view: dict[str, Any]) -> None:
     versions = {r["name"]: r["model_version"] for r in view["revisions"]}
-    print(f"  {'REVISION':<28} {'MODEL VERSION':<14} {'PERCENT':<8} READY")
+    print(f"  {'REVISION':<34} {'MODEL VERSION':<14} {'PERCENT':<8} READY")
     for entry in view["traffic"]:
         revision = entry["revision"]
         version = versions.get(revision, "?")
-        print(f"  {revision:<28} {version!s:<14} {entry['percent']:<8} {entry['ready']}")
+        print(f"  {revision:<34} {version!s:<14} {entry['percent']:<8} {entry['ready']}")
 
 
 def main() -> None:
@@ -183,10 +202,14 @@ def main() -> None:
     answer = infer(url, row)
     print(f"answer: {json.dumps(answer)}")
 
+    traffic = Traffic(url, row)
+    traffic.start()  # requests all through run 2 and the rollout it starts
     run_pipeline(*RUNS[1])
     better = production_version()
     print(f"{MODEL}@production is version {better}: {SERVICE} rolls to it")
-    after = wait_serving(better, row)
+    after = wait_serving(better)
+    print("\nrequests sent during run 2 and the rollout, by the version that answered them:")
+    print(f"  {traffic.stop()}")
     print(f"\ntraffic before (version {version}):")
     print_traffic(view)
     print(f"traffic after (version {better}):")

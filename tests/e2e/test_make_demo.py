@@ -1,6 +1,6 @@
 """`make demo` as a user runs it (``examples/demo.py`` in a fresh home): the platform comes up,
 run 1 promotes a model, the InferenceService serves it and answers the printed request, run 2
-promotes a better version and the service's traffic moves to it."""
+promotes a better version and the service's traffic moves to it without a failed request."""
 
 from __future__ import annotations
 
@@ -55,6 +55,10 @@ def test_make_demo_goes_from_raw_data_to_a_served_model_and_rolls_out_a_better_o
     assert first["outputs"][0]["data"][0] in (0, 1)
 
     assert "breast-cancer@production is version 2: demo-classifier rolls to it" in out
+    # requests sent all through run 2 and the rollout: version 1 answered, then version 2,
+    # and none failed
+    sent = out.split("by the version that answered them:\n", 1)[1].splitlines()[0].strip()
+    assert re.fullmatch(r"version 1 x \d+, then version 2 x \d+", sent), sent
     assert "traffic before (version 1):" in out
     assert "traffic after (version 2):" in out
     after = json.loads(out.split("\nanswer now: ", 1)[1].splitlines()[0])
