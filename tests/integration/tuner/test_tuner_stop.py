@@ -4,11 +4,16 @@ more, kills its running trials (their processes end) and keeps its trials and be
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from tuner_support import Platform, alive, experiment, wait_until, write
 
 from headrace import Client
 from headrace.cli import main
+from headrace.experiment_errors import ExperimentFailedError
+from headrace.tuning import run_experiment
 
 CODE = (
     "import os, pathlib, time\n"
@@ -104,3 +109,43 @@ def test_stop_of_an_ended_experiment_says_so(
 
     assert main(["experiment", "stop", "missing", *url]) == 2
     assert "no experiment 'missing' in namespace 'default'" in capsys.readouterr().err
+
+
+def test_run_experiment_raises_when_its_experiment_is_stopped(
+    client: Client, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = platform.folder / "waited"
+    folder.mkdir()
+    monkeypatch.chdir(folder)  # the trials run in the folder run_experiment is called from
+    monkeypatch.setenv("HEADRACE_NATS_URL", platform.nats.url)  # as a step has it
+    doc = experiment(
+        "waited",
+        CODE,
+        [{"name": "x", "parameterType": "discrete", "feasibleSpace": {"list": ["0.8", "0.9"]}}],
+        algorithm="grid",
+        parallelTrialCount=2,
+    )
+    raised: list[BaseException] = []
+
+    def wait() -> None:
+        try:
+            run_experiment(doc, timeout=60)  # its own client, as in a step
+        except BaseException as error:  # handed to the test's thread
+            raised.append(error)
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    deadline = time.monotonic() + 60
+    while len(list(folder.glob("pid-*"))) < 2:  # the trials' processes write these
+        assert time.monotonic() < deadline, "the two trials did not start"
+        time.sleep(0.1)
+    client.stop_experiment("waited", reason="the step is not needed")
+    waiter.join(timeout=30)
+
+    assert not waiter.is_alive()
+    [error] = raised
+    assert isinstance(error, ExperimentFailedError)
+    assert str(error) == (
+        "experiment 'default/waited' was stopped before its end: the step is not needed"
+    )
+    assert error.experiment.state == "STOPPED"
