@@ -13,7 +13,7 @@ from pydantic import Field
 from .base import Query, Reply
 from .common import Value
 
-EXPERIMENT_STATES = ("RUNNING", "SUCCEEDED", "FAILED")
+EXPERIMENT_STATES = ("RUNNING", "SUCCEEDED", "FAILED", "STOPPED")
 TRIAL_STATES = ("CREATED", "RUNNING", "SUCCEEDED", "FAILED", "KILLED", "EARLY_STOPPED")
 
 

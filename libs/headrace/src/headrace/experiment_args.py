@@ -3,6 +3,7 @@
     headrace experiment list [--all-namespaces] [--json]
     headrace experiment get NAME [--json]       # state, best trial, a table of trials
     headrace experiment trials NAME [--json]    # the table of trials only
+    headrace experiment stop NAME [--reason TEXT] [--json]   # end it now, STOPPED; kept
     headrace experiment delete NAME [--json]    # stop its trials and remove it
 
 Every action takes ``--namespace NS`` (default ``default``), ``--home DIR``,
@@ -26,7 +27,7 @@ def add_experiment_parser(sub: argparse._SubParsersAction[argparse.ArgumentParse
     where.add_argument("--json", action="store_true", help="print JSON")
     experiment = sub.add_parser(
         "experiment",
-        help="Katib experiments: list, get, trials, delete",
+        help="Katib experiments: list, get, trials, stop, delete",
         description="Hyperparameter-tuning experiments created with `headrace apply -f`.",
     )
     actions = experiment.add_subparsers(dest="experiment_command", required=True, metavar="ACTION")
@@ -40,3 +41,13 @@ def add_experiment_parser(sub: argparse._SubParsersAction[argparse.ArgumentParse
         ("delete", "stop the experiment's running trials and remove it"),
     ):
         actions.add_parser(action, parents=[where], help=what).add_argument("name", metavar="NAME")
+    stop = actions.add_parser(
+        "stop",
+        parents=[where],
+        help="end a running experiment now: no new trials, its running trials are killed; "
+        "it stays, STOPPED, with its trials and best trial",
+    )
+    stop.add_argument("name", metavar="NAME")
+    stop.add_argument(
+        "--reason", default="stopped by user", metavar="TEXT", help="why (its message)"
+    )

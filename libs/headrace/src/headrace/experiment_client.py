@@ -28,6 +28,7 @@ from headrace_contracts import (
     ListExperiments,
     Message,
     Query,
+    StopExperiment,
 )
 from headrace_contracts.kubeflow import ExperimentSpec
 
@@ -42,7 +43,7 @@ from .recorded import until_recorded
 __all__ = ["FINAL_EXPERIMENT_STATES", "AppliedExperiment", "ExperimentCalls"]
 
 T = TypeVar("T")
-FINAL_EXPERIMENT_STATES = ("SUCCEEDED", "FAILED")
+FINAL_EXPERIMENT_STATES = ("SUCCEEDED", "FAILED", "STOPPED")
 
 
 class AppliedExperiment:
@@ -119,6 +120,29 @@ class ExperimentCalls:
             time.sleep(0.1)
         return found
 
+    def stop_experiment(
+        self, name: str, *, namespace: str = "default", reason: str = "stopped by user"
+    ) -> ExperimentView:
+        """End a running experiment now: no new trials, the running ones are killed; it stays
+        STOPPED with its trials and best trial. Returns it once the tuner has stopped it;
+        `ExperimentError` if it has already ended."""
+        found = self.get_experiment(name, namespace=namespace)
+        if found.state != "RUNNING":
+            raise ExperimentError(
+                f"experiment {name!r} has already ended ({found.state}): there is nothing to "
+                f"stop; remove it with `headrace experiment delete {name}`"
+            )
+        command = StopExperiment(experiment_id=found.experiment_id, reason=reason)
+        self._call(self._publish(command))
+        return until_recorded(
+            lambda: _ended(self.get_experiment(name, namespace=namespace)),
+            self.submit_timeout,
+            lambda: ExperimentError(
+                f"experiment {name!r} was asked to stop, but the tuner did not stop it within "
+                f"{self.submit_timeout:g}s: look again with `headrace experiment get {name}`"
+            ),
+        )
+
     def get_experiment(self, name: str, *, namespace: str = "default") -> ExperimentView:
         """The experiment with every trial and its best trial; `ExperimentNotFound` if none."""
         found = self._find_experiment(name, namespace)
@@ -145,7 +169,7 @@ class ExperimentCalls:
     def wait_experiment(
         self, name: str, *, namespace: str = "default", timeout: float | None = None
     ) -> ExperimentView:
-        """Until the experiment has ended (SUCCEEDED or FAILED), polling."""
+        """Until the experiment has ended (SUCCEEDED, FAILED or STOPPED), polling."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             found = self.get_experiment(name, namespace=namespace)
@@ -174,3 +198,7 @@ class ExperimentCalls:
                 f"`headrace experiment get {spec.name}`"
             ),
         )
+
+
+def _ended(found: ExperimentView) -> ExperimentView | None:
+    return found if found.state in FINAL_EXPERIMENT_STATES else None

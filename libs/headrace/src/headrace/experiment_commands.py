@@ -52,10 +52,21 @@ def _delete(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
+def _stop(client: Client, args: argparse.Namespace) -> int:
+    found = client.stop_experiment(args.name, namespace=args.namespace, reason=args.reason)
+    _print(
+        args,
+        found.model_dump(),
+        lambda: f"experiment/{found.name} stopped ({found.trials_killed} running trial(s) killed)",
+    )
+    return 0
+
+
 ACTIONS: dict[str, Callable[[Client, argparse.Namespace], int]] = {
     "list": _list,
     "get": _get,
     "trials": _trials,
+    "stop": _stop,
     "delete": _delete,
 }
 

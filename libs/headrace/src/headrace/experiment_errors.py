@@ -6,8 +6,9 @@
     ├── ExperimentNotFound      no such experiment in the namespace (also a LookupError)
     ├── ExperimentExistsError   an experiment of that name exists with another spec (ValueError)
     ├── ExperimentTimeout       an experiment did not end in time (also a TimeoutError)
-    └── ExperimentFailedError   an experiment ``run_experiment`` waited for failed or was
-                                deleted; its ``experiment`` view has the reason and trials
+    └── ExperimentFailedError   an experiment ``run_experiment`` waited for failed, was
+                                stopped or deleted; its ``experiment`` view has the reason
+                                and trials
 """
 
 from __future__ import annotations

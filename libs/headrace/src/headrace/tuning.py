@@ -12,8 +12,9 @@ evaluate -> register`` is one pipeline::
 it runs in (its name gets a digest of the run, step and attempt, as `run_job` does for
 jobs), waits for its end, and copies what the best trial's job wrote to its
 ``HEADRACE_OUTPUT_DIR`` into ``output``. A failed experiment raises `ExperimentFailedError`
-with its reason; ended by SIGTERM (the run cancelled, the step timed out) or by any error
-while it waits, it deletes the experiment, which stops its trials.
+with its reason, and so does one stopped (`headrace experiment stop`); ended by SIGTERM (the
+run cancelled, the step timed out) or by any error while it waits, it deletes the
+experiment, which stops its trials.
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ def run_experiment(
 ) -> ExperimentView:
     """Run one Katib Experiment (a YAML file, YAML or JSON text, or a dict) to its end and return it
     (``best_trial`` has the best parameters). ``output``: a folder to receive the best
-    trial's ``HEADRACE_OUTPUT_DIR`` files. Raises `ExperimentFailedError` when it fails or
-    is deleted, `ExperimentTimeout` after ``timeout`` seconds (it is deleted then),
+    trial's ``HEADRACE_OUTPUT_DIR`` files. Raises `ExperimentFailedError` when it fails, is
+    stopped or is deleted, `ExperimentTimeout` after ``timeout`` seconds (it is deleted then),
     `ManifestRejected` for a document that cannot be an experiment."""
     document, folder = _one_experiment(manifest, namespace)
     run_id = os.environ.get("HEADRACE_RUN_ID", "")
@@ -132,6 +133,8 @@ def _wait(client: Client, found: ExperimentView, timeout: float | None) -> Exper
                 print(f"experiment {found.namespace}/{found.name} deleted", flush=True)
     if found.state == "FAILED":
         raise ExperimentFailedError(found, f"failed ({found.reason}): {found.message}")
+    if found.state == "STOPPED":
+        raise ExperimentFailedError(found, f"was stopped before its end: {found.message}")
     return found
 
 

@@ -81,6 +81,7 @@ class Service:
         self._span_exporter = span_exporter
         self._handlers: dict[type[Message], HandlerFn] = {}
         self._give_ups: dict[type[Message], GiveUpFn] = {}
+        self._observed: set[type[Message]] = set()
         self._responders: list[tuple[type[Query], ResponderFn, bool]] = []
         self._listeners: list[tuple[type[Message], ListenerFn]] = []
         self._on_start: list[HookFn] = []
@@ -97,18 +98,26 @@ class Service:
     # declaration -----------------------------------------------------------------------
 
     def handles(
-        self, message: type[M], *, on_give_up: GiveUpFn | None = None
+        self,
+        message: type[M],
+        *,
+        on_give_up: GiveUpFn | None = None,
+        observer: bool = False,
     ) -> Callable[[HandlerFn], HandlerFn]:
         """Register ``fn(message, ctx)`` for ``message``, run once per message id.
 
         ``on_give_up(message, ctx, dead_letter)`` runs, in its own transaction, when the
-        message is about to be dead-lettered (see the module docstring).
+        message is about to be dead-lettered (see the module docstring). ``observer``: the
+        service only records the message (a read model of a command another service carries
+        out); :meth:`consumes` leaves it out, :meth:`observes` lists it.
         """
 
         def register(fn: HandlerFn) -> HandlerFn:
             if message in self._handlers:
                 raise ValueError(f"{self.name} already handles {message.__name__}")
             self._handlers[message] = fn
+            if observer:
+                self._observed.add(message)
             if on_give_up is not None:
                 self._give_ups[message] = on_give_up
             return fn
@@ -148,6 +157,23 @@ class Service:
     @property
     def durable(self) -> str:
         return self.name
+
+    def consumes(self) -> frozenset[type[Message]]:
+        """The message types this service consumes, as declared (no need to start it): the
+        commands and events it handles (except those it only observes) or listens to, and the
+        queries it answers. ``Ping`` is not among them: every service answers it, on its own
+        behalf (see ``_pong``)."""
+        return frozenset(
+            [
+                *(m for m in self._handlers if m not in self._observed),
+                *(message for message, _ in self._listeners),
+                *(query for query, _, _ in self._responders),
+            ]
+        )
+
+    def observes(self) -> frozenset[type[Message]]:
+        """The message types this service handles only to record them (``observer``)."""
+        return frozenset(self._observed)
 
     # lifecycle -------------------------------------------------------------------------
 

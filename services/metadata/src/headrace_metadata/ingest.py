@@ -28,10 +28,16 @@ class Ingest:
     def __init__(self) -> None:
         self._parts: dict[type[Message], list[Part]] = {}
         self._give_ups: dict[type[Message], list[GiveUp]] = {}
+        self._acted_on: set[type[Message]] = set()
 
-    def on(self, message: type[Message], part: Part) -> None:
-        """Have ``part(message, ctx)`` record every ``message``."""
+    def on(self, message: type[Message], part: Part, *, records_only: bool = False) -> None:
+        """Have ``part(message, ctx)`` record every ``message``. ``records_only``: the part
+        keeps a view of the message and does not carry out what it asks (a command another
+        service consumes); a message whose parts all say so is only *observed* by the
+        service (see ``Service.handles``)."""
         self._parts.setdefault(message, []).append(part)
+        if not records_only:
+            self._acted_on.add(message)
 
     def gives_up(self, message: type[Message], hook: GiveUp) -> None:
         """Have ``hook(message, ctx, dead_letter)`` end visibly what a ``message`` the bus
@@ -43,7 +49,10 @@ class Ingest:
         for message, parts in self._parts.items():
             hooks = self._give_ups.get(message)
             on_give_up = _combined_give_up(list(hooks)) if hooks else None
-            service.handles(message, on_give_up=on_give_up)(_combined(list(parts)))
+            observer = message not in self._acted_on
+            service.handles(message, on_give_up=on_give_up, observer=observer)(
+                _combined(list(parts))
+            )
 
 
 def _combined(parts: list[Part]) -> Part:

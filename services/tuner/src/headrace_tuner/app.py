@@ -23,6 +23,7 @@ from headrace_contracts import (
     ListExperiments,
     MetricReported,
     Reply,
+    StopExperiment,
     TrainingJobCancelled,
     TrainingJobFailed,
     TrainingJobRunning,
@@ -61,6 +62,7 @@ def build(
 
     service.handles(CreateExperiment)(on("create"))
     service.handles(DeleteExperiment)(on("delete"))
+    service.handles(StopExperiment)(on("stop"))
     service.handles(TrainingJobRunning)(on("job_running"))
     service.handles(TrainingJobSucceeded)(on("job_succeeded"))
     service.handles(TrainingJobFailed)(on("job_failed"))

@@ -8,6 +8,11 @@ queries are answered from the rows.
   same experiment (nothing happens); with another document it is refused in the log (``headrace
   apply`` checks it first and says so).
 * ``DeleteExperiment``: asked of the driver, which stops the trials and forgets it.
+* ``StopExperiment``: a running experiment ends now, STOPPED (``ExperimentStopped``, the
+  command's reason as its message): no trial is created any more and the trials still running
+  are killed (their jobs cancelled, ``TrialKilled``), as Katib ends an experiment that has
+  completed. The experiment, its trials and its best trial stay to be read. An experiment
+  that has already ended is left as it is.
 * The trainer's job events and ``MetricReported`` of a trial's job move the trial: Running,
   metric observations (and intermediate objective values for the pruner), Succeeded with its
   objective reduced by the metric strategy — or Failed ``MetricsUnavailable`` when the
@@ -23,18 +28,21 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from headrace_contracts import (
+    CancelTrainingJob,
     CreateExperiment,
     DeleteExperiment,
     ExperimentDetail,
     ExperimentFailed,
     ExperimentList,
     ExperimentStarted,
+    ExperimentStopped,
     GetExperiment,
     ListExperiments,
     MetricReported,
+    StopExperiment,
     TrainingJobCancelled,
     TrainingJobFailed,
     TrainingJobRunning,
@@ -51,7 +59,7 @@ from .experiments.outcomes import apply_outcome
 from .experiments.store import ExperimentRow, TrialRow, experiment_by_id, trials_of, utcnow
 from .experiments.views import experiment_view
 from .search import plan_search
-from .trials import observe, reduce_metrics
+from .trials import ACTIVE, observe, reduce_metrics
 from .trials.outcome import settle
 
 __all__ = ["TunerHandlers"]
@@ -142,6 +150,44 @@ class TunerHandlers:
         row.request = "delete"
         ctx.session.add(row)
         self._wake_after_commit(command.experiment_id)
+
+    async def stop(self, command: StopExperiment, ctx: HandlerContext[Any]) -> None:
+        row = experiment_by_id(ctx.session, command.experiment_id)
+        if row is None or row.state != "RUNNING":
+            log.info(
+                "stop %s: %s, nothing to stop",
+                command.experiment_id,
+                "no such experiment" if row is None else f"it has already ended ({row.state})",
+            )
+            return
+        reason = command.reason or "stopped by user"
+        row.state, row.reason, row.message = "STOPPED", "ExperimentStopped", reason
+        row.finished_at = utcnow()
+        ctx.session.add(row)
+        # Written first: on PostgreSQL this waits for a driver creating a trial right now,
+        # and the trials read next include it (the driver creates none once this commits).
+        ctx.session.flush()
+        running = ctx.session.exec(
+            select(TrialRow).where(
+                TrialRow.experiment_id == row.experiment_id, col(TrialRow.state).in_(ACTIVE)
+            )
+        ).all()
+        for trial in running:
+            trial.state, trial.reason = "KILLED", "ExperimentStopped"
+            trial.message = f"stopped: the experiment was stopped ({reason})"
+            trial.finished_at = utcnow()
+            ctx.session.add(trial)
+            ctx.publish(
+                CancelTrainingJob(job_id=trial.job_id, reason=trial.message), key=trial.name
+            )
+            ctx.publish(
+                TrialKilled(
+                    experiment_id=row.experiment_id, trial_id=trial.name, reason=trial.message
+                ),
+                key=trial.name,
+            )
+        ctx.publish(ExperimentStopped(experiment_id=row.experiment_id, reason=reason))
+        self._wake_after_commit(row.experiment_id)  # tells the study what ended
 
     # the trainer's events about trial jobs ---------------------------------------------
 

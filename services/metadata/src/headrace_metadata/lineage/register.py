@@ -27,7 +27,7 @@ def register(ingest: Ingest, service: Service) -> None:
     """Have ``ingest`` record every message type lineage knows, and ``service`` answer
     ``GetLineage``."""
     for message in MAPPERS:
-        ingest.on(message, record)
+        ingest.on(message, record, records_only=True)
 
     @service.answers(GetLineage)
     async def answer(query: GetLineage) -> LineageGraph:

@@ -21,7 +21,7 @@ __all__ = ["TABLES", "LabelRow", "RunRow", "StepRow", "list_runs", "record", "re
 def register(ingest: Ingest, service: Service) -> None:
     """Record run and step events through ``ingest``; answer ``ListRuns`` on ``service``."""
     for message in (*RUN_EVENTS, *STEP_EVENTS):
-        ingest.on(message, record)
+        ingest.on(message, record, records_only=True)
 
     @service.on_start
     async def fill_counts() -> None:
