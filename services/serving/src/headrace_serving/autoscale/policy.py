@@ -72,11 +72,11 @@ class ScalePolicy:
     def observe(self, now: float, concurrency: float) -> None:
         self.samples.append((now, concurrency))
         horizon = now - self.settings.stable_window
-        while self.samples and self.samples[0][0] < horizon:
+        while self.samples and self.samples[0][0] <= horizon:
             self.samples.popleft()
 
     def average(self, now: float, window: float) -> float:
-        values = [c for t, c in self.samples if t >= now - window]
+        values = [c for t, c in self.samples if t > now - window]
         return sum(values) / len(values) if values else 0.0
 
     def desired(self, now: float, *, current: int, idle_for: float) -> int:
