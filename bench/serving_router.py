@@ -29,7 +29,7 @@ import uvloop
 from sklearn.linear_model import LogisticRegression
 
 from headrace_serving import LocalFleet, RevisionPlan, ServiceKey, Traffic
-from headrace_serving.revisions.process import free_port, probe_ready, spawn, terminate
+from headrace_serving.revisions.replica import Replica
 
 FEATURES = 20
 ROW = [round(0.05 * i, 2) for i in range(FEATURES)]
@@ -90,24 +90,22 @@ async def bench(seconds: int, folder: Path) -> dict[str, dict[str, dict[str, flo
     model = folder / "model.joblib"
     joblib.dump(LogisticRegression().fit(x, x[:, 0] > 0.5), model)
     plan = RevisionPlan(name="lr-predictor-00001", model_name="lr", storage_uri=str(model))
-    port = free_port("127.0.0.1")
-    command = [sys.executable, "-m", "headrace_modelserver.cli", "--model-name", "lr",
-               "--storage-uri", str(model), "--host", "127.0.0.1", "--port", str(port),
-               "--log-level", "warning"]  # fmt: skip
-    direct = await spawn(command, {}, folder / "direct.log")
+    # The direct server: a model-server process started the way the fleet starts a replica.
+    direct = Replica("direct", 1, "127.0.0.1", folder / "direct.log")
     events = Events()
     fleet = LocalFleet(events, logs_dir=folder / "logs")
     key = ServiceKey("default", "lr")
     try:
+        failure = await direct.start(plan, 120)
+        if failure is not None:
+            raise RuntimeError(failure)
         router_url = await fleet.open_service(key)
         await fleet.start_revision(key, plan)
         await fleet.set_traffic(key, Traffic(stable=plan.name))
         await asyncio.wait_for(events.ready.wait(), 120)
         if events.failure:
             raise RuntimeError(events.failure)
-        while not ((answer := await probe_ready("127.0.0.1", port)) and answer.ready):
-            await asyncio.sleep(0.1)  # the directly started server's own readiness
-        urls = {"direct": f"http://127.0.0.1:{port}", "router": router_url}
+        urls = {"direct": f"http://127.0.0.1:{direct.port}", "router": router_url}
         for url in urls.values():
             await wrk(url, 8, 2, folder)  # warm-up
         results: dict[str, dict[str, dict[str, float]]] = {}
@@ -118,7 +116,7 @@ async def bench(seconds: int, folder: Path) -> dict[str, dict[str, dict[str, flo
         return results
     finally:
         await fleet.aclose()
-        await terminate(direct)
+        await direct.stop()
 
 
 def main() -> None:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -184,26 +186,25 @@ async def test_logger_hands_over_request_and_response_bodies_with_one_id(
     headers = {"x-request-id": "req-1", "content-type": "application/json"}
     answer = await client.post(f"{url}/v2/models/iris/infer", content=body, headers=headers)
     assert answer.status_code == 200
-    logged = await recorder.wait_for(
-        lambda: [e for e in recorder.of("logged", revision) if e[4] == "req-1"][1:] and
-        [e for e in recorder.of("logged", revision) if e[4] == "req-1"]  # fmt: skip
-    )
-    request, response = sorted(logged, key=lambda e: e[3] != "request")
+
+    def logged(*, request_id: str, other: bool = False) -> list[tuple[Any, ...]]:
+        found = [e for e in recorder.of("logged", revision) if (e[4] == request_id) != other]
+        return found if len(found) == 2 else []
+
+    pair = await recorder.wait_for(lambda: logged(request_id="req-1"))
+    request, response = sorted(pair, key=lambda e: e[3] != "request")
     assert request[3:] == ("request", "req-1", body, "application/json")
     assert response[3:] == ("response", "req-1", answer.content, "application/json")
 
     # Without an id the router makes one, the same for both halves; a chunked body is whole.
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         yield body[:10]
         yield body[10:]
 
     answer = await client.post(f"{url}/v2/models/iris/infer", content=chunks())
     assert answer.status_code == 200
-    before = len(logged)
-    rest = await recorder.wait_for(
-        lambda: (e := [x for x in recorder.of("logged", revision) if x[4] != "req-1"])[1:] and e
-    )
-    assert before == 2
-    assert {e[3] for e in rest} == {"request", "response"}
-    assert rest[0][4] == rest[1][4]
-    assert rest[0][5] == body
+    pair = await recorder.wait_for(lambda: logged(request_id="req-1", other=True))
+    request, response = sorted(pair, key=lambda e: e[3] != "request")
+    assert request[4] == response[4]
+    assert request[5] == body
+    assert response[5] == answer.content

@@ -106,6 +106,16 @@ class Revision:
         if self.limit:
             self.on_change()  # room for a queued request
 
+    def unreachable(self, replica: Replica, reason: str) -> None:
+        """The router could not connect to ``replica``: no more requests to it; it stops
+        once its requests in flight end, and the autoscaler starts another."""
+        if replica.state == "ready":
+            log.warning("replica %r of %s is unreachable (%s): replacing it", replica, self.key,
+                        reason)  # fmt: skip
+            self._take_out(replica)
+            replica.drain()
+            self._report()
+
     def begin_wait(self) -> None:
         """A request waits for a replica of this revision (cold start or a full one)."""
         self.waiting += 1

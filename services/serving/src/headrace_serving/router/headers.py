@@ -51,7 +51,10 @@ def response_bytes(
     body: bytes,
     revision: bytes,
     keep_alive: bool,
+    head: bool = False,
 ) -> bytes:
+    """The replica's answer to the client, with the revision that served it; to a HEAD
+    request the headers only."""
     return b"HTTP/1.1 %d %s\r\n%s%s: %s\r\ncontent-length: %d\r\n%s\r\n%s" % (
         status,
         reason,
@@ -60,7 +63,7 @@ def response_bytes(
         revision,
         len(body),
         b"" if keep_alive else b"connection: close\r\n",
-        body,
+        b"" if head else body,
     )
 
 

@@ -26,7 +26,8 @@ from .upstream import UpstreamError, UpstreamResponse
 __all__ = ["ServiceRouter"]
 
 log = logging.getLogger("headrace.serving.router")
-ATTEMPTS = 3
+ATTEMPTS = 4
+"""Tries of a request whose replica could not be reached (nothing of it was sent)."""
 
 
 class Exchange:
@@ -39,7 +40,9 @@ class Exchange:
         self.router = router
         self.request = request
         self.client = client
-        self.data = request_bytes(request.method, request.url, request.headers, request.body)
+        # HEAD goes upstream as GET (its answer's length is then known), answered bodiless.
+        method = b"GET" if request.method == b"HEAD" else request.method
+        self.data = request_bytes(method, request.url, request.headers, request.body)
         self.revision: Revision | None = None
         self.replica: Replica | None = None
         self.attempts = 0
@@ -53,7 +56,8 @@ class Exchange:
         if response is not None:
             self.client.reply(
                 response_bytes(response.status, response.reason, response.headers,
-                               response.body, revision.label, self.request.keep_alive)
+                               response.body, revision.label, self.request.keep_alive,
+                               head=self.request.method == b"HEAD")
             )  # fmt: skip
             if router.logger is not None and router.logger.mode != "request":
                 router.log_body(self, "response", response.body, response.content_type)
@@ -63,7 +67,7 @@ class Exchange:
         self.revision = self.replica = None
         self.attempts += 1
         if error.retryable and self.attempts < ATTEMPTS:
-            router.loop.create_task(router.forward(self))
+            router.spawn(self)
             return
         router.reply_error(self, 502, f"{error} (revision {revision.name})", revision.name)
 
@@ -90,6 +94,7 @@ class ServiceRouter:
         self.in_flight = 0
         self._waiters: list[asyncio.Future[None]] = []
         self._drained: asyncio.Future[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def notify(self) -> None:
         """Something changed (a replica ready, room freed, traffic, a failure): waiting
@@ -118,7 +123,12 @@ class ServiceRouter:
                 if connection is not None:
                     connection.send(exchange.data, exchange.done)
                     return
-        self.loop.create_task(self.forward(exchange))
+        self.spawn(exchange)
+
+    def spawn(self, exchange: Exchange) -> None:
+        task = self.loop.create_task(self.forward(exchange))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def forward(self, exchange: Exchange) -> None:
         """The slow path: wait for a replica and/or open a connection, then send."""
@@ -138,6 +148,7 @@ class ServiceRouter:
                     connection = await replica.pool.connect()
                 except UpstreamError as exc:
                     revision.release(replica)
+                    revision.unreachable(replica, str(exc))
                     exchange.revision = exchange.replica = None
                     exchange.attempts += 1
                     if exchange.attempts >= ATTEMPTS:

@@ -27,8 +27,7 @@ class UpstreamError(Exception):
     def __init__(self, message: str, *, retryable: bool) -> None:
         super().__init__(message)
         self.retryable = retryable
-        """Nothing of the request reached the model server (or it closed an idle connection
-        as the request was written): sending it again, elsewhere, is safe."""
+        """No answer has begun: sending the request again, elsewhere, is safe."""
 
 
 class UpstreamResponse:
@@ -59,7 +58,6 @@ class UpstreamConnection(asyncio.Protocol):
         self.body: list[bytes] = []
         self.content_type = b""
         self.received = False
-        self.reused = False
         self.idle_since = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -111,7 +109,6 @@ class UpstreamConnection(asyncio.Protocol):
         self.headers = []
         self.body = []
         self.content_type = b""
-        self.reused = True
         if self.parser.should_keep_alive():
             self.pool.release(self)
         elif self.transport is not None:
@@ -122,7 +119,10 @@ class UpstreamConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.pool.discard(self)
         if self.callback is not None:
-            retryable = self.reused and not self.received
+            # Nothing of an answer came: the server closed a kept-alive connection as the
+            # request went out, or died before reading it. Inference has no side effects, so
+            # the request may go to another replica (a bounded number of times).
+            retryable = not self.received
             self._fail(UpstreamError("the model server closed the connection", retryable=retryable))
 
     def _fail(self, error: UpstreamError) -> None:

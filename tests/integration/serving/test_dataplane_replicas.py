@@ -1,0 +1,87 @@
+"""Replicas behind the router: a replica that dies is routed around and replaced; a full one
+(``container_concurrency``) queues requests; paths and methods pass through as they are."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import httpx
+import pytest
+from dataplane_support import V2, Recorder, plan, slow_model
+
+from headrace_serving import LocalFleet, LoggerPlan, ServiceKey, Traffic
+
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
+
+
+async def test_a_dead_replica_is_routed_around_and_replaced(
+    fleet: LocalFleet, recorder: Recorder, client: httpx.AsyncClient, models: tuple[Path, Path]
+) -> None:
+    key = ServiceKey("default", "crash")
+    revision = "crash-predictor-00001"
+    url = await fleet.open_service(key)
+    await fleet.start_revision(key, plan(revision, models[0], min_replicas=2, max_replicas=2))
+    await fleet.set_traffic(key, Traffic(stable=revision))
+    await recorder.wait_for(lambda: ("scaled", key, revision, 2) in recorder.events)
+    for _ in range(10):  # connections to both replicas in the pools
+        assert (await client.post(f"{url}/v2/models/iris/infer", json=V2)).status_code == 200
+
+    # The test reaches into the fleet for a replica's process id: nothing public exposes it.
+    victim = fleet._services[key].router.revisions[revision].serving[0]
+    assert victim.pid is not None
+    os.killpg(victim.pid, signal.SIGKILL)
+    answers = [await client.post(f"{url}/v2/models/iris/infer", json=V2) for _ in range(20)]
+    assert [a.status_code for a in answers] == [200] * 20, [a.text for a in answers]
+    # Replaced: two replicas serve again (the autoscaler keeps min_replicas).
+    seen = len(recorder.of("scaled", revision))
+    await recorder.wait_for(lambda: ("scaled", key, revision, 2) in recorder.events[seen:])
+    [status] = fleet.status(key)
+    assert (status.state, status.ready_replicas) == ("Ready", 2)
+
+
+async def test_container_concurrency_queues_requests_for_a_full_replica(
+    fleet: LocalFleet, recorder: Recorder, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    key = ServiceKey("default", "limited")
+    revision = "limited-predictor-00001"
+    url = await fleet.open_service(key, logger=LoggerPlan(mode="all"))
+    model = slow_model(tmp_path / "slow", 0.1)
+    await fleet.start_revision(key, plan(revision, model, container_concurrency=1))
+    await fleet.set_traffic(key, Traffic(stable=revision))
+    await recorder.ready(revision)
+    answers = await asyncio.gather(
+        *(client.post(f"{url}/v2/models/iris/infer", json=V2) for _ in range(3))
+    )
+    assert [a.status_code for a in answers] == [200] * 3
+    logged = await recorder.wait_for(lambda: recorder.of("logged", revision)[5:] and
+                                     recorder.of("logged", revision))  # fmt: skip
+    # The logger sees each request as it goes to the replica: one at a time, each after
+    # the answer to the one before.
+    assert [e[3] for e in logged] == ["request", "response"] * 3
+    assert [e[4] for e in logged[::2]] == [e[4] for e in logged[1::2]]
+
+
+async def test_paths_and_methods_pass_through(
+    fleet: LocalFleet, recorder: Recorder, client: httpx.AsyncClient, models: tuple[Path, Path]
+) -> None:
+    key = ServiceKey("default", "paths")
+    revision = "paths-predictor-00001"
+    url = await fleet.open_service(key)
+    await fleet.start_revision(key, plan(revision, models[0]))
+    await fleet.set_traffic(key, Traffic(stable=revision))
+    await recorder.ready(revision)
+    v1 = await client.post(
+        f"{url}/v1/models/iris:predict", json={"instances": [V2["inputs"][0]["data"]]}
+    )  # type: ignore[index]
+    assert v1.status_code == 200
+    assert v1.json() == {"predictions": [0]}
+    assert (await client.get(f"{url}/v2/models/iris")).json()["name"] == "iris"
+    head = await client.head(f"{url}/v2/health/ready")
+    assert head.status_code == 200
+    assert head.content == b""
+    missing = await client.get(f"{url}/v2/models/other/ready")
+    assert missing.status_code == 404  # the model server's own answer, passed on
+    assert missing.headers["x-headrace-revision"] == revision
