@@ -5,10 +5,10 @@ One scikit-learn LogisticRegression (20 features) is served twice on 127.0.0.1: 
 ``headrace-model-server`` started directly, and by a revision of one replica behind an
 InferenceService's router (this process, on uvloop). ``wrk`` (a process of its own) sends
 the same single-row v2 infer request to both, at concurrency 1 and 32, back to back per
-case; the script prints p50 and p99 of each, the added latency (router minus direct) and
-the ratio.
+case (``--loop asyncio`` runs the router on the standard event loop); the script prints
+p50 and p99 of each, the added latency (router minus direct) and the ratio.
 
-    .venv/bin/python bench/serving_router.py [--seconds 10] [--json]
+    .venv/bin/python bench/serving_router.py [--seconds 10] [--loop uvloop|asyncio] [--json]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import re
+import resource
 import shutil
 import sys
 import tempfile
@@ -112,7 +113,12 @@ async def bench(seconds: int, folder: Path) -> dict[str, dict[str, dict[str, flo
         for concurrency in (1, 32):
             for name, url in urls.items():
                 case = results.setdefault(f"c={concurrency}", {})
-                case[name] = await wrk(url, concurrency, seconds, folder)
+                before = resource.getrusage(resource.RUSAGE_SELF)
+                case[name] = result = await wrk(url, concurrency, seconds, folder)
+                if name == "router":  # this process is the router: its CPU time per request
+                    after = resource.getrusage(resource.RUSAGE_SELF)
+                    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+                    result["cpu_us"] = cpu / (result["rps"] * seconds) * 1e6
         return results
     finally:
         await fleet.aclose()
@@ -122,12 +128,16 @@ async def bench(seconds: int, folder: Path) -> dict[str, dict[str, dict[str, flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=10, help="per measurement")
+    parser.add_argument(
+        "--loop", choices=["uvloop", "asyncio"], default="uvloop", help="the router's event loop"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
     with tempfile.TemporaryDirectory() as tmp:
-        results = uvloop.run(bench(args.seconds, Path(tmp)))
+        run = uvloop.run if args.loop == "uvloop" else asyncio.run
+        results = run(bench(args.seconds, Path(tmp)))
     if args.json:
         print(json.dumps(results, indent=2))
         return
@@ -140,6 +150,7 @@ def main() -> None:
             f"{'':<8}{'added':<10}{'':>10}{r['p50_ms'] - d['p50_ms']:>10.3f}"
             f"{r['p99_ms'] - d['p99_ms']:>10.3f}"
         )
+        print(f"{'':<8}{'router CPU per request':<30}{r['cpu_us']:>10.1f} us")
         print(
             f"{'':<8}{'ratio':<10}{r['rps'] / d['rps']:>9.2f}x{r['p50_ms'] / d['p50_ms']:>9.2f}x"
             f"{r['p99_ms'] / d['p99_ms']:>9.2f}x"

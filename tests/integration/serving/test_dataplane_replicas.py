@@ -85,3 +85,31 @@ async def test_paths_and_methods_pass_through(
     missing = await client.get(f"{url}/v2/models/other/ready")
     assert missing.status_code == 404  # the model server's own answer, passed on
     assert missing.headers["x-headrace-revision"] == revision
+
+
+async def test_a_replica_that_exits_or_loads_too_long_fails_its_revision(
+    recorder: Recorder, tmp_path: Path, models: tuple[Path, Path]
+) -> None:
+    fleet = LocalFleet(recorder, logs_dir=tmp_path / "logs", load_timeout=1.5)
+    key = ServiceKey("default", "failing")
+    exits, sleeps = "failing-predictor-00001", "failing-predictor-00002"
+    sleepy = tmp_path / "sleepy"
+    sleepy.mkdir()
+    (sleepy / "model.py").write_text(
+        "import time\n\nclass Model:\n    def load(self, folder):\n        time.sleep(30)\n\n"
+        "    def predict(self, inputs):\n        return inputs\n"
+    )
+    try:
+        await fleet.open_service(key)
+        # The model server refuses the format and exits: the reason is its log's last error.
+        await fleet.start_revision(key, plan(exits, models[0], model_format="bogus"))
+        await fleet.start_revision(key, plan(sleeps, sleepy))
+        await recorder.wait_for(
+            lambda: recorder.of("failed", exits) and recorder.of("failed", sleeps)
+        )
+    finally:
+        await fleet.aclose()
+    assert "invalid choice: 'bogus'" in recorder.of("failed", exits)[0][3]
+    reason = recorder.of("failed", sleeps)[0][3]
+    assert "did not become ready in 1.5 s" in reason
+    assert str(tmp_path / "logs" / "default" / "failing" / f"{sleeps}-1.log") in reason

@@ -25,6 +25,7 @@ HOP_BY_HOP = frozenset(
 
 REVISION_HEADER = b"x-headrace-revision"
 _REASONS = {
+    500: b"Internal Server Error",
     404: b"Not Found",
     502: b"Bad Gateway",
     503: b"Service Unavailable",

@@ -132,6 +132,15 @@ class ServiceRouter:
 
     async def forward(self, exchange: Exchange) -> None:
         """The slow path: wait for a replica and/or open a connection, then send."""
+        try:
+            await self._forward(exchange)
+        except Exception:  # a bug must not leave the client without an answer
+            log.exception("routing a request of InferenceService %s failed", self.key)
+            if exchange.revision is not None and exchange.replica is not None:
+                exchange.revision.release(exchange.replica)
+            self.reply_error(exchange, 500, f"the router of InferenceService {self.key} failed")
+
+    async def _forward(self, exchange: Exchange) -> None:
         while True:
             if exchange.replica is None:
                 failure = await self._acquire(exchange)
