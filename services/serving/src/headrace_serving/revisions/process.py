@@ -37,9 +37,27 @@ def free_port(host: str) -> int:
         return int(s.getsockname()[1])
 
 
+# On Linux the replica asks the kernel for SIGTERM when the fleet's process dies (however it
+# dies), then runs the model server's CLI in the same interpreter: no orphan outlives the
+# fleet. The parent's pid guards against the fleet dying before the request was made.
+_LINUX_LAUNCH = (
+    "import ctypes, os, runpy, signal, sys\n"
+    "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG\n"
+    "if os.getppid() != int(sys.argv.pop(1)):\n"
+    "    sys.exit('the fleet that started this model server is gone')\n"
+    "runpy.run_module('headrace_modelserver.cli', run_name='__main__', alter_sys=True)\n"
+)
+
+
+def _launcher() -> list[str]:
+    if sys.platform == "linux":
+        return [sys.executable, "-c", _LINUX_LAUNCH, str(os.getpid())]
+    return [sys.executable, "-m", "headrace_modelserver.cli"]
+
+
 def server_command(plan: RevisionPlan, host: str, port: int) -> list[str]:
     command = [
-        sys.executable, "-m", "headrace_modelserver.cli",
+        *_launcher(),
         "--model-name", plan.model_name,
         "--storage-uri", plan.storage_uri,
         "--host", host,

@@ -246,9 +246,11 @@ class Revision:
         self.state = "Retired"
         self.serving.clear()
         await asyncio.gather(*(r.stop() for r in list(self.replicas)))
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Each replica's task ends once its process has: wait, so none is left running.
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=15)
+            for task in pending:
+                task.cancel()
 
     def status(self) -> RevisionStatus:
         return RevisionStatus(
