@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+import sys
 from pathlib import Path
 
 import httpx
@@ -113,3 +115,59 @@ async def test_a_replica_that_exits_or_loads_too_long_fails_its_revision(
     reason = recorder.of("failed", sleeps)[0][3]
     assert "did not become ready in 1.5 s" in reason
     assert str(tmp_path / "logs" / "default" / "failing" / f"{sleeps}-1.log") in reason
+
+
+FLEET_SCRIPT = """
+import asyncio, sys
+from pathlib import Path
+from headrace_serving import LocalFleet, RevisionPlan, ServiceKey
+
+
+class Events:
+    def __init__(self):
+        self.ready = asyncio.Event()
+
+    def revision_ready(self, *args):
+        self.ready.set()
+
+    revision_failed = scaled = logged = lambda self, *args: None
+
+
+async def main():
+    events = Events()
+    fleet = LocalFleet(events, logs_dir=Path(sys.argv[2]))
+    key = ServiceKey("default", "orphans")
+    await fleet.open_service(key)
+    await fleet.start_revision(key, RevisionPlan("orphans-1", "iris", sys.argv[1]))
+    await events.ready.wait()
+    print(fleet._services[key].router.revisions["orphans-1"].serving[0].pid, flush=True)
+    await asyncio.Event().wait()
+
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux's")
+async def test_replicas_stop_when_the_fleets_process_is_killed(
+    tmp_path: Path, models: tuple[Path, Path]
+) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", FLEET_SCRIPT, str(models[0]), str(tmp_path),
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None
+    line = await asyncio.wait_for(process.stdout.readline(), 60)
+    replica = int(line)
+    pidfd = os.pidfd_open(replica)  # readable once the replica's process has ended
+    try:
+        process.kill()
+        await process.wait()
+        ended = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().add_reader(pidfd, ended.set_result, None)
+        await asyncio.wait_for(ended, 20)
+    finally:
+        asyncio.get_running_loop().remove_reader(pidfd)
+        os.close(pidfd)
+        with contextlib.suppress(ProcessLookupError):  # left running: the test failed
+            os.killpg(replica, signal.SIGKILL)
