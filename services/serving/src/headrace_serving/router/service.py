@@ -123,27 +123,29 @@ class ServiceRouter:
                 if connection is not None:
                     connection.send(exchange.data, exchange.done)
                     return
-        self.spawn(exchange)
+        self.spawn(exchange, choice)
 
-    def spawn(self, exchange: Exchange) -> None:
-        task = self.loop.create_task(self.forward(exchange))
+    def spawn(self, exchange: Exchange, choice: Revision | str | None = None) -> None:
+        """Route ``exchange`` on the slow path, to ``choice`` if the split made one."""
+        task = self.loop.create_task(self.forward(exchange, choice))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def forward(self, exchange: Exchange) -> None:
+    async def forward(self, exchange: Exchange, choice: Revision | str | None = None) -> None:
         """The slow path: wait for a replica and/or open a connection, then send."""
         try:
-            await self._forward(exchange)
+            await self._forward(exchange, choice)
         except Exception:  # a bug must not leave the client without an answer
             log.exception("routing a request of InferenceService %s failed", self.key)
             if exchange.revision is not None and exchange.replica is not None:
                 exchange.revision.release(exchange.replica)
             self.reply_error(exchange, 500, f"the router of InferenceService {self.key} failed")
 
-    async def _forward(self, exchange: Exchange) -> None:
+    async def _forward(self, exchange: Exchange, choice: Revision | str | None) -> None:
         while True:
             if exchange.replica is None:
-                failure = await self._acquire(exchange)
+                failure = await self._acquire(exchange, choice)
+                choice = None
                 if failure is not None:
                     self.reply_error(exchange, *failure)
                     return
@@ -167,16 +169,19 @@ class ServiceRouter:
             connection.send(exchange.data, exchange.done)
             return
 
-    async def _acquire(self, exchange: Exchange) -> tuple[int, str] | None:
-        """Route ``exchange`` to a replica, waiting while none can take it; or (status,
-        why) when it cannot be served."""
+    async def _acquire(
+        self, exchange: Exchange, choice: Revision | str | None
+    ) -> tuple[int, str] | None:
+        """Route ``exchange`` to a replica (of ``choice`` first, if the split made one),
+        waiting while none can take it; or (status, why) when it cannot be served."""
         deadline = self.loop.time() + self.cold_start_timeout
         waiting_on: Revision | None = None
         try:
             while True:
                 if self.closed:
                     return 404, self._gone()
-                choice = self.split.choose(self.traffic, self.revisions)
+                if choice is None:
+                    choice = self.split.choose(self.traffic, self.revisions)
                 if isinstance(choice, str):
                     return 503, choice
                 if choice is not None:
@@ -201,6 +206,7 @@ class ServiceRouter:
                 self._waiters.append(waiter)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(waiter, remaining)
+                choice = None
         finally:
             if waiting_on is not None:
                 waiting_on.end_wait()
