@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -19,9 +20,12 @@ async def test_scales_to_zero_when_idle_and_the_first_request_after_succeeds(
     key = ServiceKey("default", "zero")
     revision = "zero-predictor-00001"
     url = await fleet.open_service(key)
+    # A request before there is any revision waits for one, then for its load.
+    early = asyncio.create_task(client.post(f"{url}/v2/models/iris/infer", json=V2))
     await fleet.start_revision(key, plan(revision, models[0], min_replicas=0, max_replicas=1))
     await fleet.set_traffic(key, Traffic(stable=revision))
-    await recorder.ready(revision)
+    assert (await early).status_code == 200
+    assert recorder.of("ready", revision)
     # No request for the idle period (1.5 s here): no replica left.
     await recorder.wait_for(lambda: ("scaled", key, revision, 0) in recorder.events)
     [status] = fleet.status(key)
@@ -59,3 +63,20 @@ async def test_scales_up_under_concurrency_and_back_down(
     await recorder.wait_for(lambda: ("scaled", key, revision, 1) in recorder.events[scaled:])
     [status] = fleet.status(key)
     assert (status.state, status.ready_replicas) == ("Ready", 1)
+
+
+async def test_a_request_waits_for_a_replica_up_to_the_cold_start_timeout(
+    recorder: Recorder, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    fleet = LocalFleet(recorder, logs_dir=tmp_path, cold_start_timeout=0.5)
+    key = ServiceKey("default", "never")
+    try:
+        url = await fleet.open_service(key)
+        answer = await client.post(f"{url}/v2/models/iris/infer", json=V2)
+    finally:
+        await fleet.aclose()
+    assert answer.status_code == 503
+    assert answer.json()["error"] == (
+        "InferenceService default/never: no replica of a revision could take the request "
+        "within 0.5 s"
+    )
