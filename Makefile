@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # A target-specific value also reaches `setup` when it runs as that target's prerequisite.
 EXTRAS ?=
 
-.PHONY: help setup demo test lint typecheck unit integration e2e bench bench-modelserver asyncapi down clean
+.PHONY: help setup demo test lint typecheck unit integration e2e bench bench-modelserver bench-serving asyncapi down clean
 
 help:
 	@echo "make demo   - create the environment, start the platform, run the main job"
@@ -19,6 +19,7 @@ help:
 	@echo "make setup  - create or update .venv (nothing else)"
 	@echo "make bench  - run the benchmarks under bench/"
 	@echo "make bench-modelserver - the model server against KServe's (needs wrk; installs kserve into .bench-venv/)"
+	@echo "make bench-serving - the serving router's added latency over the model server (needs wrk)"
 
 $(CURDIR)/.tools/bin/uv:
 	@echo "bootstrapping uv $(UV_VERSION) into .tools/"
@@ -70,6 +71,10 @@ bench: setup
 # Not part of `make bench`: it installs kserve into its own environment, .bench-venv/kserve.
 bench-modelserver: setup
 	@$(VENV_BIN)/python bench/modelserver.py
+
+# Not part of `make bench`: about a minute with wrk at 10 s per measurement.
+bench-serving: setup
+	@$(VENV_BIN)/python bench/serving_router.py
 
 asyncapi: setup
 	@$(VENV_BIN)/python -m headrace_contracts.asyncapi > docs/asyncapi.json

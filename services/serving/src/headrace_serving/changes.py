@@ -62,6 +62,7 @@ def new_revision(
         max_batch_size=spec.batcher.max_batch_size if spec.batcher else 1,
         max_latency_ms=float(spec.batcher.max_latency_ms) if spec.batcher else 5.0,
         env=dict(env),
+        namespace=row.namespace,
     )
     plan_json = dataclasses.asdict(plan)
     plan_json["env"] = dict(plan.env)

@@ -15,6 +15,7 @@ from typing import Literal, Protocol
 
 __all__ = [
     "Fleet",
+    "FleetError",
     "FleetEvents",
     "LoggerPlan",
     "RevisionPlan",
@@ -24,6 +25,7 @@ __all__ = [
 ]
 
 LoggerMode = Literal["all", "request", "response"]
+LoggedKind = Literal["request", "response"]
 RevisionState = Literal["Loading", "Ready", "Failed", "ScaledToZero", "Retired"]
 
 
@@ -66,6 +68,8 @@ class RevisionPlan:
     max_latency_ms: float = 5.0
     workers: int = 1
     env: Mapping[str, str] = field(default_factory=dict)
+    namespace: str = "default"
+    """The InferenceService's namespace: where ``models:/`` URIs are resolved."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +100,25 @@ class FleetEvents(Protocol):
     def revision_failed(self, key: ServiceKey, revision: str, reason: str) -> None: ...
 
     def scaled(self, key: ServiceKey, revision: str, replicas: int) -> None: ...
+
+    def logged(
+        self,
+        key: ServiceKey,
+        revision: str,
+        kind: LoggedKind,
+        request_id: str,
+        body: bytes,
+        content_type: str,
+    ) -> None:
+        """KServe's ``logger``: a request or response body the router saw (the same
+        ``request_id`` for both halves of one exchange), called soon after, off the
+        request's path."""
+        ...
+
+
+class FleetError(Exception):
+    """A call the fleet cannot carry out (e.g. a revision of a service that is not open);
+    the message names the thing and the fix."""
 
 
 class Fleet(Protocol):

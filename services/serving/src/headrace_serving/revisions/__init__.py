@@ -1,5 +1,6 @@
-"""Revisions of an InferenceService: names, the digest deciding when a new one is made, and
-the rollout between the stable and the canary revision (pure, no I/O)."""
+"""Revisions of an InferenceService: names, the digest deciding when a new one is made, the
+rollout between the stable and the canary revision (pure, no I/O), and, at run time, a
+revision's model-server replicas as local processes (``revision``, ``replica``, ``process``)."""
 
 from .naming import predictor_digest, revision_name
 from .rollout import Outcome, Rollout
