@@ -105,7 +105,7 @@ def build(
 
 def _local_fleet(settings: Settings) -> FleetFactory:
     def make(events: FleetEvents) -> Fleet:
-        from .fleet import LocalFleet  # type: ignore[import-not-found,unused-ignore]
+        from .fleet import LocalFleet
 
         fleet: Fleet = LocalFleet(events, logs_dir=settings.home / "logs" / "serving")
         return fleet
