@@ -24,6 +24,7 @@ from ..backends.kubernetes.backend import KubernetesBackend
 from ..backends.local import LocalBackend
 from ..placement import Placement
 from .controller import ControllerDeps
+from .given_up import command_given_up, submit_given_up
 from .handlers import JobHandlers
 from .ledger import JobLedger
 from .manager import JobManager
@@ -77,10 +78,10 @@ def add_training_jobs(
     async def listed(query: ListTrainingJobs) -> Reply:
         return await handlers().list(query)
 
-    service.handles(SubmitTrainingJob)(submit)
-    service.handles(CancelTrainingJob)(cancel)
-    service.handles(SuspendTrainingJob)(suspend)
-    service.handles(ResumeTrainingJob)(resume)
+    service.handles(SubmitTrainingJob, on_give_up=submit_given_up)(submit)
+    service.handles(CancelTrainingJob, on_give_up=command_given_up)(cancel)
+    service.handles(SuspendTrainingJob, on_give_up=command_given_up)(suspend)
+    service.handles(ResumeTrainingJob, on_give_up=command_given_up)(resume)
     service.answers(GetTrainingJob)(get)
     service.answers(ListTrainingJobs)(listed)
 
