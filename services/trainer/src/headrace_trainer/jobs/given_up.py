@@ -48,7 +48,7 @@ COMMAND_FAILED = "CommandFailed"
 
 
 def _why(what: str, dead: DeadLetter) -> str:
-    return f"the trainer could not {what}: {dead.error} (its log has the details; try again)"
+    return f"the trainer could not {what}: {dead.summary} (its log has the details; try again)"
 
 
 def record_failed_submit(
