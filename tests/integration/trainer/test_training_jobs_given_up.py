@@ -62,6 +62,7 @@ def test_a_submit_the_bus_gives_up_on_fails_the_job_with_the_error(
             client.submit_timeout = 30.0
             (applied,) = client.apply(manifest)
             job = client.wait_job("lost", timeout=30)
+        assert applied.job.state == "FAILED"  # what apply waited for: the failed record
     finally:
         fault.remove()
     assert 2 <= fault.hits <= 3
