@@ -86,8 +86,13 @@ def test_a_submit_the_bus_gives_up_on_fails_the_job_with_the_error(
 def test_a_suspend_the_bus_gives_up_on_is_a_condition_of_the_job(
     platform: Background, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
-    manifest = write_manifest(tmp_path, "held", pytorch_job("held", sleeper))
+    # the replicas run in the manifest's folder, until a file "go" is there
+    waiter = [
+        sys.executable,
+        "-c",
+        "import os, time\nwhile not os.path.exists('go'):\n    time.sleep(0.05)",
+    ]
+    manifest = write_manifest(tmp_path, "held", pytorch_job("held", waiter))
     with Client(nats_url=platform.url, timeout=10.0) as client:
         client.apply(manifest)
         wait_job(client, "held", lambda job: job.state == "RUNNING", what="ran")
@@ -106,10 +111,24 @@ def test_a_suspend_the_bus_gives_up_on_is_a_condition_of_the_job(
             )
         finally:
             fault.remove()
+        assert 2 <= fault.hits <= 3
         assert job.state == "RUNNING"
         (condition,) = [c for c in job.conditions if c.type == "CommandFailed"]
         assert condition.reason == "SuspendFailed"
         assert condition.message.startswith("the trainer could not suspend the job: failed 2 ")
         assert main(["job", "get", "held", "--nats-url", platform.url]) == 0
         assert "SuspendFailed" in capsys.readouterr().out
+        # the job runs on to its end, and the condition stays with it
+        (tmp_path / "go").write_text("")
+        done = client.wait_job("held", timeout=30)
+        assert done.state == "SUCCEEDED"
+        assert [c.reason for c in done.conditions if c.type == "CommandFailed"] == ["SuspendFailed"]
+        # a later command is recorded: the failed one is past
+        client.resume_job("held")
+        wait_job(
+            client,
+            "held",
+            lambda job: all(c.type != "CommandFailed" for c in job.conditions),
+            what="forgot the failed suspend",
+        )
         client.delete_job("held")

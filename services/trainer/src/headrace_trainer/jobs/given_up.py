@@ -34,17 +34,16 @@ from headrace_contracts.kubeflow import manifest_digest
 from headrace_runtime import HandlerContext
 
 from .codec import decode_state, encode_state
-from .conditions import timestamp
+from .conditions import COMMAND_FAILED, timestamp
 from .controller import new_uid
 from .policy import JobState, Phase
 from .store import TrainingJobRow, by_job_id, find
 
-__all__ = ["command_given_up", "record_failed_submit", "submit_given_up"]
+__all__ = ["command_given_up", "record_failed_submit", "submit_given_up", "with_command_failed"]
 
 log = logging.getLogger("headrace.trainer.jobs")
 
 KEY = "given-up"
-COMMAND_FAILED = "CommandFailed"
 
 
 def _why(what: str, dead: DeadLetter) -> str:
@@ -114,18 +113,32 @@ _VERBS = {
 }
 
 
+def with_command_failed(
+    row: TrainingJobRow, condition: JobCondition | None
+) -> dict[str, Any] | None:
+    """The row's encoded state with ``condition`` as its ``CommandFailed`` condition (None:
+    without one); None when nothing changes."""
+    state = decode_state(row.state) if row.state else JobState(phase=Phase(row.phase))
+    kept = tuple(c for c in state.conditions if c.type != COMMAND_FAILED)
+    if condition is None and len(kept) == len(state.conditions):
+        return None
+    extra = (condition,) if condition is not None else ()
+    return encode_state(dataclasses.replace(state, conditions=(*kept, *extra)))
+
+
 async def command_given_up(
     command: CancelTrainingJob | SuspendTrainingJob | ResumeTrainingJob,
     ctx: HandlerContext[Any],
     dead: DeadLetter,
-) -> None:
+) -> JobCondition | None:
+    """Record the ``CommandFailed`` condition on the job's row and return it (for the job's
+    controller to keep); None when the job is not known."""
     verb, reason = _VERBS[type(command)]
     row = by_job_id(ctx.session, command.job_id)
     if row is None:
         log.warning("training job %s: %s given up, and no such job", command.job_id, verb)
-        return
+        return None
     message = _why(f"{verb} the job", dead)
-    state = decode_state(row.state) if row.state else JobState(phase=Phase(row.phase))
     failed = JobCondition(
         type=COMMAND_FAILED,
         status="True",
@@ -133,11 +146,10 @@ async def command_given_up(
         message=message,
         last_transition_time=timestamp(datetime.now(UTC)),
     )
-    kept = tuple(c for c in state.conditions if c.type != COMMAND_FAILED)
-    new_state = dataclasses.replace(state, conditions=(*kept, failed))
     ctx.session.exec(
         update(TrainingJobRow)
         .where(col(TrainingJobRow.job_id) == command.job_id)
-        .values(state=encode_state(new_state))
+        .values(state=with_command_failed(row, failed))
     )
     log.warning("training job %s: %s", row.name, message)
+    return failed

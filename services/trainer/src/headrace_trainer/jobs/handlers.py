@@ -41,7 +41,7 @@ from headrace_runtime import HandlerContext
 
 from .codec import encode_state
 from .controller import new_uid
-from .given_up import record_failed_submit
+from .given_up import record_failed_submit, with_command_failed
 from .manager import JobManager
 from .policy import GangPolicy, Phase
 from .store import JobRows, TrainingJobRow, by_job_id, find
@@ -125,13 +125,17 @@ class JobHandlers:
         self._request(ctx, command.job_id, "resume")
 
     def _request(self, ctx: HandlerContext[Any], job_id: str, request: str) -> None:
-        if by_job_id(ctx.session, job_id) is None:
+        row = by_job_id(ctx.session, job_id)
+        if row is None:
             log.info("training job %s is not known: %s ignored", job_id, request)
             return
+        values: dict[str, Any] = {"request": request}
+        cleared = with_command_failed(row, None)  # an earlier command given up: past
+        if cleared is not None:
+            values["state"] = cleared
+            asyncio.get_running_loop().call_soon(self.manager.command_failed, job_id, None)
         ctx.session.exec(
-            update(TrainingJobRow)
-            .where(col(TrainingJobRow.job_id) == job_id)
-            .values(request=request)
+            update(TrainingJobRow).where(col(TrainingJobRow.job_id) == job_id).values(**values)
         )
         self._wake_after_commit(job_id)
 
