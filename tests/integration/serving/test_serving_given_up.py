@@ -87,9 +87,19 @@ def test_an_apply_the_bus_gives_up_on_fails_the_service_with_the_error(
     broken = fault(platform, "INSERT INTO serving_services", lambda values: "Failed" not in values)
     try:
         (applied,) = client.apply_inference_services(isvc("lost", "/srv/models/iris.joblib"))
+        # the CLI prints what it applied, and why it failed
+        path = tmp_path / "other.yaml"
+        path.write_text(isvc("other", "/srv/models/iris.joblib"))
+        assert main(["apply", "-f", str(path), "--nats-url", platform.url]) == 0
     finally:
         broken.remove()
-    assert 2 <= broken.hits <= 3
+    printed = capsys.readouterr()
+    assert printed.out == "inferenceservice.serving.kserve.io/other applied (Failed)\n"
+    assert printed.err.startswith(
+        "headrace: InferenceService default/other failed: the serving service could not apply "
+        "the InferenceService: failed 2 deliveries"
+    )
+    assert 4 <= broken.hits <= 6
     assert applied.state == "Failed"
     assert applied.error.startswith(
         "the serving service could not apply the InferenceService: failed 2 deliveries; last "
@@ -108,6 +118,7 @@ def test_an_apply_the_bus_gives_up_on_fails_the_service_with_the_error(
     path = tmp_path / "lost.yaml"
     path.write_text(isvc("lost", "/srv/models/iris.joblib"))
     assert main(["apply", "-f", str(path), "--nats-url", platform.url]) == 0
+    assert capsys.readouterr().err == ""
     ready = client.wait_inference_service("lost", timeout=15)
     assert (ready.state, ready.error) == ("Ready", "")
 

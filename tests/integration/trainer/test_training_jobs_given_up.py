@@ -75,12 +75,32 @@ def test_a_submit_the_bus_gives_up_on_fails_the_job_with_the_error(
     )
     assert "database is locked" in failed.message
     asyncio.run(wait_for(lambda: bool(platform.of(TrainingJobFailed, job_id="default/lost")), 30))
+    capsys.readouterr()
     (event,) = platform.of(TrainingJobFailed, job_id="default/lost")
     assert event.reason == failed.message
     assert main(["job", "get", "lost", "--nats-url", platform.url]) == 0
     shown = capsys.readouterr().out
     assert "State:      FAILED (SubmitFailed)" in shown
     assert "the trainer could not record the job" in shown
+    # `headrace apply` creates it as kubectl would, and says at once why it failed
+    again = write_manifest(
+        tmp_path, "again", pytorch_job("again", [sys.executable, "-c", "print(1)"])
+    )
+    fault = StoreFault(
+        _engine(platform),
+        statement="INSERT INTO training_jobs",
+        when=lambda parameters: "FAILED" not in parameter_values(parameters),
+    )
+    try:
+        assert main(["apply", "-f", str(again), "--nats-url", platform.url]) == 0
+    finally:
+        fault.remove()
+    printed = capsys.readouterr()
+    assert printed.out == "pytorchjob.kubeflow.org/again created\n"
+    assert printed.err.startswith(
+        "headrace: training job 'default/again' failed (SubmitFailed): the trainer could not "
+        "record the job: failed 2 deliveries"
+    )
 
 
 def test_a_suspend_the_bus_gives_up_on_is_a_condition_of_the_job(

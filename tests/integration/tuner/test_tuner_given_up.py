@@ -64,12 +64,17 @@ def test_a_create_the_bus_gives_up_on_fails_the_experiment_with_the_error(
     path = write(tmp_path, experiment("lost", "print('loss=1')", PARAMETERS, maxTrialCount=1))
     fault = _fault(tuner, "INSERT INTO tuner_experiments", "FAILED", absent=True)
     try:
+        assert main(["apply", "-f", str(path), "--nats-url", tuner.url]) == 0
         with Client(nats_url=tuner.url, timeout=10.0) as client:
-            client.submit_timeout = 30.0
-            client.apply(path)
             found = client.wait_experiment("lost", timeout=30)
     finally:
         fault.remove()
+    printed = capsys.readouterr()
+    assert printed.out == "experiment.kubeflow.org/lost created\n"
+    assert printed.err.startswith(
+        "headrace: experiment 'default/lost' failed (CreateFailed): the tuner could not create "
+        "the experiment: failed 2 deliveries"
+    )
     assert 2 <= fault.hits <= 3
     assert found.state == "FAILED"
     assert found.reason == "CreateFailed"
