@@ -139,3 +139,13 @@ def test_sqlalchemy_errors_by_kind() -> None:
     lost = _sqlalchemy_error(exc.ProgrammingError)
     lost.connection_invalidated = True  # type: ignore[attr-defined]
     assert is_retryable(lost)
+
+
+def test_a_dead_letter_summary_is_the_error_s_first_line() -> None:
+    from headrace_bus import DeadLetter
+
+    sql = "failed 2 deliveries; last error OperationalError: (sqlite3.OperationalError) locked"
+    dead = DeadLetter("exhausted", sql + "\n[SQL: INSERT INTO t VALUES (?)]\n[parameters: (1,)]")
+    assert dead.summary == sql
+    assert DeadLetter("rejected", "").summary == "rejected"
+    assert len(DeadLetter("rejected", "x" * 900).summary) == 500

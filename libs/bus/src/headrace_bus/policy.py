@@ -49,6 +49,14 @@ class DeadLetter:
     reason: str  # "invalid", "rejected" (not retryable) or "exhausted" (retries used up)
     error: str
 
+    @property
+    def summary(self) -> str:
+        """The error's first line, at most 500 characters: what a user is shown on the thing
+        the message concerned (a database error's SQL and parameters follow on other lines,
+        for the log and the dead-letter stream)."""
+        first = self.error.strip().splitlines()[0] if self.error.strip() else self.reason
+        return first if len(first) <= 500 else first[:499] + "…"
+
 
 Action = Ack | Nak | DeadLetter
 

@@ -23,6 +23,7 @@ class ApplyInferenceService(Command):
     service_name: str
     spec: dict[str, Any]
     namespace: str = "default"
+    request_id: str = Field(default="", description="repeated by InferenceServiceRejected")
 
 
 class InferenceServiceReady(Event):
@@ -59,6 +60,7 @@ class ShiftTraffic(Command):
     service_name: str
     canary_percent: int = Field(ge=0, le=100)
     namespace: str = "default"
+    request_id: str = Field(default="", description="repeated by InferenceServiceRejected")
 
 
 class TrafficShifted(Event):
@@ -88,6 +90,24 @@ class DeleteInferenceService(Command):
 
     service_name: str
     namespace: str = "default"
+    request_id: str = Field(default="", description="repeated by InferenceServiceRejected")
+
+
+class InferenceServiceRejected(Event):
+    """A command about an InferenceService that was not carried out: the service does not
+    exist, the command makes no sense for it (a traffic shift without a canary revision), its
+    name cannot be one, or the serving service gave up on it (``reason`` says which and what to
+    do). ``command`` is ``apply``, ``shift_traffic`` or ``delete``; ``request_id`` repeats the
+    command's, so its sender can wait for it."""
+
+    AREA = "inferenceservice"
+    NAME = "rejected"
+
+    service_name: str
+    namespace: str = "default"
+    command: str
+    reason: str
+    request_id: str = ""
 
 
 class InferenceServiceDeleted(Event):

@@ -110,7 +110,8 @@ class ExperimentCalls:
         found = self.get_experiment(name, namespace=namespace)
         self._call(self._publish(DeleteExperiment(experiment_id=found.experiment_id)))
         deadline = time.monotonic() + self.submit_timeout
-        while self._find_experiment(name, namespace) is not None:
+        while (now := self._find_experiment(name, namespace)) is not None:
+            _raise_if_refused(now, found, "DeleteFailed", "deleted")
             if time.monotonic() > deadline:
                 raise ExperimentError(
                     f"experiment {name!r} was asked to be deleted, but the tuner did not do "
@@ -135,7 +136,11 @@ class ExperimentCalls:
         command = StopExperiment(experiment_id=found.experiment_id, reason=reason)
         self._call(self._publish(command))
         return until_recorded(
-            lambda: _ended(self.get_experiment(name, namespace=namespace)),
+            lambda: _ended(
+                _raise_if_refused(
+                    self.get_experiment(name, namespace=namespace), found, "StopFailed", "stopped"
+                )
+            ),
             self.submit_timeout,
             lambda: ExperimentError(
                 f"experiment {name!r} was asked to stop, but the tuner did not stop it within "
@@ -198,6 +203,16 @@ class ExperimentCalls:
                 f"`headrace experiment get {spec.name}`"
             ),
         )
+
+
+def _raise_if_refused(
+    now: ExperimentView, before: ExperimentView, reason: str, done: str
+) -> ExperimentView:
+    """``now``, unless the tuner has recorded since ``before`` that it gave up on the command
+    (reason ``StopFailed`` / ``DeleteFailed``): then `ExperimentError` with its message."""
+    if now.reason == reason and (now.reason, now.message) != (before.reason, before.message):
+        raise ExperimentError(f"experiment {now.name!r} was not {done}: {now.message}")
+    return now
 
 
 def _ended(found: ExperimentView) -> ExperimentView | None:

@@ -69,9 +69,29 @@ def apply(args: argparse.Namespace) -> int:
             print(json.dumps([view.model_dump() for view in views], indent=2))
         for item in applied if not args.json else ():
             print(f"{item.resource} {'created' if item.created else 'unchanged'}")
+            if item.created:
+                _say_if_failed(item)
         return 0
 
     return _guarded(body, args)
+
+
+def _say_if_failed(item: Any) -> None:
+    """A job or experiment recorded FAILED at once (e.g. the service gave up on recording
+    it) is created all the same, as kubectl would: its error goes to stderr."""
+    from .job_client import Applied
+
+    if isinstance(item, Applied):
+        job = item.job
+        if job.state == "FAILED":
+            why = next((c.message for c in job.conditions if c.type == "Failed"), "")
+            _err(f"training job '{job.namespace}/{job.name}' failed ({job.reason}): {why}")
+        return
+    found = item.experiment
+    if found.state == "FAILED":
+        _err(
+            f"experiment '{found.namespace}/{found.name}' failed ({found.reason}): {found.message}"
+        )
 
 
 def _dry_run(args: argparse.Namespace) -> int:

@@ -69,6 +69,8 @@ def apply_inference_services(args: argparse.Namespace) -> int:
             return 0
         for view in applied:
             print(f"inferenceservice.serving.kserve.io/{view.name} applied ({view.state})")
+            if view.state == "Failed":
+                _err(f"InferenceService {view.namespace}/{view.name} failed: {view.error}")
         return 0
 
     return _guarded(body, args)

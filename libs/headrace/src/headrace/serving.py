@@ -9,19 +9,24 @@
 
 The YAML is checked here first (every problem, with its document and path); each
 ``ApplyInferenceService`` is answered by the serving service, which records it and moves
-it to ``Ready`` or ``Failed`` (with its error).
+it to ``Ready`` or ``Failed`` (with its error). A command the serving service does not carry
+out (a shift without a canary, a delete or shift it gave up on) is answered by
+``InferenceServiceRejected``: the call raises `InferenceServiceRejectedError` with its reason.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Coroutine
+import uuid
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 
+from headrace_bus import Bus
 from headrace_contracts import (
     ApplyInferenceService,
     DeleteInferenceService,
@@ -43,10 +48,12 @@ from headrace_contracts.kubeflow import (
 )
 
 from .job_errors import ManifestRejected
+from .serving_rejections import InferenceServiceRejectedError, Rejections
 
 __all__ = [
     "InferenceServiceFailedError",
     "InferenceServiceNotFound",
+    "InferenceServiceRejectedError",
     "InferenceServiceTimeout",
     "ServingCalls",
     "holds_inference_services",
@@ -154,6 +161,7 @@ class ServingCalls:
         def _call(self, coro: Coroutine[Any, Any, T]) -> T: ...
         async def _publish(self, message: Message) -> None: ...
         async def _ask(self, query: Query, who: str = ...) -> Any: ...
+        async def _connected(self) -> Bus: ...
 
     def apply_inference_services(
         self, source: str | Path, *, namespace: str = "default", timeout: float | None = None
@@ -163,14 +171,23 @@ class ServingCalls:
         applied = []
         for document, spec in read_inference_services(source, namespace):
             command = ApplyInferenceService(
-                service_name=spec.name, namespace=spec.namespace, spec=document
+                service_name=spec.name,
+                namespace=spec.namespace,
+                spec=document,
+                request_id=uuid.uuid4().hex,
             )
-            self._call(self._publish(command))
-            applied.append(
-                self._until_service(
-                    spec.name, spec.namespace, manifest_digest(document), (), timeout
+            with self._watching(command.request_id) as rejections:
+                self._call(self._publish(command))
+                applied.append(
+                    self._until_service(
+                        spec.name,
+                        spec.namespace,
+                        manifest_digest(document),
+                        (),
+                        timeout,
+                        rejections,
+                    )
                 )
-            )
         return applied
 
     def get_inference_service(
@@ -200,12 +217,17 @@ class ServingCalls:
         self, name: str, *, namespace: str = "default"
     ) -> InferenceServiceView:
         found = self.get_inference_service(name, namespace=namespace)
-        self._call(self._publish(DeleteInferenceService(service_name=name, namespace=namespace)))
-        deadline = time.monotonic() + self.timeout
-        while self._call(self._find_service(name, namespace)) is not None:
-            if time.monotonic() > deadline:
-                raise InferenceServiceTimeout(found, name, self.timeout)
-            time.sleep(POLL_SECONDS)
+        command = DeleteInferenceService(
+            service_name=name, namespace=namespace, request_id=uuid.uuid4().hex
+        )
+        with self._watching(command.request_id) as rejections:
+            self._call(self._publish(command))
+            deadline = time.monotonic() + self.timeout
+            while self._call(self._find_service(name, namespace)) is not None:
+                rejections.check()
+                if time.monotonic() > deadline:
+                    raise InferenceServiceTimeout(found, name, self.timeout)
+                time.sleep(POLL_SECONDS)
         return found
 
     def shift_traffic(
@@ -222,19 +244,23 @@ class ServingCalls:
                 f"InferenceService {namespace}/{name} has no canary revision to shift traffic "
                 "to: apply a changed spec with canaryTrafficPercent first"
             )
-        self._call(
-            self._publish(
-                ShiftTraffic(service_name=name, canary_percent=canary_percent, namespace=namespace)
-            )
+        command = ShiftTraffic(
+            service_name=name,
+            canary_percent=canary_percent,
+            namespace=namespace,
+            request_id=uuid.uuid4().hex,
         )
-        deadline = time.monotonic() + self.timeout
-        while True:
-            view = self.get_inference_service(name, namespace=namespace)
-            if view.generation > found.generation:
-                return view
-            if time.monotonic() > deadline:
-                raise InferenceServiceTimeout(view, name, self.timeout)
-            time.sleep(POLL_SECONDS)
+        with self._watching(command.request_id) as rejections:
+            self._call(self._publish(command))
+            deadline = time.monotonic() + self.timeout
+            while True:
+                rejections.check()
+                view = self.get_inference_service(name, namespace=namespace)
+                if view.generation > found.generation and not rejections.found:
+                    return view
+                if time.monotonic() > deadline:
+                    raise InferenceServiceTimeout(view, name, self.timeout)
+                time.sleep(POLL_SECONDS)
 
     def _until_service(
         self,
@@ -243,11 +269,14 @@ class ServingCalls:
         digest: str,
         states: tuple[str, ...],
         timeout: float | None,
+        rejections: Rejections | None = None,
     ) -> InferenceServiceView:
         limit = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
         view: InferenceServiceView | None = None
         while True:
+            if rejections is not None:
+                rejections.check()
             view = self._call(self._find_service(name, namespace))
             if (
                 view is not None
@@ -258,6 +287,20 @@ class ServingCalls:
             if time.monotonic() > deadline:
                 raise InferenceServiceTimeout(view, name, limit)
             time.sleep(POLL_SECONDS)
+
+    @contextlib.contextmanager
+    def _watching(self, request_id: str) -> Iterator[Rejections]:
+        """`Rejections` of ``request_id`` while the block sends the command and waits."""
+        rejections = Rejections(request_id)
+
+        async def start() -> None:
+            await rejections.start(await self._connected())
+
+        self._call(start())
+        try:
+            yield rejections
+        finally:
+            self._call(rejections.stop())
 
     async def _find_service(self, name: str, namespace: str) -> InferenceServiceView | None:
         reply = await self._ask(GetInferenceService(name=name, namespace=namespace), ANSWERER)

@@ -31,6 +31,7 @@ from headrace_runtime import HandlerContext, OutboxRelay, Service, Settings, run
 
 from .controller import Controller
 from .dataplane import Fleet, FleetEvents
+from .given_up import apply_given_up, command_given_up, promotion_given_up
 from .handlers import Resolve, ServingHandlers
 from .store import RevisionRow, ServiceRow
 
@@ -61,10 +62,10 @@ def build(
 
         return handle
 
-    service.handles(ApplyInferenceService)(on("apply"))
-    service.handles(ShiftTraffic)(on("shift"))
-    service.handles(DeleteInferenceService)(on("delete"))
-    service.handles(ModelPromoted)(on("promoted"))
+    service.handles(ApplyInferenceService, on_give_up=apply_given_up)(on("apply"))
+    service.handles(ShiftTraffic, on_give_up=command_given_up)(on("shift"))
+    service.handles(DeleteInferenceService, on_give_up=command_given_up)(on("delete"))
+    service.handles(ModelPromoted, on_give_up=promotion_given_up)(on("promoted"))
 
     async def get(query: GetInferenceService) -> Reply:
         return await handlers().get(query)

@@ -7,10 +7,15 @@ which makes the data plane match the rows.
   (one that names no model or alias fails the same way). A predictor that differs from the
   latest revision's makes a new revision; a change of ``canaryTrafficPercent`` alone moves
   traffic.
-* ``ShiftTraffic``: the canary's share (100 promotes, 0 rolls back).
+* ``ShiftTraffic``: the canary's share (100 promotes, 0 rolls back). For a service that does
+  not exist, or has no canary revision (as in KServe, a percentage then moves nothing),
+  ``InferenceServiceRejected`` says so (the client waits for it); an apply whose name or
+  namespace cannot be a DNS label is rejected the same way.
 * ``DeleteInferenceService``: the rows are retired and the data plane closes the service.
 * ``ModelPromoted``: every service bound to ``models:/NAME@ALIAS`` gets a revision of the new
   version.
+
+A message the bus gives up on ends on the service it concerns (`given_up`).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from headrace_contracts import (
     InferenceServiceDeleted,
     InferenceServiceDetail,
     InferenceServiceList,
+    InferenceServiceRejected,
     ListInferenceServices,
     Message,
     ModelPromoted,
@@ -45,6 +51,7 @@ from headrace_runtime import HandlerContext
 
 from .changes import new_revision, service_failed, shift_traffic, updated
 from .dataplane import ServiceKey
+from .given_up import applied_document
 from .store import RevisionRow, ServiceRow, revisions_of, service_row
 from .views import service_view
 
@@ -75,20 +82,17 @@ class ServingHandlers:
         asyncio.get_running_loop().call_soon(self._wake, key)
 
     async def apply(self, command: ApplyInferenceService, ctx: HandlerContext[Any]) -> None:
-        document = dict(command.spec)
-        metadata = document.get("metadata")
-        metadata = dict(metadata) if isinstance(metadata, dict) else {}
-        metadata.setdefault("name", command.service_name)
-        metadata.setdefault("namespace", command.namespace)
-        document["metadata"] = metadata
-        namespace, name = str(metadata["namespace"]), str(metadata["name"])
+        document = applied_document(command)
+        namespace = str(document["metadata"]["namespace"])
+        name = str(document["metadata"]["name"])
         if not 0 < len(name) <= 63 or not 0 < len(namespace) <= 63:
-            log.error(
-                "ApplyInferenceService %r in namespace %r ignored: a name and a namespace are "
-                "DNS labels of 1 to 63 characters (`headrace apply` checks this first)",
-                name,
-                namespace,
+            reason = (
+                f"InferenceService {name!r} in namespace {namespace!r} not applied: a name and "
+                "a namespace are DNS labels of 1 to 63 characters; give metadata.name (and "
+                "metadata.namespace) such a label"
             )
+            log.error("%s", reason)
+            _reject(ctx, command.service_name, command.namespace, "apply", reason, command)
             return
         spec: InferenceServiceSpec | None = None
         error = ""
@@ -136,16 +140,22 @@ class ServingHandlers:
     async def shift(self, command: ShiftTraffic, ctx: HandlerContext[Any]) -> None:
         row = service_row(ctx.session, command.namespace, command.service_name)
         if row is None or row.state == "Deleted":
-            log.warning(
-                "ShiftTraffic: no InferenceService %s/%s", command.namespace, command.service_name
+            reason = (
+                f"no InferenceService {command.namespace}/{command.service_name}: traffic not "
+                "shifted (list them with `headrace serve list`)"
             )
+            log.warning("ShiftTraffic: %s", reason)
+            _reject(ctx, command.service_name, command.namespace, "shift_traffic", reason, command)
             return
         if not row.canary:
-            log.warning(
-                "ShiftTraffic: %s/%s has no canary revision: nothing to shift",
-                row.namespace,
-                row.name,
+            # as KServe: a canary percentage with one revision moves no traffic
+            reason = (
+                f"InferenceService {row.namespace}/{row.name} has no canary revision: traffic "
+                f"not shifted (its revision {row.stable or row.pending or '(none)'} keeps all "
+                "of it); apply a changed spec with canaryTrafficPercent first"
             )
+            log.warning("ShiftTraffic: %s", reason)
+            _reject(ctx, row.name, row.namespace, "shift_traffic", reason, command)
             return
         events = shift_traffic(ctx.session, row, command.canary_percent)
         _emit(ctx, [*events, updated(ctx.session, row)], row.name)
@@ -215,6 +225,24 @@ class ServingHandlers:
             return InferenceServiceList(
                 services=[service_view(r, revisions_of(session, r.namespace, r.name)) for r in rows]
             )
+
+
+def _reject(
+    ctx: HandlerContext[Any],
+    name: str,
+    namespace: str,
+    verb: str,
+    reason: str,
+    command: ApplyInferenceService | ShiftTraffic,
+) -> None:
+    rejected = InferenceServiceRejected(
+        service_name=name,
+        namespace=namespace,
+        command=verb,
+        reason=reason,
+        request_id=command.request_id,
+    )
+    ctx.publish(rejected)
 
 
 def _emit(ctx: HandlerContext[Any], events: Sequence[Message], key: str) -> None:

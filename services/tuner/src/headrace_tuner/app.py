@@ -3,7 +3,8 @@
 The tuner's tables and its Optuna studies live in its own database
 (``HEADRACE_TUNER_DATABASE_URL`` or ``HEADRACE_DATABASE_URL``, SQLite under the home by
 default). Trials run as training jobs of the trainer: the tuner sends ``SubmitTrainingJob``
-and follows the job's events and metrics.
+and follows the job's events and metrics. A message the bus gives up on ends on the
+experiment or trial it concerns (`given_up`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import optuna
 from opentelemetry.sdk.trace.export import SpanExporter
 from sqlmodel import Session
 
+from headrace_bus import DeadLetter
 from headrace_contracts import (
     CreateExperiment,
     DeleteExperiment,
@@ -33,6 +35,7 @@ from headrace_runtime import HandlerContext, OutboxRelay, Service, Settings, run
 
 from .driver import Driver
 from .experiments.store import ExperimentRow, TrialRow
+from .given_up import TunerGiveUps
 from .handlers import TunerHandlers
 from .search.study import Studies, open_storage
 
@@ -49,6 +52,7 @@ def build(
         NAME, settings, tables=[ExperimentRow, TrialRow], span_exporter=span_exporter, batch=False
     )
     held: list[TunerHandlers] = []
+    give_ups: list[TunerGiveUps] = []
     drivers: list[Driver] = []
 
     def handlers() -> TunerHandlers:
@@ -60,14 +64,21 @@ def build(
 
         return handle
 
-    service.handles(CreateExperiment)(on("create"))
-    service.handles(DeleteExperiment)(on("delete"))
-    service.handles(StopExperiment)(on("stop"))
-    service.handles(TrainingJobRunning)(on("job_running"))
-    service.handles(TrainingJobSucceeded)(on("job_succeeded"))
-    service.handles(TrainingJobFailed)(on("job_failed"))
-    service.handles(TrainingJobCancelled)(on("job_cancelled"))
-    service.handles(MetricReported)(on("metric"))
+    def given_up(method: str) -> Any:
+        async def give_up(message: Any, ctx: HandlerContext[Any], dead: DeadLetter) -> None:
+            await getattr(give_ups[0], method)(message, ctx, dead)
+
+        return give_up
+
+    service.handles(CreateExperiment, on_give_up=given_up("create"))(on("create"))
+    service.handles(DeleteExperiment, on_give_up=given_up("delete"))(on("delete"))
+    service.handles(StopExperiment, on_give_up=given_up("stop"))(on("stop"))
+    trial_given_up = given_up("trial_event")
+    service.handles(TrainingJobRunning, on_give_up=trial_given_up)(on("job_running"))
+    service.handles(TrainingJobSucceeded, on_give_up=trial_given_up)(on("job_succeeded"))
+    service.handles(TrainingJobFailed, on_give_up=trial_given_up)(on("job_failed"))
+    service.handles(TrainingJobCancelled, on_give_up=trial_given_up)(on("job_cancelled"))
+    service.handles(MetricReported, on_give_up=trial_given_up)(on("metric"))
 
     async def get(query: GetExperiment) -> Reply:
         return await handlers().get(query)
@@ -90,6 +101,7 @@ def build(
         driver.bind(asyncio.get_running_loop())
         drivers.append(driver)
         held.append(TunerHandlers(driver.wake, lambda: Session(engine, expire_on_commit=False)))
+        give_ups.append(TunerGiveUps(driver.wake))
         await driver.start()
 
     @service.on_stop

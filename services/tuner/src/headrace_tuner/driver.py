@@ -47,6 +47,7 @@ from .experiments.store import (
     trials_of,
     utcnow,
 )
+from .given_up import COMMAND_FAILED
 from .search import assignments
 from .search.study import Search, Studies
 from .trials import (
@@ -189,8 +190,8 @@ class Driver:
             if row.state == "RUNNING":
                 self._end(row, Ending("FAILED", "InvalidExperiment", str(error)))
             return
-        if row.state == "RUNNING" and row.message:
-            self._clear_trouble(row)
+        if row.state == "RUNNING" and row.message and row.reason not in COMMAND_FAILED:
+            self._clear_trouble(row)  # a failed stop or delete stays shown (`given_up`)
         self._settle_overdue(row, spec)
         self._prune(row, search, spec)
         self._tell(row, search)

@@ -3,12 +3,14 @@ and the query responders, wired at service start."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from headrace_artifacts import ArtifactStore
+from headrace_bus import DeadLetter
 from headrace_contracts import (
     CancelTrainingJob,
     GetTrainingJob,
@@ -24,6 +26,7 @@ from ..backends.kubernetes.backend import KubernetesBackend
 from ..backends.local import LocalBackend
 from ..placement import Placement
 from .controller import ControllerDeps
+from .given_up import command_given_up, submit_given_up
 from .handlers import JobHandlers
 from .ledger import JobLedger
 from .manager import JobManager
@@ -77,10 +80,20 @@ def add_training_jobs(
     async def listed(query: ListTrainingJobs) -> Reply:
         return await handlers().list(query)
 
-    service.handles(SubmitTrainingJob)(submit)
-    service.handles(CancelTrainingJob)(cancel)
-    service.handles(SuspendTrainingJob)(suspend)
-    service.handles(ResumeTrainingJob)(resume)
+    async def command_failed(
+        command: CancelTrainingJob | SuspendTrainingJob | ResumeTrainingJob,
+        ctx: HandlerContext[Any],
+        dead: DeadLetter,
+    ) -> None:
+        condition = await command_given_up(command, ctx, dead)
+        if condition is not None:  # the controller writes the job's conditions from memory
+            manager = handlers().manager
+            asyncio.get_running_loop().call_soon(manager.command_failed, command.job_id, condition)
+
+    service.handles(SubmitTrainingJob, on_give_up=submit_given_up)(submit)
+    service.handles(CancelTrainingJob, on_give_up=command_failed)(cancel)
+    service.handles(SuspendTrainingJob, on_give_up=command_failed)(suspend)
+    service.handles(ResumeTrainingJob, on_give_up=command_failed)(resume)
     service.answers(GetTrainingJob)(get)
     service.answers(ListTrainingJobs)(listed)
 

@@ -15,7 +15,10 @@ from datetime import datetime
 
 from headrace_contracts import JobCondition
 
-__all__ = ["is_true", "set_condition", "timestamp"]
+__all__ = ["COMMAND_FAILED", "is_true", "set_condition", "timestamp"]
+
+COMMAND_FAILED = "CommandFailed"
+"""Headrace's own condition: a delete, suspend or resume the trainer gave up on (`given_up`)."""
 
 
 def timestamp(now: datetime) -> str:

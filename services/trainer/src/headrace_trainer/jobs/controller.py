@@ -33,6 +33,7 @@ from headrace_artifacts import ArtifactStore, ArtifactStoreError
 from headrace_contracts import (
     ArtifactRef,
     ArtifactWritten,
+    JobCondition,
     Message,
     MetricReported,
     ReplicaStatus,
@@ -50,6 +51,7 @@ from ..backends.base import Gang, GangEvent, GangHandle, WorkloadBackend
 from ..backends.base import Phase as ReplicaPhase
 from ..errors import GangStopped, UnknownGang, WorkloadError
 from .codec import decode_state, encode_state
+from .conditions import COMMAND_FAILED
 from .distributed import master_of
 from .launch import build_gang
 from .ledger import JobLedger
@@ -122,6 +124,13 @@ class JobController:
 
     def poke(self) -> None:
         self.inbox.put_nowait(POKE)
+
+    def command_failed(self, condition: JobCondition | None) -> None:
+        """Keep ``condition`` (type ``CommandFailed``, written to the row by the give-up hook)
+        among the conditions this controller writes, or drop the one kept (None)."""
+        kept = tuple(c for c in self._state.conditions if c.type != COMMAND_FAILED)
+        extra = (condition,) if condition is not None else ()
+        self._state = replace(self._state, conditions=(*kept, *extra))
 
     # the loop --------------------------------------------------------------------------
 

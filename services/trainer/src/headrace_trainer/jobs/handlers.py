@@ -4,7 +4,8 @@ answered from the rows.
 
 * ``SubmitTrainingJob``: the manifest is checked with the Kubeflow loader; an invalid one is
   recorded FAILED (reason ``InvalidManifest``, the loader's problems as its message) and
-  ``TrainingJobFailed`` is published. A job whose namespace and name exist is the same job
+  ``TrainingJobFailed`` is published (`given_up` does the same, ``SubmitFailed``, for a
+  submit the bus gives up on). A job whose namespace and name exist is the same job
   when its manifest (and folder) digest matches (nothing happens), and refused otherwise
   (the trainer logs it; ``headrace apply`` checks it first and says so).
 * ``CancelTrainingJob`` (``headrace job delete``): every replica stopped, the job removed.
@@ -25,14 +26,12 @@ from sqlmodel import col
 from headrace_contracts import (
     CancelTrainingJob,
     GetTrainingJob,
-    JobCondition,
     ListTrainingJobs,
     ResumeTrainingJob,
     SubmitTrainingJob,
     SuspendTrainingJob,
     TrainingJobCreated,
     TrainingJobDetail,
-    TrainingJobFailed,
     TrainingJobList,
     TrainingJobSuspended,
 )
@@ -41,10 +40,10 @@ from headrace_contracts.training_views import TRAINING_JOB_STATES
 from headrace_runtime import HandlerContext
 
 from .codec import encode_state
-from .conditions import timestamp
 from .controller import new_uid
+from .given_up import record_failed_submit, with_command_failed
 from .manager import JobManager
-from .policy import GangPolicy, JobState, Phase
+from .policy import GangPolicy, Phase
 from .store import JobRows, TrainingJobRow, by_job_id, find
 from .views import job_view
 
@@ -71,7 +70,7 @@ class JobHandlers:
         try:
             job = parse_training_job(command.manifest)
         except ManifestError as error:
-            self._record_invalid(command, ctx, error, digest, now)
+            record_failed_submit(command, ctx, "InvalidManifest", str(error))
             return
         existing = find(session, job.namespace, job.name)
         if existing is not None:
@@ -116,52 +115,6 @@ class JobHandlers:
             ctx.publish(TrainingJobSuspended(job_id=command.job_id, conditions=conditions))
         self._wake_after_commit(command.job_id)
 
-    def _record_invalid(
-        self,
-        command: SubmitTrainingJob,
-        ctx: HandlerContext[Any],
-        error: ManifestError,
-        digest: str,
-        now: datetime,
-    ) -> None:
-        metadata = command.manifest.get("metadata")
-        metadata = metadata if isinstance(metadata, dict) else {}
-        name = str(metadata.get("name") or command.job_id.rpartition("/")[2])
-        namespace = str(metadata.get("namespace") or command.namespace)
-        if find(ctx.session, namespace, name) is not None:
-            log.warning("invalid training job %s/%s refused: %s", namespace, name, error)
-            return
-        condition = JobCondition(
-            type="Failed",
-            status="True",
-            reason="InvalidManifest",
-            message=str(error),
-            last_transition_time=timestamp(now),
-        )
-        state = JobState(phase=Phase.FAILED, conditions=(condition,))
-        ctx.session.add(
-            TrainingJobRow(
-                job_id=command.job_id,
-                uid=new_uid(),
-                namespace=namespace,
-                name=name,
-                kind=str(command.manifest.get("kind", "")),
-                manifest=command.manifest,
-                working_dir=command.working_dir,
-                spec_digest=digest,
-                run_id=command.run_id,
-                step_id=command.step_id,
-                phase=Phase.FAILED.value,
-                state=encode_state(state),
-                reason="InvalidManifest",
-                created_at=now,
-                finished_at=now,
-            )
-        )
-        ctx.publish(
-            TrainingJobFailed(job_id=command.job_id, reason=str(error), conditions=[condition])
-        )
-
     async def cancel(self, command: CancelTrainingJob, ctx: HandlerContext[Any]) -> None:
         self._request(ctx, command.job_id, "delete")
 
@@ -172,13 +125,17 @@ class JobHandlers:
         self._request(ctx, command.job_id, "resume")
 
     def _request(self, ctx: HandlerContext[Any], job_id: str, request: str) -> None:
-        if by_job_id(ctx.session, job_id) is None:
+        row = by_job_id(ctx.session, job_id)
+        if row is None:
             log.info("training job %s is not known: %s ignored", job_id, request)
             return
+        values: dict[str, Any] = {"request": request}
+        cleared = with_command_failed(row, None)  # an earlier command given up: past
+        if cleared is not None:
+            values["state"] = cleared
+            asyncio.get_running_loop().call_soon(self.manager.command_failed, job_id, None)
         ctx.session.exec(
-            update(TrainingJobRow)
-            .where(col(TrainingJobRow.job_id) == job_id)
-            .values(request=request)
+            update(TrainingJobRow).where(col(TrainingJobRow.job_id) == job_id).values(**values)
         )
         self._wake_after_commit(job_id)
 

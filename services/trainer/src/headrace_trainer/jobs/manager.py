@@ -15,6 +15,8 @@ import asyncio
 import contextlib
 import logging
 
+from headrace_contracts import JobCondition
+
 from .controller import ControllerDeps, JobController
 
 __all__ = ["JobManager"]
@@ -40,6 +42,13 @@ class JobManager:
         task = asyncio.create_task(controller.run(), name=f"training-job {job_id}")
         self._controllers[job_id] = (controller, task)
         task.add_done_callback(lambda done: self._ended(job_id, done))
+
+    def command_failed(self, job_id: str, condition: JobCondition | None) -> None:
+        """Have ``job_id``'s running controller keep ``condition`` (a ``CommandFailed`` the
+        give-up hook wrote to the row) in what it writes, or drop it (None)."""
+        found = self._controllers.get(job_id)
+        if found is not None and not found[1].done():
+            found[0].command_failed(condition)
 
     def _ended(self, job_id: str, task: asyncio.Task[None]) -> None:
         found = self._controllers.get(job_id)
