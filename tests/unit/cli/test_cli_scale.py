@@ -29,7 +29,15 @@ def test_scale_overrides_one_service_and_the_last_value_wins() -> None:
 
 
 def test_parse_accepts_spaces_around_the_parts() -> None:
-    assert parse_scale_item(" serving = 5") == ("serving", 5)
+    assert parse_scale_item(" tuner = 5") == ("tuner", 5)
+
+
+def test_serving_is_refused_more_than_one_replica_with_the_reason() -> None:
+    assert parse_scale_item("serving=1") == ("serving", 1)
+    with pytest.raises(ScaleError) as caught:
+        parse_scale_item("serving=2")
+    assert str(caught.value).startswith("serving runs as one replica on one machine: ")
+    assert "minReplicas/maxReplicas" in str(caught.value)
 
 
 def test_unknown_service_names_the_service_and_lists_the_known_ones() -> None:

@@ -6,6 +6,16 @@ from collections.abc import Iterable, Mapping
 
 SERVICES: tuple[str, ...] = ("scheduler", "trainer", "tuner", "serving", "metadata")
 
+SINGLE: dict[str, str] = {
+    "serving": (
+        "the serving service runs every InferenceService's router and model-server processes "
+        "on this machine, on ports it keeps across restarts: a second replica would open the "
+        "same routers; scale a service's model servers with the InferenceService's "
+        "minReplicas/maxReplicas instead"
+    ),
+}
+"""Services that run as one replica on one machine, and why."""
+
 
 class ScaleError(ValueError):
     """A ``--scale`` value the user must fix; the message names the value and the fix."""
@@ -28,6 +38,8 @@ def parse_scale_item(text: str) -> tuple[str, int]:
         raise ScaleError(
             f"replica count must be a positive integer, got {count.strip()!r} for {name!r}"
         )
+    if replicas > 1 and name in SINGLE:
+        raise ScaleError(f"{name} runs as one replica on one machine: {SINGLE[name]}")
     return name, replicas
 
 
