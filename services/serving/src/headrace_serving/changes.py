@@ -63,9 +63,13 @@ def new_revision(
         max_latency_ms=float(spec.batcher.max_latency_ms) if spec.batcher else 5.0,
         env=dict(env),
         namespace=row.namespace,
+        requests=dict(spec.requests),
+        limits=dict(spec.limits),
     )
     plan_json = dataclasses.asdict(plan)
     plan_json["env"] = dict(plan.env)
+    plan_json["requests"] = dict(plan.requests)
+    plan_json["limits"] = dict(plan.limits)
     session.add(
         RevisionRow(
             namespace=row.namespace,
