@@ -245,6 +245,12 @@ class KubernetesFleet:
         await asyncio.gather(*(r.stop() for r in service.router.revisions.values()))
         self._services.pop(service.key, None)
 
+    def revision(self, key: ServiceKey, name: str) -> KubeRevision | None:
+        """The router's view of revision ``name`` (None: not started here)."""
+        service = self._services.get(key)
+        found = service.router.revisions.get(name) if service is not None else None
+        return found if isinstance(found, KubeRevision) else None
+
     def status(self, key: ServiceKey) -> list[RevisionStatus]:
         service = self._services.get(key)
         if service is None:
