@@ -220,3 +220,7 @@ async def test_refusals_name_the_namespace_and_the_missing_permission(
     await fleet.start_revision(KEY, plan("iris-predictor-00002", "models:/iris/3",
                                          min_replicas=0))  # fmt: skip
     assert "needs KEDA" in recorder.of("failed", "iris-predictor-00002")[0][3]
+    for name in (REV, "iris-predictor-00002"):  # the control plane retires failed revisions
+        await fleet.retire_revision(KEY, name)
+    with pytest.raises(FleetError, match="has no revision 'ghost'"):
+        await fleet.retire_revision(KEY, "ghost")

@@ -66,6 +66,8 @@ class _Service:
         self.deployments: Follow | None = None
         self.pods: Follow | None = None
         self.tasks: list[asyncio.Task[None]] = []
+        self.refused: set[str] = set()
+        """Revisions whose objects cannot be made (reported failed): nothing to retire."""
 
     def revision(self, obj: dict[str, Any] | None) -> KubeRevision | None:
         found = self.router.revisions.get(revision_of(obj or {}, ANNOTATION_REVISION))
@@ -159,6 +161,7 @@ class KubernetesFleet:
         try:
             objects = revision_objects(key, plan, self.settings, parent_uid=service.parent_uid)
         except ManifestRefused as error:
+            service.refused.add(plan.name)
             self.events.revision_failed(key, plan.name, str(error))
             return
         revision = KubeRevision(
@@ -205,8 +208,11 @@ class KubernetesFleet:
         router.notify()
 
     async def retire_revision(self, key: ServiceKey, revision: str) -> None:
-        router = self._service(key).router
+        service = self._service(key)
+        router = service.router
         found = router.revisions.get(revision)
+        if found is None and revision in service.refused:
+            return
         if not isinstance(found, KubeRevision):
             raise FleetError(
                 f"InferenceService {key} has no revision {revision!r} "
