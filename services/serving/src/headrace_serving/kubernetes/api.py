@@ -1,6 +1,5 @@
 """The official client for the serving data plane, and its errors in words a user can act on
-(the same rules as the trainer's Kubernetes backend: a missing namespace, RBAC, credentials).
-"""
+(`headrace_kube.explain`, as the trainer's: a missing namespace, RBAC, credentials)."""
 
 from __future__ import annotations
 
@@ -15,6 +14,9 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 from urllib3.exceptions import HTTPError
 
+from headrace_kube import Action
+from headrace_kube import explain as shared_explain
+
 from ..dataplane import FleetError
 from .settings import ServingKubernetesSettings
 
@@ -27,21 +29,6 @@ class KubeCallError(FleetError):
     def __init__(self, message: str, status: int = 0) -> None:
         super().__init__(message)
         self.status = status
-
-
-@dataclass(frozen=True)
-class Action:
-    """One API call as a user reads it: ``create`` ``deployments`` (group ``apps``)."""
-
-    verb: str
-    resource: str
-    namespace: str
-    group: str = ""
-    name: str = ""
-
-    @property
-    def resource_name(self) -> str:
-        return f"{self.resource}.{self.group}" if self.group else self.resource
 
 
 @dataclass(frozen=True)
@@ -104,48 +91,12 @@ def connect(settings: ServingKubernetesSettings) -> KubeApi:
     )
 
 
-def _status(error: ApiException) -> dict[str, Any]:
-    try:
-        found = json.loads(error.body or "{}")
-    except (TypeError, ValueError):
-        return {}
-    return found if isinstance(found, dict) else {}
-
-
 def explain(error: BaseException, action: Action, server: str = "") -> str:
     """``error`` of ``action`` as one sentence with the fix."""
-    where = f"namespace '{action.namespace}'"
-    if not isinstance(error, ApiException):
-        return (
-            f"the Kubernetes API server{f' at {server}' if server else ''} could not be reached "
-            f"to {action.verb} {action.resource_name} in {where} ({type(error).__name__}: "
-            f"{error}): check KUBECONFIG and that the cluster is up"
-        )
-    status = _status(error)
-    message = str(status.get("message") or error.reason or "").strip()
-    details = status.get("details") or {}
-    code = error.status
-    if code == 404 and details.get("kind") == "namespaces":
-        return (
-            f"{where} does not exist on the Kubernetes cluster (the API server answered 404 "
-            f"NotFound to {action.verb} {action.resource_name}: {message}): create it "
-            f"(kubectl create namespace {action.namespace}) or set "
-            "HEADRACE_SERVING_KUBERNETES_NAMESPACE to an existing namespace"
-        )
-    if code == 403:
-        return (
-            f"the serving service may not {action.verb} {action.resource_name} in {where} "
-            f"(403 Forbidden: {message}): grant its service account the verb '{action.verb}' "
-            f"on resource '{action.resource}' of API group {action.group or chr(34) * 2} in "
-            f"{where} with a Role and RoleBinding (docs/kubernetes.md lists every permission)"
-        )
-    if code == 401:
-        return (
-            f"the Kubernetes API server refused the serving service's credentials (401 "
-            f"Unauthorized) to {action.verb} {action.resource_name} in {where}: renew the "
-            "kubeconfig's credentials or the service account token"
-        )
-    return (
-        f"could not {action.verb} {action.resource_name} '{action.name}' in {where}: "
-        f"{code} {status.get('reason') or error.reason}: {message}"
+    return shared_explain(
+        error,
+        action,
+        server=server,
+        who="the serving service",
+        namespace_setting="HEADRACE_SERVING_KUBERNETES_NAMESPACE",
     )

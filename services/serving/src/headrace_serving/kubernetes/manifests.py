@@ -17,9 +17,10 @@ from typing import Any
 
 from kubernetes.utils.quantity import parse_quantity
 
+from headrace_kube import dns_label, label_value
+
 from ..dataplane import RevisionPlan, ServiceKey
 from ..revisions.process import server_args
-from .names import dns_label, label_value
 from .settings import MODEL_PORT, ServingKubernetesSettings
 
 __all__ = [

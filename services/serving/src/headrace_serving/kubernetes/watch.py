@@ -19,9 +19,10 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
+from headrace_kube import Lines
+
 from .api import KubeApi, KubeCallError
 from .kinds import list_objects, methods
-from .streams import Lines
 
 __all__ = ["Follow"]
 
