@@ -224,3 +224,28 @@ async def test_refusals_name_the_namespace_and_the_missing_permission(
         await fleet.retire_revision(KEY, name)
     with pytest.raises(FleetError, match="has no revision 'ghost'"):
         await fleet.retire_revision(KEY, "ghost")
+
+
+async def test_with_keda_a_revision_scaling_to_zero_gets_a_scaled_object(
+    fake: FakeApiServer, make: Make
+) -> None:
+    recorder = Recorder()
+    fleet = make(
+        recorder,
+        keda=True,
+        keda_prometheus="http://prometheus.monitoring:9090",
+        keda_query='sum(in_flight{revision="{revision}"})',
+    )
+    await fleet.open_service(KEY)
+    await fleet.start_revision(KEY, plan(REV, "models:/iris/3", min_replicas=0, max_replicas=2))
+    (scaled,) = fake.named("scaledobjects").values()
+    assert (scaled["spec"]["minReplicaCount"], scaled["spec"]["maxReplicaCount"]) == (0, 2)
+    assert fake.named("horizontalpodautoscalers") == {}
+    fake.set_status("deployments", REV, {"replicas": 1, "readyReplicas": 1})
+    await recorder.ready(REV)
+    fake.set_status("deployments", REV, {"replicas": 0})  # KEDA scaled it to zero
+    await recorder.wait_for(lambda: recorder.of("scaled"), what="scaled")
+    assert recorder.of("scaled") == [("scaled", KEY, REV, 0)]
+    assert fleet.status(KEY)[0].state == "ScaledToZero"
+    await fleet.retire_revision(KEY, REV)
+    assert fake.named("scaledobjects") == fake.named("deployments") == {}
