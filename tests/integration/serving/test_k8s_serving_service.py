@@ -16,6 +16,7 @@ from serving_support import Platform
 
 from headrace import Client
 from headrace.serving import InferenceServiceFailedError
+from headrace_serving.app import build as build_serving
 from headrace_testing import nats_for_test, service_settings, wait_for
 
 ISVC = """
@@ -88,3 +89,17 @@ def test_an_inference_service_runs_as_kubernetes_objects(
         until(lambda: not fake.named("deployments"), "the objects deleted")
         assert "headrace-isvc-iris" not in fake.named("configmaps")
         assert fake.named("services") == fake.named("horizontalpodautoscalers") == {}
+
+
+async def test_the_service_does_not_start_on_kubernetes_without_an_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HEADRACE_BACKEND", "kubernetes")
+    monkeypatch.delenv("HEADRACE_SERVING_KUBERNETES_IMAGE", raising=False)
+    with nats_for_test(tmp_path) as nats:
+        service = build_serving(service_settings(tmp_path / "home", nats.url))
+        try:
+            with pytest.raises(ValueError, match="HEADRACE_SERVING_KUBERNETES_IMAGE is not set"):
+                await service.start()
+        finally:
+            await service.stop()

@@ -197,6 +197,8 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValueError, match="HEADRACE_SERVING_KUBERNETES_KEDA_PROMETHEUS"):
         ServingKubernetesSettings()
     monkeypatch.delenv("HEADRACE_SERVING_KUBERNETES_KEDA")
+    with pytest.raises(ValueError, match="or set HEADRACE_SERVING_BACKEND=local to serve on"):
+        ServingKubernetesSettings(backend="kubernetes").require_image()
     monkeypatch.setenv("HEADRACE_SERVING_KUBERNETES_NAMESPACE", "Bad_NS")
     with pytest.raises(ValueError, match="is not a Kubernetes namespace name"):
         ServingKubernetesSettings()

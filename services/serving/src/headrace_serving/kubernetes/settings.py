@@ -81,8 +81,11 @@ class ServingKubernetesSettings(BaseSettings):
     def require_image(self) -> str:
         if not self.image:
             raise ValueError(
-                "HEADRACE_SERVING_KUBERNETES_IMAGE is not set: give an image with "
-                "headrace-model-server on its PATH (and the model formats' libraries)"
+                "the serving service runs on Kubernetes (HEADRACE_SERVING_BACKEND, else "
+                "HEADRACE_BACKEND, is kubernetes) but HEADRACE_SERVING_KUBERNETES_IMAGE is not "
+                "set: give an image with headrace-model-server on its PATH (and the model "
+                "formats' libraries), or set HEADRACE_SERVING_BACKEND=local to serve on this "
+                "machine"
             )
         return self.image
 
