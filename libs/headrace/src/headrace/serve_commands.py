@@ -55,12 +55,12 @@ def apply_inference_services(args: argparse.Namespace) -> int:
         _err(str(exc))
         return EXIT_REFUSED
     if args.dry_run:
-        names = ", ".join(spec.name for _, spec in documents)
-        _err(
-            f"{args.filename}: --dry-run=kubernetes prints training jobs only, and the file "
-            f"holds the InferenceService {names}: serving runs on this machine"
-        )
-        return EXIT_REFUSED
+        from .dry_run import inference_service_manifests
+
+        printed = inference_service_manifests([document for document, _ in documents])
+        sys.stdout.write(printed.stdout)
+        sys.stderr.write(printed.stderr)
+        return EXIT_REFUSED if printed.returncode == EXIT_REFUSED else printed.returncode and 1
 
     def body(client: Client) -> int:
         applied = client.apply_inference_services(Path(args.filename), namespace=args.namespace)

@@ -3,8 +3,11 @@
 The control plane (handlers, tables, rollouts) lives here; the data plane (model-server
 replicas, one router per service, autoscaling) is a `Fleet` made at start by
 ``fleet_factory(events)`` (default: ``headrace_serving.fleet.LocalFleet``, logs under
-``<home>/logs/serving``). ``models:/`` storage URIs are resolved by the registry (the metadata
-service's ``ResolveModel``) when applied; model servers get ``HEADRACE_NATS_URL`` to load them.
+``<home>/logs/serving``; with ``HEADRACE_SERVING_BACKEND=kubernetes``, or
+``HEADRACE_BACKEND=kubernetes`` when that is unset, the
+``headrace_serving.kubernetes.KubernetesFleet`` of docs/kubernetes.md). ``models:/``
+storage URIs are resolved by the registry (the metadata service's ``ResolveModel``) when
+applied; model servers get ``HEADRACE_NATS_URL`` to load them.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from opentelemetry.sdk.trace.export import SpanExporter
+from pydantic import ValidationError
 from sqlmodel import Session
 
 from headrace_bus import Bus, NoResponders
@@ -30,7 +34,7 @@ from headrace_contracts import (
 from headrace_runtime import HandlerContext, OutboxRelay, Service, Settings, run_service
 
 from .controller import Controller
-from .dataplane import Fleet, FleetEvents
+from .dataplane import Fleet, FleetError, FleetEvents
 from .given_up import apply_given_up, command_given_up, promotion_given_up
 from .handlers import Resolve, ServingHandlers
 from .store import RevisionRow, ServiceRow
@@ -83,7 +87,7 @@ def build(
         engine, bus = service.engine, service.bus
         relay = OutboxRelay(bus, engine, interval=settings.outbox_interval)
         controller = Controller(engine, relay, bus, service.source)
-        make = fleet_factory or _local_fleet(settings)
+        make = fleet_factory or _default_fleet(settings)
         env = {"HEADRACE_NATS_URL": settings.nats_url}
         held.append(
             ServingHandlers(
@@ -104,7 +108,27 @@ def build(
     return service
 
 
-def _local_fleet(settings: Settings) -> FleetFactory:
+def _default_fleet(settings: Settings) -> FleetFactory:
+    from .kubernetes.settings import ServingKubernetesSettings
+
+    try:
+        kube = ServingKubernetesSettings()
+    except ValidationError as error:
+        reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
+        why = f"the serving service's Kubernetes settings are invalid: {reasons}"
+        raise FleetError(why) from None
+    if kube.backend == "kubernetes":
+        kube.require_image()
+
+        def make_kubernetes(events: FleetEvents) -> Fleet:
+            from .kubernetes.api import connect
+            from .kubernetes.fleet import KubernetesFleet
+
+            fleet: Fleet = KubernetesFleet(events, kube, connect(kube))
+            return fleet
+
+        return make_kubernetes
+
     def make(events: FleetEvents) -> Fleet:
         from .fleet import LocalFleet
 

@@ -19,8 +19,7 @@ from headrace_contracts import (
 )
 from headrace_contracts.kubeflow import InferenceServiceSpec
 
-from .dataplane import RevisionPlan
-from .revisions import Outcome, predictor_digest, revision_name
+from .revisions import Outcome, predictor_digest, revision_name, revision_plan
 from .store import LIVE_REVISIONS, RevisionRow, ServiceRow, revision_row, revisions_of, utcnow
 from .views import service_view
 
@@ -49,23 +48,11 @@ def new_revision(
     if digest == row.revision_digest and (row.pending or row.stable or row.canary):
         return None
     name = revision_name(row.name, row.next_number)
-    plan = RevisionPlan(
-        name=name,
-        model_name=row.name,
-        storage_uri=storage_uri,
-        model_format=spec.model_format,
-        model_version=model_version,
-        min_replicas=spec.min_replicas,
-        max_replicas=spec.max_replicas,
-        scale_target=spec.scale_target,
-        container_concurrency=spec.container_concurrency,
-        max_batch_size=spec.batcher.max_batch_size if spec.batcher else 1,
-        max_latency_ms=float(spec.batcher.max_latency_ms) if spec.batcher else 5.0,
-        env=dict(env),
-        namespace=row.namespace,
-    )
+    plan = revision_plan(spec, name, storage_uri, model_version, env)
     plan_json = dataclasses.asdict(plan)
     plan_json["env"] = dict(plan.env)
+    plan_json["requests"] = dict(plan.requests)
+    plan_json["limits"] = dict(plan.limits)
     session.add(
         RevisionRow(
             namespace=row.namespace,

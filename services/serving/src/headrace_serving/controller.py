@@ -222,5 +222,6 @@ def _logger(row: ServiceRow) -> LoggerPlan | None:
 
 def _plan(rev: RevisionRow) -> RevisionPlan:
     fields = dict(rev.plan)
-    fields["env"] = dict(fields.get("env") or {})
+    for name in ("env", "requests", "limits"):
+        fields[name] = dict(fields.get(name) or {})
     return RevisionPlan(**fields)

@@ -70,6 +70,11 @@ class RevisionPlan:
     env: Mapping[str, str] = field(default_factory=dict)
     namespace: str = "default"
     """The InferenceService's namespace: where ``models:/`` URIs are resolved."""
+    requests: Mapping[str, str] = field(default_factory=dict)
+    """The predictor's ``resources.requests`` (``cpu: 500m``): a Kubernetes pod's; unused
+    by local replicas."""
+    limits: Mapping[str, str] = field(default_factory=dict)
+    """The predictor's ``resources.limits``, as ``requests``."""
 
 
 @dataclass(frozen=True, slots=True)

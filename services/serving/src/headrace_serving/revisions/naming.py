@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 
 from headrace_contracts.kubeflow import InferenceServiceSpec
 
-__all__ = ["predictor_digest", "revision_name"]
+from ..dataplane import RevisionPlan
+
+__all__ = ["predictor_digest", "revision_name", "revision_plan"]
 
 # What changes traffic or bookkeeping only, never what a replica runs.
 _NOT_IN_REVISION = {"canary_traffic_percent", "labels", "annotations", "storage", "api_version"}
@@ -26,3 +29,30 @@ def predictor_digest(spec: InferenceServiceSpec, storage_uri: str) -> str:
     fields["storage_uri"] = storage_uri
     text = json.dumps(fields, sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def revision_plan(
+    spec: InferenceServiceSpec,
+    name: str,
+    storage_uri: str,
+    model_version: str | None,
+    env: Mapping[str, str],
+) -> RevisionPlan:
+    """What revision ``name`` of ``spec`` runs, loading ``storage_uri``."""
+    return RevisionPlan(
+        name=name,
+        model_name=spec.name,
+        storage_uri=storage_uri,
+        model_format=spec.model_format,
+        model_version=model_version,
+        min_replicas=spec.min_replicas,
+        max_replicas=spec.max_replicas,
+        scale_target=spec.scale_target,
+        container_concurrency=spec.container_concurrency,
+        max_batch_size=spec.batcher.max_batch_size if spec.batcher else 1,
+        max_latency_ms=float(spec.batcher.max_latency_ms) if spec.batcher else 5.0,
+        env=dict(env),
+        namespace=spec.namespace,
+        requests=dict(spec.requests),
+        limits=dict(spec.limits),
+    )

@@ -22,6 +22,7 @@ __all__ = [
     "free_port",
     "last_error",
     "probe_ready",
+    "server_args",
     "server_command",
     "spawn",
     "terminate",
@@ -56,8 +57,13 @@ def _launcher() -> list[str]:
 
 
 def server_command(plan: RevisionPlan, host: str, port: int) -> list[str]:
+    """The local replica's command line: this Python running the model server."""
+    return [*_launcher(), *server_args(plan, host, port)]
+
+
+def server_args(plan: RevisionPlan, host: str, port: int) -> list[str]:
+    """The model server's arguments for ``plan`` (a local replica's, a Kubernetes pod's)."""
     command = [
-        *_launcher(),
         "--model-name", plan.model_name,
         "--storage-uri", plan.storage_uri,
         "--host", host,

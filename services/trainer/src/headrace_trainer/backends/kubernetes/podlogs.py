@@ -19,10 +19,10 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
 from headrace_artifacts import ArtifactStore
+from headrace_kube import Lines
 
 from ..local.logs import upload, upload_while
 from .api import KubernetesApi
-from .streams import Lines
 
 __all__ = ["LogPump"]
 

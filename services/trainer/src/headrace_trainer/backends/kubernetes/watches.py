@@ -21,6 +21,8 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
+from headrace_kube import Lines
+
 from ...errors import WatchFailed, WorkloadError
 from ..base import GangEvent
 from .api import Action, KubernetesApi, explain
@@ -31,7 +33,6 @@ from .observe import JobObservation, Observer, ReplicaKey, job_state
 from .observe.pods import PodObservation
 from .record import GangRecord
 from .settings import KubernetesSettings
-from .streams import Lines
 
 __all__ = ["Report", "Watches", "annotation", "gang_identity"]
 

@@ -7,6 +7,8 @@ scheduler's PodGroup as a dict). ``to_yaml`` prints them as ``kubectl`` reads th
 maps to what: ``docs/kubernetes.md``.
 """
 
+from headrace_kube.names import dns_label, label_value
+
 from .dump import to_yaml
 from .meta import (
     LABEL_ATTEMPT,
@@ -19,7 +21,6 @@ from .meta import (
     PENDING_UID,
     Manifests,
 )
-from .names import dns_label, label_value
 from .per_index import INDEX_ANNOTATION
 from .step import step_manifests
 from .training import POD_GROUP_ANNOTATION, POD_GROUP_LABEL, PORTS, training_manifests

@@ -21,7 +21,7 @@ from typing import Any
 
 from kubernetes.client import ApiClient, V1ConfigMap, V1ObjectMeta, V1OwnerReference
 
-from .names import dns_label, label_value
+from headrace_kube.names import dns_label, label_value
 
 __all__ = [
     "ANNOTATION_JOB",

@@ -60,7 +60,8 @@ from kubernetes.client import (
     V1VolumeResourceRequirements,
 )
 
-from .names import dns_label
+from headrace_kube.names import dns_label
+
 from .reader import Problems, Reader
 
 __all__ = ["PULL_POLICIES", "PodSettings", "pod_settings"]

@@ -31,6 +31,7 @@ from kubernetes.client import (
 )
 
 from headrace_contracts import StepReady
+from headrace_kube.names import dns_label, label_value
 
 from ....errors import ManifestUnsupported
 from ....executor.logs import outcome_key
@@ -47,7 +48,6 @@ from .meta import (
     run_labels,
     run_parent,
 )
-from .names import dns_label, label_value
 from .platform import pod_settings
 from .reader import Problems
 from .resources import requirements

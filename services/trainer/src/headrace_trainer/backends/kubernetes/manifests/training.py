@@ -29,6 +29,7 @@ from kubernetes.client import (
 )
 
 from headrace_contracts.kubeflow import ReplicaGroup, TrainingJobSpec
+from headrace_kube.names import LABEL_MAX, dns_label
 
 from ....errors import ManifestUnsupported
 from ....jobs.distributed import Endpoint, distributed_env
@@ -44,7 +45,6 @@ from .meta import (
     metadata,
     owner_reference,
 )
-from .names import LABEL_MAX, dns_label
 from .per_index import split_env, wrap_command
 from .reader import Problems
 from .resources import requirements
