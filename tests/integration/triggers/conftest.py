@@ -91,8 +91,9 @@ def publish(
     return event_id
 
 
-def publish_many(url: str, events: list[tuple[str, Any]]) -> None:
-    """Publish ``(ce-id, data)`` events over one connection, awaiting each ack."""
+def publish_many(url: str, events: list[tuple[str, Any]], *, msg_suffix: str = "") -> None:
+    """Publish ``(ce-id, data)`` events over one connection, awaiting each ack;
+    ``Nats-Msg-Id`` is the ce-id plus ``msg_suffix``."""
 
     async def send() -> None:
         nc = await nats.connect(url)
@@ -106,7 +107,7 @@ def publish_many(url: str, events: list[tuple[str, Any]]) -> None:
                     "ce-source": "/shop",
                     "ce-type": ORDER_TYPE,
                     "content-type": "application/json",
-                    "Nats-Msg-Id": event_id,
+                    "Nats-Msg-Id": event_id + msg_suffix,
                 }
                 acks.append(
                     js.publish(
