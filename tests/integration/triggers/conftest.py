@@ -15,7 +15,7 @@ import pytest
 
 from headrace import Client
 from headrace.run_source import load_source
-from headrace_runtime import Settings, Service
+from headrace_runtime import Service, Settings
 from headrace_scheduler.app import build as build_scheduler
 from headrace_testing import TestNats, service_settings
 from headrace_testing.background import Background

@@ -82,4 +82,3 @@ async def _submits(url: str) -> int:
         return sum((info.state.subjects or {}).values())
     finally:
         await nc.close()
-

@@ -147,9 +147,7 @@ def test_an_event_no_trigger_takes_is_counted_not_dead_lettered(
     )
     publish(platform.url, {"sku": "X"}, event_type="com.example.stock.changed")
     publish(platform.url, {"sku": "Y"}, event_type="com.example.stock.changed")
-    found = eventually(
-        platform, lambda: (f := client.list_triggers()).unmatched_events == 2 and f
-    )
+    found = eventually(platform, lambda: (f := client.list_triggers()).unmatched_events == 2 and f)
     assert [t.name for t in found.triggers] == ["orders"]
     assert found.triggers[0].events_matched == 0
 
@@ -226,7 +224,10 @@ def test_a_filter_that_is_not_cel_is_refused_by_client_and_service(
         ({"parameters": {"order": "x"}}, "needs parameter 'quantity', which has no default"),
         ({"parameters": {"order": "x", "quantity": 1, "qty": 2}}, "has no parameter 'qty'"),
         ({"parameters": {"order": "x", "quantity": "{{ data.n "}}, "unclosed '{{'"),
-        ({"parameters": {"order": 5, "quantity": 1}}, "parameter 'order': expects STRING (str) but got int 5"),
+        (
+            {"parameters": {"order": 5, "quantity": 1}},
+            "parameter 'order': expects STRING (str) but got int 5",
+        ),
     ],
 )
 def test_bad_definitions_are_refused_before_sending(
@@ -248,3 +249,26 @@ def test_a_name_taken_is_refused_and_delete_frees_it(platform: Background, clien
     with pytest.raises(TriggerNotFound):
         client.delete_trigger("dup")
     assert client.create_trigger("dup", ORDER_PIPELINE, on="other", parameters=params)
+
+
+def test_a_message_that_is_not_a_cloudevent_is_dead_lettered_with_the_reason(
+    platform: Background,
+) -> None:
+    publish(platform.url, None, raw=b"{not json", event_id="broken-1")
+
+    async def dead_letter() -> Any:
+        nc = await nats.connect(platform.url)
+        try:
+            sub = await nc.jetstream().pull_subscribe(
+                "headrace.dlq.scheduler-ext", stream="HEADRACE_DLQ"
+            )
+            (msg,) = await sub.fetch(1, timeout=15)
+            return msg.headers
+        finally:
+            await nc.close()
+
+    headers = platform.run(dead_letter())
+    assert headers["headrace-dlq-reason"] == "invalid"
+    assert headers["headrace-dlq-subject"] == f"headrace.ext.{ORDER_TYPE}"
+    assert "the data of CloudEvent 'broken-1'" in headers["headrace-dlq-error"]
+    assert "is not JSON" in headers["headrace-dlq-error"]

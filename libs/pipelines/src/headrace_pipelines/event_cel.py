@@ -97,7 +97,7 @@ def compile_template(value: Any) -> Template:
         parts.append((expression, _compile(_env(), expression)))
         end = found.end()
     rest = value[end:]
-    if "{{" in rest or "}}" in rest:
+    if "{{" in rest:
         raise CelError(
             f"{value!r} has an unclosed '{{{{': write each expression as {{{{ expression }}}}",
             expression=value,
