@@ -15,6 +15,7 @@ from typing import Any
 import nats
 import pytest
 from conftest import ORDER_PIPELINE, ORDER_TYPE, publish, start_trainer
+from sqlalchemy import create_engine, text
 
 from headrace import Client
 from headrace.trigger_errors import InvalidTrigger, TriggerNotFound, TriggerRejectedError
@@ -26,6 +27,7 @@ from headrace_contracts import (
     TriggerFired,
     TriggerRejected,
 )
+from headrace_metadata.app import build as build_metadata
 from headrace_runtime import Settings
 from headrace_scheduler.app import build as build_scheduler
 from headrace_testing.background import Background
@@ -58,6 +60,7 @@ def test_docs_publisher_starts_a_run_with_parameters_from_the_event(
     platform: Background, settings: Settings, client: Client
 ) -> None:
     start_trainer(platform, settings)
+    platform.start(build_metadata(settings))  # the run read model: `run list --label`
     client.create_trigger(
         "on-order",
         ORDER_PIPELINE,
@@ -93,6 +96,8 @@ def test_docs_publisher_starts_a_run_with_parameters_from_the_event(
     view = client.get_trigger("on-order")
     assert (view.events_matched, view.runs_started, view.events_rejected) == (1, 1, 0)
     assert view.last_run_id == run_id
+    listed = eventually(platform, lambda: client.list_runs(labels={"trigger": "on-order"}).runs)
+    assert [r.run_id for r in listed] == [run_id]
 
 
 def test_filter_true_and_false(platform: Background, client: Client) -> None:
@@ -124,13 +129,14 @@ def test_the_same_event_twice_across_a_restart_starts_one_run(
     first = eventually(platform, lambda: platform.of(TriggerFired, event_id=event_id))
     eventually(platform, lambda: platform.of(RunStarted, run_id=first[0].run_id))
 
-    # The scheduler goes away and a new one comes; the publisher retries with the same ce-id
-    # (a fresh Nats-Msg-Id, so JetStream's duplicate window does not drop it).
+    # The scheduler goes away; meanwhile the publisher retries with the same ce-id (a fresh
+    # Nats-Msg-Id, so JetStream's duplicate window does not drop it) and sends another event.
+    # Both wait in HEADRACE_EXT for the next scheduler.
     scheduler = platform.services.pop()
     platform.run(scheduler.stop())
-    platform.start(build_scheduler(settings))
     publish(platform.url, {"id": "R-1"}, event_id=event_id, msg_id=f"{event_id}-retry")
     sentinel = publish(platform.url, {"id": "R-2"})
+    platform.start(build_scheduler(settings))
     eventually(platform, lambda: platform.of(TriggerFired, event_id=sentinel))
 
     assert len(platform.of(TriggerFired, event_id=event_id)) == 1
@@ -272,3 +278,28 @@ def test_a_message_that_is_not_a_cloudevent_is_dead_lettered_with_the_reason(
     assert headers["headrace-dlq-subject"] == f"headrace.ext.{ORDER_TYPE}"
     assert "the data of CloudEvent 'broken-1'" in headers["headrace-dlq-error"]
     assert "is not JSON" in headers["headrace-dlq-error"]
+
+
+def test_a_repeat_after_its_record_is_pruned_starts_no_second_run(
+    platform: Background, settings: Settings, client: Client
+) -> None:
+    """The handled-event record goes after the de-duplication window; the run id, derived
+    from the trigger and the event, still makes a late repeat start nothing."""
+    client.create_trigger(
+        "late", ORDER_PIPELINE, on=ORDER_TYPE, parameters={"order": "{{ data.id }}", "quantity": 1}
+    )
+    event_id = publish(platform.url, {"id": "L-1"})
+    fired = eventually(platform, lambda: platform.of(TriggerFired, event_id=event_id))
+    eventually(platform, lambda: platform.of(RunStarted, run_id=fired[0].run_id))
+    engine = create_engine(settings.database_url_for("scheduler"))
+    with engine.begin() as connection:
+        connection.execute(
+            text("DELETE FROM headrace_processed_messages WHERE consumer = 'scheduler-ext'")
+        )
+    engine.dispose()
+    publish(platform.url, {"id": "L-1"}, event_id=event_id, msg_id=f"{event_id}-late")
+    sentinel = publish(platform.url, {"id": "L-2"})
+    eventually(platform, lambda: platform.of(TriggerFired, event_id=sentinel))
+    assert len(platform.of(TriggerFired, event_id=event_id)) == 1
+    assert len(platform.of(RunStarted, run_id=fired[0].run_id)) == 1
+    assert client.get_trigger("late").runs_started == 2

@@ -44,6 +44,7 @@ from headrace_pipelines.triggers import (
 )
 from headrace_runtime import HandlerContext
 
+from ..store import RunRow
 from . import store
 from .firing import Filtered, Fire, outcome, run_id_for
 
@@ -156,6 +157,12 @@ class Triggers:
             took = True
             if isinstance(result, Fire):
                 run_id = run_id_for(row.name, row.trigger_id, event)
+                if ctx.session.get(RunRow, run_id) is not None:
+                    # Handled before, its record since pruned: the run exists, nothing to do.
+                    log.info(
+                        "trigger %s: run %s exists; event %s repeated", row.name, run_id, event.id
+                    )
+                    continue
                 ctx.publish(
                     SubmitRun(
                         run_id=run_id,
