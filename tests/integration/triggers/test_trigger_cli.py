@@ -12,7 +12,7 @@ from conftest import ORDER_PIPELINE, ORDER_TYPE, publish
 from test_triggers import eventually
 
 from headrace.cli import main
-from headrace_contracts import TriggerFired
+from headrace_contracts import SubmitRun, TriggerFired
 from headrace_testing.background import Background
 
 
@@ -129,3 +129,30 @@ def test_a_constant_of_the_wrong_type_and_a_missing_parameter(
     code, _, err = headrace(platform, capsys, *base, "-p", "order={{ data.id }}")
     assert code == 2
     assert "needs parameter 'quantity', which has no default" in err
+
+
+def test_subject_no_cache_and_pipeline_flags(
+    platform: Background, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = headrace(
+        platform,
+        capsys,
+        *("create", "shop-only", str(ORDER_PIPELINE), "--on", ORDER_TYPE),
+        *("--subject", "headrace.ext.shop.>", "--pipeline", "order-pipeline", "--no-cache"),
+        *("-p", "order={{ data.id }}", "-p", "quantity=1", "--json"),
+    )
+    assert (code, err) == (0, "")
+    elsewhere = publish(platform.url, {"id": "E-1"}, subject="headrace.ext.other")
+    taken = publish(platform.url, {"id": "S-1"}, subject="headrace.ext.shop.orders")
+    fired = eventually(platform, lambda: platform.of(TriggerFired, event_id=taken))
+    submitted = eventually(platform, lambda: platform.of(SubmitRun, run_id=fired[0].run_id))
+    assert submitted[0].enable_caching is False
+    assert submitted[0].labels == {"trigger": "shop-only"}
+    assert platform.of(TriggerFired, event_id=elsewhere) == []
+    code, out, _ = headrace(platform, capsys, "get", "shop-only", "--json")
+    view = json.loads(out)
+    assert (view["subject"], view["runs_started"], view["events_matched"]) == (
+        "headrace.ext.shop.>",
+        1,
+        1,
+    )
