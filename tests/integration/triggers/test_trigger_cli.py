@@ -156,3 +156,19 @@ def test_subject_no_cache_and_pipeline_flags(
         1,
         1,
     )
+
+
+def test_namespaces_keep_triggers_apart(
+    platform: Background, capsys: pytest.CaptureFixture[str]
+) -> None:
+    create = ("create", "same-name", str(ORDER_PIPELINE), "--on", ORDER_TYPE)
+    params = ("-p", "order=x", "-p", "quantity=1")
+    assert headrace(platform, capsys, *create, *params, "--namespace", "team-a")[0] == 0
+    assert headrace(platform, capsys, *create, *params)[0] == 0  # the same name, elsewhere
+    code, out, _ = headrace(platform, capsys, "list", "--namespace", "team-a", "--json")
+    assert [t["namespace"] for t in json.loads(out)["triggers"]] == ["team-a"]
+    assert headrace(platform, capsys, "delete", "same-name", "--namespace", "team-a")[0] == 0
+    code, _, err = headrace(platform, capsys, "get", "same-name", "--namespace", "team-a")
+    assert code == 2
+    assert "no trigger 'same-name' in namespace 'team-a'" in err
+    assert headrace(platform, capsys, "get", "same-name")[0] == 0
