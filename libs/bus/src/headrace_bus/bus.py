@@ -38,6 +38,7 @@ from headrace_telemetry import inject, publish_attributes, publish_span_name
 from .config import BusConfig
 from .dispatcher import BatchFactory, Dispatcher, GiveUp, Handler
 from .errors import NoResponders, RequestFailed, RequestTimeout
+from .external import ExternalDispatcher, ExternalHandler
 from .puller import Puller
 from .streams import ensure_consumer, ensure_streams
 
@@ -76,6 +77,7 @@ class Bus:
             logger=logging.getLogger("headrace.faststream"),
         )
         self._dispatchers: list[tuple[Dispatcher, int]] = []
+        self._external: list[ExternalDispatcher] = []
         self._pullers: list[Puller] = []
         self._responders: list[tuple[str, str, Callable[[Msg], Awaitable[None]]]] = []
         self._subscriptions: list[Any] = []
@@ -108,6 +110,27 @@ class Bus:
                     poll=self.config.fetch_timeout,
                     linger=self.config.batch_linger,
                     workers=workers,
+                )
+            )
+        for external in self._external:
+            await ensure_consumer(
+                js,
+                self.config,
+                external.durable,
+                external.subjects,
+                stream=self.config.external_stream,
+            )
+            bound = await js.pull_subscribe_bind(
+                external.durable, stream=self.config.external_stream
+            )
+            self._pullers.append(
+                Puller(
+                    bound,
+                    external.handle_batch,
+                    name=external.durable,
+                    batch_size=self.config.batch_size,
+                    poll=self.config.fetch_timeout,
+                    linger=self.config.batch_linger,
                 )
             )
         for subject, queue, callback in self._responders:
@@ -172,6 +195,24 @@ class Bus:
             batch=batch,
         )
         self._dispatchers.append((dispatcher, max_workers))
+        return dispatcher
+
+    def consume_external(
+        self, durable: str, subjects: list[str], handler: ExternalHandler
+    ) -> ExternalDispatcher:
+        """Hand other systems' CloudEvents on ``subjects`` (under ``headrace.ext.``, in the
+        stream ``BusConfig.external_stream``) to ``handler``, through the durable pull
+        consumer ``durable`` that every replica registering it shares."""
+        if self._started:
+            raise RuntimeError("register consumers before Bus.start()")
+        prefix = f"{self.config.external_prefix}."
+        outside = [s for s in subjects if not s.startswith(prefix)]
+        if outside:
+            raise ValueError(f"external subjects must be under {prefix}: {outside}")
+        dispatcher = ExternalDispatcher(
+            self, durable, subjects, handler, self.config.retry, self.config.ack_wait
+        )
+        self._external.append(dispatcher)
         return dispatcher
 
     def listen(self, message: type[M], handler: Callable[[Envelope[M]], Awaitable[None]]) -> None:

@@ -14,6 +14,8 @@ class BusConfig:
     url: str = DEFAULT_URL
     stream: str = "HEADRACE"
     dlq_stream: str = "HEADRACE_DLQ"
+    external_stream: str = "HEADRACE_EXT"
+    """Stores other systems' CloudEvents, published on ``headrace.ext.>`` (event triggers)."""
     stream_replicas: int = 1
     duplicate_window: float = 120.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -32,3 +34,7 @@ class BusConfig:
     @property
     def dlq_prefix(self) -> str:
         return "headrace.dlq"
+
+    @property
+    def external_prefix(self) -> str:
+        return "headrace.ext"

@@ -50,6 +50,20 @@ async def ensure_streams(js: JetStreamContext, config: BusConfig, catalogue: Cat
             duplicate_window=config.duplicate_window,
         ),
     )
+    # Other systems' CloudEvents (any type), for event triggers: declared with the others so
+    # a publisher's events are stored as soon as the platform is up, before any trigger.
+    await _ensure_stream(
+        js,
+        StreamConfig(
+            name=config.external_stream,
+            subjects=[f"{config.external_prefix}.>"],
+            storage=StorageType.FILE,
+            retention=RetentionPolicy.LIMITS,
+            discard=DiscardPolicy.OLD,
+            num_replicas=config.stream_replicas,
+            duplicate_window=config.duplicate_window,
+        ),
+    )
 
 
 async def _ensure_stream(js: JetStreamContext, wanted: StreamConfig) -> None:
@@ -74,6 +88,8 @@ async def ensure_consumer(
     config: BusConfig,
     durable: str,
     subjects: Sequence[str],
+    *,
+    stream: str | None = None,
 ) -> None:
     """Create or update the service's durable pull consumer over ``subjects``.
 
@@ -81,7 +97,7 @@ async def ensure_consumer(
     the last delivery and dead-letters it itself, rather than the server dropping it.
     """
     await js.add_consumer(
-        config.stream,
+        stream or config.stream,
         ConsumerConfig(
             name=durable,
             durable_name=durable,

@@ -19,6 +19,7 @@ from . import (
     system,
     training,
     training_views,
+    triggers,
     tuning,
     tuning_views,
 )
@@ -140,6 +141,20 @@ from .training_views import (
     TrainingJobList,
     TrainingJobView,
 )
+from .triggers import (
+    CreateTrigger,
+    DeleteTrigger,
+    GetTrigger,
+    ListTriggers,
+    TriggerCreated,
+    TriggerDeleted,
+    TriggerDetail,
+    TriggerEventRejected,
+    TriggerFired,
+    TriggerList,
+    TriggerRejected,
+    TriggerView,
+)
 from .tuning import (
     CreateExperiment,
     DeleteExperiment,
@@ -183,6 +198,7 @@ def _collect() -> Catalogue:
         environments,
         lineage,
         retention,
+        triggers,
     )
     found: list[type[Message]] = []
     for module in modules:
@@ -216,8 +232,10 @@ __all__ = [
     "Command",
     "ContractError",
     "CreateExperiment",
+    "CreateTrigger",
     "DeleteExperiment",
     "DeleteInferenceService",
+    "DeleteTrigger",
     "Envelope",
     "EnvironmentList",
     "EnvironmentView",
@@ -236,6 +254,7 @@ __all__ = [
     "GetModel",
     "GetRun",
     "GetTrainingJob",
+    "GetTrigger",
     "InferenceRequestLogged",
     "InferenceResponseLogged",
     "InferenceServiceDeleted",
@@ -261,6 +280,7 @@ __all__ = [
     "ListModels",
     "ListRuns",
     "ListTrainingJobs",
+    "ListTriggers",
     "Message",
     "MetricReported",
     "ModelDetail",
@@ -335,6 +355,14 @@ __all__ = [
     "TrialStarted",
     "TrialSucceeded",
     "TrialView",
+    "TriggerCreated",
+    "TriggerDeleted",
+    "TriggerDetail",
+    "TriggerEventRejected",
+    "TriggerFired",
+    "TriggerList",
+    "TriggerRejected",
+    "TriggerView",
     "UnknownMessageType",
     "decode",
     "derive_event_id",

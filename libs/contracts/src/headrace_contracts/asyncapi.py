@@ -27,6 +27,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from .base import Command, Event, Message, Query
 from .catalogue import Catalogue
 from .cloudevents import CONTENT_TYPE, MSG_ID_HEADER, REQUIRED, SPECVERSION
+from .triggers import EXTERNAL_STREAM
 from .wire import (
     DLQ_CONSUMER,
     DLQ_DELIVERIES,
@@ -49,6 +50,9 @@ DLQ_STREAM = "HEADRACE_DLQ"
 DLQ_CHANNEL_ID = "headrace.dlq"
 DLQ_ADDRESS = "headrace.dlq.{consumer}"
 DLQ_MESSAGE = "DeadLetter"
+EXT_CHANNEL_ID = "headrace.ext"
+EXT_ADDRESS = "headrace.ext.{type}"
+EXT_MESSAGE = "ExternalEvent"
 TRACEPARENT_PATTERN = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
 
 _DESCRIPTION = """\
@@ -93,8 +97,9 @@ def build_asyncapi(catalogue: Catalogue | None = None) -> JsonObject:
     messages = sorted(catalogue, key=lambda m: (m.subject(), m.VERSION, m.__name__))
     replies = sorted({q.REPLY for q in catalogue.queries()}, key=lambda r: r.__name__)
     keys, schemas = _schemas([*messages, *replies])
-    if DLQ_MESSAGE in keys.values():
-        raise ValueError(f"a model may not be named {DLQ_MESSAGE!r}: the dead letter is")
+    for reserved in (DLQ_MESSAGE, EXT_MESSAGE):
+        if reserved in keys.values():
+            raise ValueError(f"a model may not be named {reserved!r}: it is reserved")
 
     channels: JsonObject = {}
     operations: JsonObject = {}
@@ -136,6 +141,15 @@ def build_asyncapi(catalogue: Catalogue | None = None) -> JsonObject:
         "channel": _ref("channels", DLQ_CHANNEL_ID),
         "messages": [_ref("channels", DLQ_CHANNEL_ID, "messages", DLQ_MESSAGE)],
         "summary": "A consumer dead-letters a message it can never handle.",
+    }
+    channels[EXT_CHANNEL_ID] = _external_channel()
+    components["messages"][EXT_MESSAGE] = _external_message()
+    operations[f"receive{EXT_MESSAGE}"] = {
+        "action": "receive",
+        "channel": _ref("channels", EXT_CHANNEL_ID),
+        "messages": [_ref("channels", EXT_CHANNEL_ID, "messages", EXT_MESSAGE)],
+        "summary": "The scheduler's event triggers start a pipeline run for each external "
+        "CloudEvent a trigger takes (`headrace trigger create`).",
     }
     components["correlationIds"] = {
         "traceparent": {
@@ -321,6 +335,48 @@ def _cloudevent_headers(ce_type: str) -> JsonObject:
             },
         },
         "additionalProperties": {"type": "string"},
+    }
+
+
+def _external_channel() -> JsonObject:
+    return {
+        "address": EXT_ADDRESS,
+        "description": "CloudEvents of any type from other systems, stored in the JetStream "
+        f"stream `{EXTERNAL_STREAM}` (subjects `headrace.ext.>`). Publish on "
+        "`headrace.ext.<your type>` (any subject under `headrace.ext.` is stored); event "
+        "triggers start a run for each event they take, and an event no trigger takes is "
+        "acknowledged and counted, never dead-lettered. See docs/triggers.md.",
+        "messages": {EXT_MESSAGE: _ref("components", "messages", EXT_MESSAGE)},
+        "parameters": {
+            "type": {
+                "description": "Any subject tokens; by convention the event's `ce-type`.",
+            }
+        },
+        "servers": [_ref("servers", SERVER_ID)],
+        "x-headrace-stream": EXTERNAL_STREAM,
+    }
+
+
+def _external_message() -> JsonObject:
+    headers = _cloudevent_headers("")
+    ce_type = dict(headers["properties"]["ce-type"])
+    ce_type.pop("const")
+    ce_type["minLength"] = 1
+    ce_type["description"] = (
+        "Your event's type, e.g. `com.example.order.created`: what a trigger's `--on` names."
+    )
+    headers["properties"] = {**headers["properties"], "ce-type": ce_type}
+    return {
+        "name": EXT_MESSAGE,
+        "title": "External event",
+        "summary": "A CloudEvent from another system, of any type, with JSON data.",
+        "description": "A trigger's `--filter` and `{{ expression }}` parameters read it in CEL "
+        "as `attributes` (`id`, `source`, `type`, `subject`, `time`, `specversion`, and "
+        "`extensions`: the other `ce-*` headers) and `data` (the parsed JSON).",
+        "contentType": CONTENT_TYPE,
+        "headers": headers,
+        "payload": {"description": "Any JSON document: the event's data."},
+        "x-headrace-kind": "external",
     }
 
 

@@ -13,6 +13,7 @@
     headrace job list|get|logs|delete|suspend|resume ...  (see :mod:`headrace.job_args`)
     headrace experiment list|get|trials|delete ...        (see :mod:`headrace.experiment_args`)
     headrace serve list|get|wait|delete|traffic ...       (see :mod:`headrace.serve_args`)
+    headrace trigger create|list|get|delete ...           (see :mod:`headrace.trigger_args`)
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from .model_args import add_model_parser
 from .run_args import add_run_parser
 from .scale import SERVICES, ScaleError, parse_scale_item
 from .serve_args import add_serve_parser
+from .trigger_args import add_trigger_parser
 
 
 def _scale_item(text: str) -> str:
@@ -116,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_job_parser(sub)
     add_experiment_parser(sub)
     add_serve_parser(sub)
+    add_trigger_parser(sub)
     return parser
 
 
@@ -154,6 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .experiment_commands import experiment
 
             return experiment(args)
+        if args.command == "trigger":
+            from .trigger_commands import trigger
+
+            return trigger(args)
         if args.command == "lineage":
             from .lineage_commands import lineage
 

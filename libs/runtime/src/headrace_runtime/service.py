@@ -26,7 +26,7 @@ import signal
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
@@ -35,7 +35,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
 from headrace_bus import Bus, DeadLetter
-from headrace_contracts import Envelope, Message, Ping, Pong, Query, Reply
+from headrace_contracts import Envelope, Message, Ping, Pong, Query, Reply, derive_event_id
+from headrace_contracts.external import ExternalEvent
 from headrace_telemetry import build_tracer_provider
 
 from .batch import BatchTransaction
@@ -52,6 +53,7 @@ ResponderFn = Callable[[Any], Awaitable[Reply | None]]
 ListenerFn = Callable[[Any], Awaitable[None]]
 HookFn = Callable[[], Awaitable[None]]
 GiveUpFn = Callable[[Any, HandlerContext[Any], DeadLetter], Awaitable[None]]
+ExternalFn = Callable[[ExternalEvent, HandlerContext[Any]], Awaitable[None]]
 
 log = logging.getLogger("headrace.service")
 
@@ -84,6 +86,7 @@ class Service:
         self._observed: set[type[Message]] = set()
         self._responders: list[tuple[type[Query], ResponderFn, bool]] = []
         self._listeners: list[tuple[type[Message], ListenerFn]] = []
+        self._external: tuple[list[str], ExternalFn] | None = None
         self._on_start: list[HookFn] = []
         self._on_stop: list[HookFn] = []
         self._started_at = ""
@@ -123,6 +126,24 @@ class Service:
             return fn
 
         return register
+
+    def handles_external(self, subjects: Sequence[str]) -> Callable[[ExternalFn], ExternalFn]:
+        """Register ``fn(event, ctx)`` for other systems' CloudEvents on ``subjects`` (under
+        ``headrace.ext.``), any type, through the durable consumer ``<name>-ext`` that all
+        replicas share. Like :meth:`handles`: one transaction with the outbox, run once per
+        event (its ``ce-source`` and ``ce-id``, the CloudEvents identity)."""
+
+        def register(fn: ExternalFn) -> ExternalFn:
+            if self._external is not None:
+                raise ValueError(f"{self.name} already handles external events")
+            self._external = (list(subjects), fn)
+            return fn
+
+        return register
+
+    @property
+    def external_durable(self) -> str:
+        return f"{self.name}-ext"
 
     def answers(
         self, query: type[Q], *, one_replica: bool = True
@@ -200,6 +221,11 @@ class Service:
                 max_workers=self.concurrency,
                 give_ups={m: self._wrap_give_up(m, fn) for m, fn in self._give_ups.items()},
                 batch=self._batch if self.batch else None,
+            )
+        if self._external is not None:
+            subjects, external = self._external
+            self.bus.consume_external(
+                self.external_durable, subjects, self._wrap_external(external)
             )
         for message, listener in self._listeners:
             self.bus.listen(message, self._listener(listener))
@@ -306,6 +332,43 @@ class Service:
         handle.__name__ = f"handle_{message.__name__}"
         return handle
 
+    def _wrap_external(self, fn: ExternalFn) -> Callable[[ExternalEvent], Awaitable[None]]:
+        async def handle(event: ExternalEvent) -> None:
+            assert self.engine is not None
+            key = derive_event_id(event.source, event.id)  # CloudEvents: source + id is unique
+            envelope: Envelope[Any] = Envelope(
+                message=cast(Any, event),
+                id=key,
+                source=event.source,
+                type=event.type,
+                time=event.time,
+                subject=event.nats_subject,
+            )
+            consumer = self.external_durable
+            with Session(self.engine, expire_on_commit=False) as session:
+                if self._handled(session, key, consumer=consumer):
+                    log.info("%s: external %s %s already handled", self.name, event.type, event.id)
+                    return
+                ctx: HandlerContext[Any] = HandlerContext(
+                    envelope=envelope, session=session, source=self.source, service=self.name
+                )
+                await fn(event, ctx)
+                flush_pending(session)
+                session.flush()
+                session.connection().execute(
+                    self._mark, {"consumer": consumer, "event_id": key, "processed_at": utcnow()}
+                )
+                try:
+                    session.commit()
+                except IntegrityError:
+                    session.rollback()
+                    if not self._handled(session, key, consumer=consumer):
+                        raise
+                    return
+            await self._publish_committed(ctx.published)
+
+        return handle
+
     def _batch(self, envelopes: Sequence[Envelope[Any]]) -> BatchTransaction:
         assert self.engine is not None
         return BatchTransaction(
@@ -318,10 +381,12 @@ class Service:
             envelopes=envelopes,
         )
 
-    def _handled(self, session: Session, event_id: str) -> bool:
+    def _handled(self, session: Session, event_id: str, *, consumer: str = "") -> bool:
         """Whether this consumer has recorded ``event_id`` as handled (by any replica); ends
         the session's transaction. Core statements, not the ORM: this runs for every message."""
-        found = session.connection().execute(self._seen, {"c": self.durable, "e": event_id})
+        found = session.connection().execute(
+            self._seen, {"c": consumer or self.durable, "e": event_id}
+        )
         handled = found.first() is not None
         session.rollback()
         return handled

@@ -24,12 +24,16 @@ from headrace_runtime import Service, Settings, run_service
 
 from .handlers import Scheduler
 from .store import TABLES
+from .triggers import TRIGGER_TABLES
+from .triggers import install as install_triggers
 
 NAME = "scheduler"
 
 
 def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> Service:
-    service = Service(NAME, settings, tables=TABLES, span_exporter=span_exporter)
+    service = Service(
+        NAME, settings, tables=[*TABLES, *TRIGGER_TABLES], span_exporter=span_exporter
+    )
 
     def artifacts() -> ArtifactStore:
         return open_store(settings.artifacts_root(), **settings.s3_options())
@@ -58,6 +62,8 @@ def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> S
     service.handles(StepSucceeded, on_give_up=give_up)(scheduler.succeeded)
     service.handles(StepFailed, on_give_up=give_up)(scheduler.failed)
     service.handles(StepCancelled, on_give_up=give_up)(scheduler.cancelled)
+
+    install_triggers(service, engine)
 
     @service.answers(GetRun)
     async def get_run(query: GetRun) -> RunDetail:
