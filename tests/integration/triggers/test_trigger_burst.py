@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nats
 import pytest
-from conftest import ORDER_PIPELINE, ORDER_TYPE, publish_many
+from trigger_platform import ORDER_PIPELINE, ORDER_TYPE, publish_many
 
 from headrace import Client
 from headrace_contracts import TriggerFired

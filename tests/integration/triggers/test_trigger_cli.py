@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ORDER_PIPELINE, ORDER_TYPE, publish
 from test_triggers import eventually
+from trigger_platform import ORDER_PIPELINE, ORDER_TYPE, publish
 
 from headrace.cli import main
 from headrace_contracts import SubmitRun, TriggerFired

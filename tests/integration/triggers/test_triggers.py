@@ -14,8 +14,8 @@ from typing import Any
 
 import nats
 import pytest
-from conftest import ORDER_PIPELINE, ORDER_TYPE, publish, start_trainer
 from sqlalchemy import create_engine, text
+from trigger_platform import ORDER_PIPELINE, ORDER_TYPE, publish, start_trainer
 
 from headrace import Client
 from headrace.trigger_errors import InvalidTrigger, TriggerNotFound, TriggerRejectedError
