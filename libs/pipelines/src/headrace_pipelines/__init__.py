@@ -5,10 +5,17 @@ from .arguments import artifact_path, bind_arguments, bind_input_artifacts, mode
 from .errors import SpecError
 from .loading import PipelineSource, canonical_json, load_pipeline, pack_pipeline
 from .plan import ROOT, Plan, TaskPlan, compile_plan, load_protobuf_support
+from .schedule_times import Cron, Interval, Timing, check_cron, parse_duration, timing
 from .types import PARAMETER_TYPES, coerce, convert_input, from_spec, parse_text, type_label
 from .value_text import as_text, json_text
 
 __all__ = [
+    "Cron",
+    "Interval",
+    "Timing",
+    "check_cron",
+    "parse_duration",
+    "timing",
     "PARAMETER_TYPES",
     "ROOT",
     "PipelineSource",

@@ -23,13 +23,17 @@ from headrace_pipelines import load_protobuf_support
 from headrace_runtime import Service, Settings, run_service
 
 from .handlers import Scheduler
+from .schedules import SCHEDULE_TABLES
+from .schedules import install as install_schedules
 from .store import TABLES
 
 NAME = "scheduler"
 
 
 def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> Service:
-    service = Service(NAME, settings, tables=TABLES, span_exporter=span_exporter)
+    service = Service(
+        NAME, settings, tables=[*TABLES, *SCHEDULE_TABLES], span_exporter=span_exporter
+    )
 
     def artifacts() -> ArtifactStore:
         return open_store(settings.artifacts_root(), **settings.s3_options())
@@ -58,6 +62,8 @@ def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> S
     service.handles(StepSucceeded, on_give_up=give_up)(scheduler.succeeded)
     service.handles(StepFailed, on_give_up=give_up)(scheduler.failed)
     service.handles(StepCancelled, on_give_up=give_up)(scheduler.cancelled)
+
+    install_schedules(service, engine)
 
     @service.answers(GetRun)
     async def get_run(query: GetRun) -> RunDetail:
