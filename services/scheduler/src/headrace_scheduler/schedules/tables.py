@@ -1,8 +1,8 @@
 """The scheduler's schedule tables: one row per schedule, one per run it started and that
 may not have ended yet.
 
-Times are stored as naive UTC (SQLite and PostgreSQL ``timestamp`` alike) and handed out
-timezone-aware by :func:`aware`. ``version`` grows with every change of a schedule row: the
+Times are timezone-aware UTC in and out (SQLModel's datetime columns insist on it);
+:func:`stored` and :func:`aware` make sure of it. ``version`` grows with every change of a schedule row: the
 timer fires a tick only by an update guarded on the version it read (compare-and-set), so two
 scheduler replicas, or a pause racing a tick, never both win.
 """
@@ -66,12 +66,8 @@ def stored(moment: None) -> None: ...
 @overload
 def stored(moment: datetime | None) -> datetime | None: ...
 def stored(moment: datetime | None) -> datetime | None:
-    """``moment`` as the naive UTC the tables hold."""
-    if moment is None:
-        return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.replace(tzinfo=None)
+    """``moment`` as the UTC the tables hold (a naive time is taken as UTC)."""
+    return aware(moment)
 
 
 @overload
