@@ -14,11 +14,11 @@ from nats.aio.msg import Msg
 
 from headrace_contracts import (
     CATALOGUE,
+    Message,
     RunCancelled,
     RunFailed,
     RunRejected,
     RunSucceeded,
-    Message,
     ScheduleFired,
     ScheduleRejected,
     decode,

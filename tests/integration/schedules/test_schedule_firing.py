@@ -3,6 +3,7 @@ real scheduler; SQLite, and PostgreSQL for the tests taking ``database_url``).""
 
 from __future__ import annotations
 
+import itertools
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,7 +29,7 @@ def assert_each_tick_once_in_order(fired: list[ScheduleFired]) -> None:
     seen = ticks(fired)
     assert len(seen) == len(set(seen)), f"a tick fired twice: {seen}"
     assert seen == sorted(seen), f"ticks out of order: {seen}"
-    gaps = [b - a for a, b in zip(seen, seen[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(seen)]
     assert all(gap == SECOND for gap in gaps), f"a tick was lost: {seen}"
 
 
@@ -65,7 +66,8 @@ def test_a_schedule_fires_labelled_runs_on_time(
     assert fired[0].tick == view.next_fire_at
     for tick in fired:
         assert timedelta(0) <= tick.fired_at - tick.tick < SECOND, tick  # on time
-        assert tick.run_id.startswith("often-") and tick.run_id.endswith(view.schedule_id[:6])
+        assert tick.run_id.startswith("often-")
+        assert tick.run_id.endswith(view.schedule_id[:6])
     run = client.get(fired[0].run_id)
     assert run.arguments == {"n": 3}
     labelled = client.list_runs(labels={SCHEDULE_LABEL: "often"})
@@ -99,13 +101,11 @@ def test_a_restart_neither_repeats_nor_loses_a_tick_and_catches_up_in_order(
     )
     fired = [f for f in db_platform.fired_now() if f.name == "steady"]
     assert_each_tick_once_in_order(fired)  # the missed ones too, oldest first
-    caught_up = [f for f in fired if f.tick < stopped_at and f.fired_at > stopped_at]
-    late = [f for f in fired if f.tick > stopped_at + SECOND]
-    assert late and all(f.fired_at - f.tick > SECOND for f in late[:2]), late
+    caught_up = [f for f in fired if f.fired_at - f.tick >= SECOND]  # due while down
+    assert len(caught_up) >= 2, ticks(fired)
     view = client.pause_schedule("steady")
     db_platform.wait_for(
-        lambda: len([f for f in db_platform.fired_now() if f.name == "steady"])
-        >= view.fired_count,
+        lambda: len([f for f in db_platform.fired_now() if f.name == "steady"]) >= view.fired_count,
         "every committed tick published",
     )
     fired = [f for f in db_platform.fired_now() if f.name == "steady"]

@@ -46,8 +46,11 @@ def install(service: Service, engine: Callable[[], Engine]) -> ScheduleTimer:
     service.handles(DeleteSchedule)(commands.delete)
 
     async def publish(event_ids: list[str]) -> None:
+        """One by one, in the order written: missed ticks run oldest first."""
         assert service.bus is not None
-        await OutboxRelay(service.bus, engine()).publish(event_ids)
+        relay = OutboxRelay(service.bus, engine())
+        for event_id in event_ids:
+            await relay.publish([event_id])
 
     timer = ScheduleTimer(engine, publish, source=service.source, now=utc_now)
 
