@@ -39,7 +39,7 @@ def test_create_list_get_pause_resume_delete(
     )
     assert (code, err) == (0, "")
     assert out.startswith("schedule every-second created: every 1s, next tick ")
-    fired = bare.wait_fired(1, "every-second")
+    bare.wait_fired(1, "every-second")
 
     code, out, _ = headrace(bare, capsys, "get", "every-second", "--json")
     view = json.loads(out)

@@ -96,3 +96,21 @@ def test_list_shows_the_schedules_of_a_namespace(
     assert nxt is not None
     assert (nxt.minute, nxt.second) == (0, 0)
     assert client.get_schedule("nightly").next_fire_at.hour == 2  # type: ignore[union-attr]
+
+
+def test_start_and_end_bound_the_ticks(
+    bare: SchedulePlatform, client: Client, ticked_spec: dict[str, Any]
+) -> None:
+    bare.start_scheduler()
+    start = datetime.now(UTC).replace(microsecond=0) + 2 * SECOND
+    end = start + 2.5 * SECOND
+    view = client.create_schedule(
+        "bounded", ticked_spec, {"n": 1}, every="1s", max_concurrency=10, start_at=start, end_at=end
+    )
+    assert view.next_fire_at == start  # the first tick is the start itself
+    fired = bare.wait_fired(3, "bounded")
+    assert [f.tick for f in fired] == [start, start + SECOND, start + 2 * SECOND]
+    let_ticks_pass(2)  # past the end: nothing more
+    assert len(bare.fired_now()) == 3
+    after = client.get_schedule("bounded")
+    assert (after.state, after.next_fire_at, after.fired_count) == ("ENABLED", None, 3)
