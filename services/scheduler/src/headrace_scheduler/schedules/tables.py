@@ -2,9 +2,9 @@
 may not have ended yet.
 
 Times are timezone-aware UTC in and out (SQLModel's datetime columns insist on it);
-:func:`stored` and :func:`aware` make sure of it. ``version`` grows with every change of a schedule row: the
-timer fires a tick only by an update guarded on the version it read (compare-and-set), so two
-scheduler replicas, or a pause racing a tick, never both win.
+:func:`stored` and :func:`aware` make sure of it. ``version`` grows with every change of a
+schedule row: the timer fires a tick only by an update guarded on the version it read
+(compare-and-set), so two scheduler replicas, or a pause racing a tick, never both win.
 """
 
 from __future__ import annotations
