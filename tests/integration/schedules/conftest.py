@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from schedule_pipelines import gated, ticked
+from schedule_pipelines import gated, paired, ticked
 from schedule_platform import SchedulePlatform
 
 from headrace import Client
@@ -44,6 +44,11 @@ def ticked_spec() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def gated_spec() -> dict[str, Any]:
     return load_source(gated)[0]
+
+
+@pytest.fixture(scope="session")
+def paired_spec() -> dict[str, Any]:
+    return load_source(paired)[0]
 
 
 @pytest.fixture

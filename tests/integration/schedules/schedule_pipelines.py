@@ -31,3 +31,14 @@ def wait_for(gate: str) -> str:
 def gated(gate: str) -> str:
     """Runs until the file ``gate`` exists."""
     return wait_for(gate=gate).output
+
+
+@dsl.component(base_image="python:3.11")
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+@dsl.pipeline(name="pair-pipeline")
+def paired(a: int, b: int, c: int = 1) -> int:
+    """Needs ``a`` and ``b``."""
+    return add(a=a, b=b).output

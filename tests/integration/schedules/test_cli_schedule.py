@@ -75,7 +75,7 @@ def test_create_list_get_pause_resume_delete(
         (["--cron", "0 0 25 * * *"], "cron expression '0 0 25 * * *' is not valid"),
         (["--every", "10 min"], "interval '10 min' is not a duration"),
         (["--every", "1s", "-p", "x=1"], "pipeline 'tick-pipeline' has no parameter 'x'"),
-        (["--every", "1s"], "parameter 'n'"),
+        (["--every", "1s"], "needs parameter 'n', which the schedule does not give"),
     ],
 )
 def test_bad_input_is_refused_before_anything_is_sent(

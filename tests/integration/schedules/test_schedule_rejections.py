@@ -25,7 +25,7 @@ def test_the_client_refuses_bad_timing_and_missing_parameters_before_sending(
         client.create_schedule("bad", ticked_spec, {"n": 1}, every="5 minutes")
     with pytest.raises(ScheduleRejectedError, match="exactly one of"):
         client.create_schedule("bad", ticked_spec, {"n": 1})
-    with pytest.raises(ScheduleRejectedError, match=r"parameter 'n'.*is required"):
+    with pytest.raises(ScheduleRejectedError, match=r"needs parameter 'n', which the sch"):
         client.create_schedule("bad", ticked_spec, {}, every="1s")
 
 
@@ -34,7 +34,7 @@ def test_the_client_refuses_bad_timing_and_missing_parameters_before_sending(
     [
         ({"cron": "* * * 13 *"}, r"cron expression '\* \* \* 13 \*' is not valid"),
         ({"every": "1y"}, "interval '1y' is not a duration"),
-        ({"every": "1s", "arguments": {}}, r"parameter 'n'.*is required and has no default"),
+        ({"every": "1s", "arguments": {}}, r"needs parameter 'n'.*\(CLI: -p n=VALUE\)"),
         ({"every": "1s", "arguments": {"n": 1, "m": 2}}, "has no parameter 'm'"),
         ({"every": "1s", "max_concurrency": 0}, "max_concurrency 0 is out of range"),
         ({"every": "1s", "name": "Not_A_Label"}, "schedule name 'Not_A_Label' is not a DNS"),
@@ -80,3 +80,19 @@ def test_names_are_unique_and_unknown_schedules_are_named(
     request_id = uuid.uuid4().hex
     bare.publish(PauseSchedule(name="ghost", namespace="team-b", request_id=request_id))
     assert "namespace 'team-b'" in bare.wait_rejected(request_id).reason
+
+
+def test_every_missing_parameter_is_named(
+    bare: SchedulePlatform, client: Client, paired_spec: dict[str, Any]
+) -> None:
+    needs = "pipeline 'pair-pipeline' needs parameters 'a', 'b', which the schedule does not give"
+    with pytest.raises(ScheduleRejectedError, match=needs):
+        client.create_schedule("pair", paired_spec, {"c": 2}, every="1s")
+    bare.start_scheduler()
+    request_id = uuid.uuid4().hex
+    bare.publish(
+        CreateSchedule(name="pair", pipeline_spec=paired_spec, every="1s", request_id=request_id)
+    )
+    reason = bare.wait_rejected(request_id).reason
+    assert needs in reason
+    assert "(CLI: -p a=VALUE -p b=VALUE)" in reason

@@ -42,7 +42,13 @@ from headrace_contracts import (
     ScheduleView,
     decode,
 )
-from headrace_pipelines import SpecError, bind_arguments, compile_plan, timing
+from headrace_pipelines import (
+    SpecError,
+    bind_arguments,
+    check_schedule_arguments,
+    compile_plan,
+    timing,
+)
 
 from .run_errors import ClientError, PlatformUnavailable
 from .run_source import load_source
@@ -114,7 +120,9 @@ class ScheduleCalls:
         spec, platform = load_source(pipeline, pipeline_name=pipeline_name)
         given = dict(arguments or {})
         try:
-            bound = bind_arguments(compile_plan(spec), given)
+            plan = compile_plan(spec)
+            check_schedule_arguments(plan, given)
+            bound = bind_arguments(plan, given)
         except SpecError as exc:
             raise ScheduleRejectedError(f"schedule {name!r}: {exc}") from None
         command = CreateSchedule(

@@ -17,11 +17,13 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from croniter import croniter
 
+from .arguments import bind_arguments, missing_parameters
 from .errors import SpecError
+from .plan import Plan
 
 _DURATION = re.compile(r"(\d+)([smhd])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -108,6 +110,22 @@ class Interval:
         if moment < self.anchor:
             return None
         return self.anchor + math.floor((moment - self.anchor) / self.every) * self.every
+
+
+def check_schedule_arguments(plan: Plan, arguments: dict[str, Any]) -> None:
+    """:class:`SpecError` naming every parameter a schedule of ``plan`` needs and does not
+    give (a schedule is refused at creation, not at its first tick), else the checks of
+    :func:`bind_arguments`."""
+    missing = missing_parameters(plan, arguments)
+    if missing:
+        names = ", ".join(repr(name) for name in missing)
+        flags = " ".join(f"-p {name}=VALUE" for name in missing)
+        raise SpecError(
+            f"pipeline {plan.name!r} needs parameter{'s' if len(missing) > 1 else ''} {names}, "
+            f"which the schedule does not give: pass {'them' if len(missing) > 1 else 'it'} "
+            f"(CLI: {flags})"
+        )
+    bind_arguments(plan, arguments)
 
 
 def timing(cron: str, every: str, anchor: datetime) -> Timing:

@@ -29,7 +29,7 @@ from headrace_contracts import (
     ScheduleRejected,
     ScheduleResumed,
 )
-from headrace_pipelines import SpecError, bind_arguments, compile_plan, timing
+from headrace_pipelines import SpecError, check_schedule_arguments, compile_plan, timing
 from headrace_runtime import HandlerContext
 
 from .policy import first_tick
@@ -71,7 +71,7 @@ def check_create(msg: CreateSchedule, now: datetime) -> tuple[str, datetime | No
     try:
         ticks = timing(msg.cron, msg.every, start or now)
         plan = compile_plan(msg.pipeline_spec, msg.platform_spec)
-        bind_arguments(plan, dict(msg.arguments))
+        check_schedule_arguments(plan, dict(msg.arguments))
     except SpecError as exc:
         raise Rejected(str(exc)) from None
     return plan.name, first_tick(ticks, now, start, end)
