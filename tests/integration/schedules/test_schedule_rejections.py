@@ -36,6 +36,7 @@ def test_the_client_refuses_bad_timing_and_missing_parameters_before_sending(
         ({"every": "1y"}, "interval '1y' is not a duration"),
         ({"every": "1s", "arguments": {}}, r"needs parameter 'n'.*\(CLI: -p n=VALUE\)"),
         ({"every": "1s", "arguments": {"n": 1, "m": 2}}, "has no parameter 'm'"),
+        ({"every": "1s", "arguments": {"n": "abc"}}, "parameter 'n': expects NUMBER_INTEGER"),
         ({"every": "1s", "max_concurrency": 0}, "max_concurrency 0 is out of range"),
         ({"every": "1s", "name": "Not_A_Label"}, "schedule name 'Not_A_Label' is not a DNS"),
         (
