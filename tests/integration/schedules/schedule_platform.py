@@ -18,6 +18,7 @@ from headrace_contracts import (
     RunCancelled,
     RunFailed,
     RunRejected,
+    RunStarted,
     RunSucceeded,
     ScheduleFired,
     ScheduleRejected,
@@ -38,6 +39,7 @@ class SchedulePlatform:
         self.fired: list[ScheduleFired] = []
         self.ended: dict[str, str] = {}
         self.rejected: list[ScheduleRejected] = []
+        self.started: set[str] = set()
         self._changed = threading.Condition()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -88,6 +90,9 @@ class SchedulePlatform:
         with self._changed:
             return of()
 
+    def wait_started(self, run_id: str, timeout: float = 30.0) -> None:
+        self.wait_for(lambda: run_id in self.started, f"{run_id} started", timeout)
+
     def wait_ended(self, run_ids: list[str], timeout: float = 60.0) -> dict[str, str]:
         self.wait_for(lambda: all(r in self.ended for r in run_ids), f"{run_ids} ended", timeout)
         with self._changed:
@@ -129,11 +134,13 @@ class SchedulePlatform:
                     self.fired.append(message)
                 elif isinstance(message, ScheduleRejected):
                     self.rejected.append(message)
+                elif isinstance(message, RunStarted):
+                    self.started.add(message.run_id)
                 else:
                     self.ended[message.run_id] = type(message).__name__  # type: ignore[attr-defined]
                 self._changed.notify_all()
 
-        for kind in (ScheduleFired, ScheduleRejected, *ENDINGS):
+        for kind in (ScheduleFired, ScheduleRejected, RunStarted, *ENDINGS):
             await self._nc.subscribe(kind.subject(), cb=seen)
 
     def stop(self) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from schedule_platform import SchedulePlatform
 
+from headrace import Client
 from headrace.cli import main
 
 
@@ -36,10 +37,15 @@ def test_create_list_get_pause_resume_delete(
         "--max-concurrency",
         "5",
         "--no-catchup",
+        "--no-cache",
     )
     assert (code, err) == (0, "")
     assert out.startswith("schedule every-second created: every 1s, next tick ")
-    bare.wait_fired(1, "every-second")
+    run_id = bare.wait_fired(1, "every-second")[0].run_id
+    bare.wait_started(run_id)
+    with Client(nats_url=bare.url) as client:
+        run = client.get(run_id)
+    assert (run.arguments, run.enable_caching) == ({"n": 7}, False)
 
     code, out, _ = headrace(bare, capsys, "get", "every-second", "--json")
     view = json.loads(out)

@@ -68,6 +68,7 @@ def test_a_schedule_fires_labelled_runs_on_time(
         assert timedelta(0) <= tick.fired_at - tick.tick < SECOND, tick  # on time
         assert tick.run_id.startswith("often-")
         assert tick.run_id.endswith(view.schedule_id[:6])
+    bare.wait_started(fired[0].run_id)
     run = client.get(fired[0].run_id)
     assert run.arguments == {"n": 3}
     labelled = client.list_runs(labels={SCHEDULE_LABEL: "often"})
@@ -128,6 +129,8 @@ def test_two_replicas_fire_each_tick_exactly_once(
     fired = db_platform.fired_now()
     assert view.fired_count == len(fired) >= 5
     assert_each_tick_once_in_order(fired)
+    for f in fired:
+        db_platform.wait_started(f.run_id)
     runs = [client.get(f.run_id) for f in fired]
     assert len({r.run_id for r in runs}) == len(fired)
 
