@@ -198,6 +198,8 @@ def _example(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
     if "anyOf" in schema:
         return _example(schema["anyOf"][0], defs)
     kind = schema.get("type")
+    if schema.get("format") == "date-time":
+        return "2026-12-01T09:00:00Z"
     if kind == "object":
         properties = schema.get("properties", {})
         return {name: _example(properties[name], defs) for name in schema.get("required", [])}

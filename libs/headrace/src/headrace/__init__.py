@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         RunRejectedError,
         RunTimeout,
     )
+    from .schedule_client import ScheduleNotFound, ScheduleRejectedError
 
 _EXPORTS = {
     "BadListQuery": "run_errors",
@@ -33,6 +34,8 @@ _EXPORTS = {
     "RunNotFound": "run_errors",
     "RunRejectedError": "run_errors",
     "RunTimeout": "run_errors",
+    "ScheduleNotFound": "schedule_client",
+    "ScheduleRejectedError": "schedule_client",
     "report_metrics": "metrics",
 }
 
@@ -46,6 +49,8 @@ __all__ = [
     "RunNotFound",
     "RunRejectedError",
     "RunTimeout",
+    "ScheduleNotFound",
+    "ScheduleRejectedError",
     "report_metrics",
 ]
 

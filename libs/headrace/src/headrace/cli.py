@@ -11,6 +11,7 @@
     headrace lineage URI|RUN[/STEP] ...                   (see :mod:`headrace.lineage_args`)
     headrace apply -f FILE ...                            (see :mod:`headrace.job_args`)
     headrace job list|get|logs|delete|suspend|resume ...  (see :mod:`headrace.job_args`)
+    headrace schedule create|list|get|pause|resume|delete (see :mod:`headrace.schedule_args`)
     headrace experiment list|get|trials|delete ...        (see :mod:`headrace.experiment_args`)
     headrace serve list|get|wait|delete|traffic ...       (see :mod:`headrace.serve_args`)
     headrace trigger create|list|get|delete ...           (see :mod:`headrace.trigger_args`)
@@ -32,6 +33,7 @@ from .lineage_args import add_lineage_parser
 from .model_args import add_model_parser
 from .run_args import add_run_parser
 from .scale import SERVICES, ScaleError, parse_scale_item
+from .schedule_args import add_schedule_parser
 from .serve_args import add_serve_parser
 from .trigger_args import add_trigger_parser
 
@@ -119,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_experiment_parser(sub)
     add_serve_parser(sub)
     add_trigger_parser(sub)
+    add_schedule_parser(sub)
     return parser
 
 
@@ -161,6 +164,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .trigger_commands import trigger
 
             return trigger(args)
+        if args.command == "schedule":
+            from .schedule_commands import schedule
+
+            return schedule(args)
         if args.command == "lineage":
             from .lineage_commands import lineage
 

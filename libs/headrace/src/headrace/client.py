@@ -78,6 +78,7 @@ from .run_errors import (
 )
 from .run_ids import check_run_id, new_run_id
 from .run_source import load_source
+from .schedule_client import ScheduleCalls
 from .serving import ServingCalls
 from .trigger_client import TriggerCalls
 
@@ -110,7 +111,9 @@ def platform_nats_url(home: str | os.PathLike[str] | None = None) -> str:
     return os.environ.get("HEADRACE_NATS_URL") or DEFAULT_URL
 
 
-class Client(ModelRegistryCalls, TrainingJobCalls, ExperimentCalls, ServingCalls, TriggerCalls):
+class Client(
+    ModelRegistryCalls, TrainingJobCalls, ExperimentCalls, ServingCalls, TriggerCalls, ScheduleCalls
+):
     """A synchronous connection to a Headrace platform; use it as a context manager.
 
     ``timeout`` bounds connecting and each question to the scheduler; ``submit_timeout``

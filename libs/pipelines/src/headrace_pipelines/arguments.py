@@ -66,6 +66,17 @@ def bind_arguments(plan: Plan, arguments: dict[str, Any]) -> dict[str, Any]:
     return bound
 
 
+def missing_parameters(plan: Plan, arguments: dict[str, Any]) -> list[str]:
+    """The pipeline's required parameters (no default, not optional) not in ``arguments``."""
+    return sorted(
+        name
+        for name, definition in plan.parameter_inputs("root").items()
+        if name not in arguments
+        and "defaultValue" not in definition
+        and not definition.get("isOptional")
+    )
+
+
 def model_uris(plan: Plan, arguments: dict[str, Any]) -> list[str]:
     """The ``models:/`` URIs given for the pipeline's input artifacts, each well-formed
     (:class:`SpecError` naming the input otherwise), in order, without repeats."""

@@ -23,6 +23,8 @@ from headrace_pipelines import load_protobuf_support
 from headrace_runtime import Service, Settings, run_service
 
 from .handlers import Scheduler
+from .schedules import SCHEDULE_TABLES
+from .schedules import install as install_schedules
 from .store import TABLES
 from .triggers import TRIGGER_TABLES
 from .triggers import install as install_triggers
@@ -32,7 +34,10 @@ NAME = "scheduler"
 
 def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> Service:
     service = Service(
-        NAME, settings, tables=[*TABLES, *TRIGGER_TABLES], span_exporter=span_exporter
+        NAME,
+        settings,
+        tables=[*TABLES, *TRIGGER_TABLES, *SCHEDULE_TABLES],
+        span_exporter=span_exporter,
     )
 
     def artifacts() -> ArtifactStore:
@@ -64,6 +69,7 @@ def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> S
     service.handles(StepCancelled, on_give_up=give_up)(scheduler.cancelled)
 
     install_triggers(service, engine)
+    install_schedules(service, engine)
 
     @service.answers(GetRun)
     async def get_run(query: GetRun) -> RunDetail:
