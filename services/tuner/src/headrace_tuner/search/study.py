@@ -82,6 +82,11 @@ class Search:
     spec: ExperimentSpec
     plan: SearchPlan
     study: optuna.Study
+    orphans_possible: bool = True
+    """Whether the study may hold a suggestion never recorded: when it is loaded (a crash may
+    have left one), after this tuner lost a slot it had asked for or failed to record it
+    (`Studies.suspect`), and at each sweep (another replica's). Otherwise `Studies.suggest`
+    skips reading the study's running trials."""
 
 
 class Studies:
@@ -115,17 +120,30 @@ class Studies:
         self, search: Search, recorded: Callable[[list[int]], Collection[int]]
     ) -> tuple[int, dict[str, Any]]:
         """A trial to start: an orphan (a RUNNING trial of the study whose number
-        ``recorded`` does not return), else a new ask."""
-        running = search.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-        known = recorded([t.number for t in running])
-        for trial in running:
-            if trial.number not in known and set(trial.params) == set(search.plan.distributions):
-                log.info(
-                    "study %s: trial %d handed out again", search.study.study_name, trial.number
-                )
-                return trial.number, dict(trial.params)
+        ``recorded`` does not return), else a new ask. Call `suspect` when what it gave
+        was not recorded."""
+        if search.orphans_possible:
+            running = search.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            known = recorded([t.number for t in running])
+            for trial in running:
+                if trial.number not in known and set(trial.params) == set(
+                    search.plan.distributions
+                ):
+                    log.info(
+                        "study %s: trial %d handed out again",
+                        search.study.study_name,
+                        trial.number,
+                    )
+                    return trial.number, dict(trial.params)
+            search.orphans_possible = False
         asked = search.study.ask(search.plan.distributions)
         return asked.number, dict(asked.params)
+
+    def suspect(self, search: Search | None = None) -> None:
+        """The next `suggest` looks for suggestions never recorded first (of ``search``, or
+        of every open study)."""
+        for found in [search] if search is not None else list(self._open.values()):
+            found.orphans_possible = True
 
     def abandon(self, search: Search, recorded: Callable[[list[int]], Collection[int]]) -> int:
         """Fail the study's RUNNING trials the tuner never recorded (an ended experiment's
