@@ -165,12 +165,15 @@ async def claimed(folder: ReplicaFolder, child: subprocess.Popen[bytes]) -> floa
     """When the supervisor claimed the replica's process record (its command then runs);
     None when it ended first. Until it is claimed, a trainer adopting the gang would void
     the replica, so a gang counts as started only once every replica claimed its record.
-    Nothing signals the claim: the record is polled for."""
+    Nothing signals the claim: the record is polled for, soon at first (a supervisor started
+    ahead claims it within a millisecond), then every ``CLAIM_POLL_SECONDS``."""
+    pause = CLAIM_POLL_SECONDS / 10
     while child.poll() is None:
         found = records.read_record(str(folder.process))
         if found is not None and found.get("pid") == child.pid:
             return float(found.get("started_at", 0.0))
-        await asyncio.sleep(CLAIM_POLL_SECONDS)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, CLAIM_POLL_SECONDS)
     return None
 
 
