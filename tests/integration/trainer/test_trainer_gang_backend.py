@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
 import textwrap
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -394,3 +396,51 @@ async def test_a_closed_backend_leaves_its_gang_running_for_the_next_to_adopt(
     finally:
         (tmp_path / "release").touch()
         await second.close()
+
+
+def _waiting_spares() -> list[int]:
+    """This process's children that are replica supervisors started ahead (`Spares`)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat.rpartition(")")[2].split()[1])
+        if parent == os.getpid() and b"import serve" in cmdline and running(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+async def test_replicas_started_by_supervisors_started_ahead_behave_as_any(
+    backend: LocalBackend, tmp_path: Path
+) -> None:
+    # The first gang's supervisors start cold; the backend then keeps spares for the next.
+    await backend.start(gang("first", replica("master", 0, "print('cold')")))
+    await collect(backend, "first")
+    await wait_for(lambda: len(_waiting_spares()) == 2, timeout=10)
+    spares = _waiting_spares()
+
+    shows = "import os, sys; print(os.environ['SHOW'], os.getcwd(), flush=True); sys.exit(3)"
+    folder = tmp_path / "work"
+    folder.mkdir()
+    warm = [
+        replace(replica(role, 0, shows, env={"SHOW": f"hello {role}"}), cwd=folder)
+        for role in ("master", "worker")
+    ]
+    handle = await backend.start(gang("second", *warm))
+    assert sorted(s.pid for s in handle.replicas) == sorted(spares)  # the spares ran them
+    events = await collect(backend, "second")
+    exits = sorted((e.replica.name, e.replica.exit_code) for e in events if e.kind == "exited")
+    assert exits == [("master-0", 3), ("worker-0", 3)]
+    for role in ("master", "worker"):
+        lines = [line async for line in backend.logs("second", role, 0)]
+        assert lines == [f"hello {role} {folder}"]  # its env, its folder, its log
+
+    # Two more were started for the next gangs; closing ends them, having run nothing.
+    await wait_for(lambda: len(_waiting_spares()) == 2, timeout=10)
+    await backend.close()
+    assert _waiting_spares() == []

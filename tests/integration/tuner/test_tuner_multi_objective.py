@@ -57,6 +57,12 @@ def test_nsga2_reports_the_pareto_front(
 
     study = platform.study(done.experiment_id)
     assert {t.number for t in study.best_trials} == {trials[n].number for n in front}
+    # without its trials (as `wait_experiment` polls it), the same front and counts
+    summary = client.get_experiment("pareto", trials=False)
+    assert (summary.trials, summary.spec) == ([], {})
+    assert summary.model_dump(exclude={"trials", "spec"}) == done.model_dump(
+        exclude={"trials", "spec"}
+    )
 
     assert main(["experiment", "get", "pareto", "--nats-url", platform.nats.url]) == 0
     shown = capsys.readouterr().out

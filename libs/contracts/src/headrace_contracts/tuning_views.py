@@ -75,7 +75,7 @@ class ExperimentDetail(Reply):
 
 
 class GetExperiment(Query):
-    """One experiment by name, with every trial."""
+    """One experiment by name, with every trial (``trials`` False: without them)."""
 
     AREA = "experiment"
     NAME = "get"
@@ -83,6 +83,11 @@ class GetExperiment(Query):
 
     name: str
     namespace: str = "default"
+    trials: bool = Field(
+        default=True,
+        description="False: the counts and the best trial (or Pareto front) without the "
+        "trials and the spec, answered from aggregate queries however many trials there are",
+    )
 
 
 class ExperimentList(Reply):

@@ -110,7 +110,7 @@ class ExperimentCalls:
         found = self.get_experiment(name, namespace=namespace)
         self._call(self._publish(DeleteExperiment(experiment_id=found.experiment_id)))
         deadline = time.monotonic() + self.submit_timeout
-        while (now := self._find_experiment(name, namespace)) is not None:
+        while (now := self._find_experiment(name, namespace, trials=False)) is not None:
             _raise_if_refused(now, found, "DeleteFailed", "deleted")
             if time.monotonic() > deadline:
                 raise ExperimentError(
@@ -148,9 +148,12 @@ class ExperimentCalls:
             ),
         )
 
-    def get_experiment(self, name: str, *, namespace: str = "default") -> ExperimentView:
-        """The experiment with every trial and its best trial; `ExperimentNotFound` if none."""
-        found = self._find_experiment(name, namespace)
+    def get_experiment(
+        self, name: str, *, namespace: str = "default", trials: bool = True
+    ) -> ExperimentView:
+        """The experiment with every trial (``trials`` False: only the counts, without the
+        trials and the spec) and its best trial; `ExperimentNotFound` if none."""
+        found = self._find_experiment(name, namespace, trials=trials)
         if found is None:
             raise ExperimentNotFound(name, namespace)
         return found
@@ -174,20 +177,23 @@ class ExperimentCalls:
     def wait_experiment(
         self, name: str, *, namespace: str = "default", timeout: float | None = None
     ) -> ExperimentView:
-        """Until the experiment has ended (SUCCEEDED, FAILED or STOPPED), polling."""
+        """Until the experiment has ended (SUCCEEDED, FAILED or STOPPED), polling; returns it
+        with every trial. The polls ask for the experiment without its trials, so waiting on
+        a long experiment costs the tuner little."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            found = self.get_experiment(name, namespace=namespace)
+            found = self.get_experiment(name, namespace=namespace, trials=False)
             if found.state in FINAL_EXPERIMENT_STATES:
-                return found
+                return self.get_experiment(name, namespace=namespace)
             if deadline is not None and time.monotonic() > deadline:
                 raise ExperimentTimeout(name, found.state, timeout or 0.0)
             time.sleep(0.2)
 
-    def _find_experiment(self, name: str, namespace: str) -> ExperimentView | None:
-        reply = self._call(
-            self._ask(GetExperiment(name=name, namespace=namespace), who="the tuner")
-        )
+    def _find_experiment(
+        self, name: str, namespace: str, *, trials: bool = True
+    ) -> ExperimentView | None:
+        query = GetExperiment(name=name, namespace=namespace, trials=trials)
+        reply = self._call(self._ask(query, who="the tuner"))
         assert isinstance(reply, ExperimentDetail)
         if reply.error:
             raise ExperimentError(reply.error)

@@ -15,6 +15,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import optuna
 from optuna.trial import TrialState
@@ -138,6 +139,7 @@ class Driver:
     async def _sweep(self) -> None:
         while True:
             try:
+                self.studies.suspect()  # another replica may have left a suggestion unrecorded
                 for experiment_id in await asyncio.to_thread(self._to_drive):
                     self.wake(experiment_id)
             except Exception:
@@ -257,6 +259,18 @@ class Driver:
         number, params = self.studies.suggest(
             search, lambda numbers: self._recorded(row.experiment_id, numbers)
         )
+        try:
+            recorded = self._record_trial(row, spec, number, params)
+        except BaseException:
+            self.studies.suspect(search)  # what it asked for may be unrecorded
+            raise
+        if not recorded:
+            self.studies.suspect(search)  # another tuner took the slot: it is unrecorded
+        return recorded
+
+    def _record_trial(
+        self, row: ExperimentRow, spec: ExperimentSpec, number: int, params: dict[str, Any]
+    ) -> bool:
         values = assignments(spec, params)
         name = trial_name(row.name, row.uid, number)
         job_id = f"{row.namespace}/{name}"

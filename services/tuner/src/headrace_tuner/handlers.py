@@ -39,6 +39,7 @@ from headrace_contracts import (
     ExperimentList,
     ExperimentStarted,
     ExperimentStopped,
+    ExperimentView,
     GetExperiment,
     ListExperiments,
     MetricReported,
@@ -56,8 +57,17 @@ from headrace_runtime import HandlerContext
 
 from .errors import SearchError
 from .experiments.outcomes import apply_outcome
-from .experiments.store import ExperimentRow, TrialRow, experiment_by_id, trials_of, utcnow
-from .experiments.views import experiment_view
+from .experiments.store import (
+    ExperimentRow,
+    TrialRow,
+    best_of,
+    experiment_by_id,
+    state_counts,
+    succeeded_of,
+    trials_of,
+    utcnow,
+)
+from .experiments.views import experiment_view, summary_view
 from .search import plan_search
 from .trials import ACTIVE, observe, reduce_metrics
 from .trials.outcome import settle
@@ -217,6 +227,8 @@ class TunerHandlers:
             self._wake_after_commit(trial.experiment_id)
         if trial.job_done_at is not None:  # the job's end was handled first
             self._settle(trial, parse_experiment(experiment.spec), ctx, final=False)
+            if trial.state not in ACTIVE:
+                self._wake_after_commit(trial.experiment_id)  # its slot is free now
         ctx.session.add(trial)
 
     async def job_succeeded(self, event: TrainingJobSucceeded, ctx: HandlerContext[Any]) -> None:
@@ -290,6 +302,8 @@ class TunerHandlers:
             ).first()
             if row is None:
                 return ExperimentDetail()
+            if not query.trials:
+                return ExperimentDetail(experiment=_summary(session, row))
             trials = trials_of(session, row.experiment_id)
             return ExperimentDetail(experiment=experiment_view(row, trials, with_trials=True))
 
@@ -304,11 +318,18 @@ class TunerHandlers:
             rows = session.exec(
                 select_rows.order_by(ExperimentRow.created_at.desc()).limit(query.limit)  # type: ignore[attr-defined]
             ).all()
-            views = [
-                experiment_view(row, trials_of(session, row.experiment_id), with_trials=False)
-                for row in rows
-            ]
-            return ExperimentList(experiments=views)
+            return ExperimentList(experiments=[_summary(session, row) for row in rows])
+
+
+def _summary(session: Session, row: ExperimentRow) -> ExperimentView:
+    """The experiment without its trials, by aggregate queries (its cost does not grow with
+    the number of trials, except a multi-objective front's)."""
+    multi = len(row.objectives) > 1
+    best = None
+    if not multi:
+        best = best_of(session, row.experiment_id, row.objective_type == "maximize")
+    succeeded = succeeded_of(session, row.experiment_id) if multi else []
+    return summary_view(row, state_counts(session, row.experiment_id), best, succeeded)
 
 
 def _describe(row: ExperimentRow, spec: ExperimentSpec) -> None:

@@ -13,10 +13,14 @@ The local workload backend supervises each replica of a gang the same way. ``--j
 (repeatable) first moves the shim into a cgroup by writing its pid to that
 ``cgroup.procs`` file, so the command is limited from its first instruction; a cgroup it
 cannot join is said on stderr (the replica's log) and the command runs unlimited.
+
+`serve` is the same supervisor started ahead of time (`python -S`, the launch read from
+stdin): the local backend keeps one ready for the next replica.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -24,7 +28,28 @@ import sys
 from . import records
 
 
-def main(argv: list[str]) -> None:
+def serve() -> None:
+    """A supervisor started before its replica is known (the local backend keeps one ready,
+    so a replica does not wait for a Python to start): it reads the replica's launch from
+    stdin, one JSON line (``log``, ``cwd``, ``env`` and `main`'s ``argv``), then goes on as
+    `main`, its output appended to the log. At end of input (the trainer stopped or died
+    before it was needed) it exits, having run nothing."""
+    line = sys.stdin.buffer.readline()
+    if not line.strip():
+        os._exit(0)
+    launch = json.loads(line)
+    log = os.open(launch["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    os.close(null)
+    os.chdir(launch["cwd"])
+    main(launch["argv"], launch["env"])
+
+
+def main(argv: list[str], env: dict[str, str] | None = None) -> None:
     while len(argv) > 1 and argv[0] == "--join":
         _join(argv[1])
         argv = argv[2:]
@@ -36,7 +61,9 @@ def main(argv: list[str]) -> None:
         try:
             for sig in (signal.SIGPIPE, signal.SIGXFSZ):  # Python ignores them; a command must not
                 signal.signal(sig, signal.SIG_DFL)
-            os.execv(program, [program, *args])
+            if env is None:
+                os.execv(program, [program, *args])
+            os.execve(program, [program, *args], env)
         finally:
             os._exit(127)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

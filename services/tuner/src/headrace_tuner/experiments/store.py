@@ -23,9 +23,12 @@ from ..trials import ACTIVE, LAST_ERRORS, TrialFacts, TrialTally
 __all__ = [
     "ExperimentRow",
     "TrialRow",
+    "best_of",
     "experiment_by_id",
     "facts_of",
     "recorded_numbers",
+    "state_counts",
+    "succeeded_of",
     "tally_of",
     "trials_of",
     "utcnow",
@@ -125,28 +128,54 @@ def facts_of(trial: TrialRow) -> TrialFacts:
     )
 
 
-def tally_of(session: Session, experiment_id: str, spec: ExperimentSpec) -> TrialTally:
-    """The experiment's `TrialTally`, by aggregate queries (no trial list is loaded)."""
-    mine = col(TrialRow.experiment_id) == experiment_id
-    counts = dict(
+def state_counts(session: Session, experiment_id: str) -> dict[str, int]:
+    """How many trials the experiment has in each state (one aggregate query)."""
+    return dict(
         session.exec(
-            select(TrialRow.state, func.count()).where(mine).group_by(TrialRow.state)
+            select(TrialRow.state, func.count())
+            .where(col(TrialRow.experiment_id) == experiment_id)
+            .group_by(TrialRow.state)
         ).all()
     )
-    best = None
-    if not spec.objective.multi and counts.get("SUCCEEDED"):
-        value = col(TrialRow.objective_value)
-        order = value.asc() if spec.objective.type == "minimize" else value.desc()
-        row = session.exec(
+
+
+def best_of(session: Session, experiment_id: str, maximize: bool) -> TrialRow | None:
+    """The succeeded trial with the best objective value (the lowest number among equals)."""
+    value = col(TrialRow.objective_value)
+    return session.exec(
+        select(TrialRow)
+        .where(
+            col(TrialRow.experiment_id) == experiment_id,
+            TrialRow.state == "SUCCEEDED",
+            value.is_not(None),
+        )
+        .order_by(value.desc() if maximize else value.asc(), col(TrialRow.number))
+        .limit(1)
+    ).first()
+
+
+def succeeded_of(session: Session, experiment_id: str) -> list[TrialRow]:
+    """The experiment's succeeded trials, in trial order (a multi-objective front's)."""
+    return list(
+        session.exec(
             select(TrialRow)
-            .where(mine, TrialRow.state == "SUCCEEDED", value.is_not(None))
-            .order_by(order, col(TrialRow.number))
-            .limit(1)
-        ).first()
+            .where(col(TrialRow.experiment_id) == experiment_id, TrialRow.state == "SUCCEEDED")
+            .order_by(col(TrialRow.number))
+        ).all()
+    )
+
+
+def tally_of(session: Session, experiment_id: str, spec: ExperimentSpec) -> TrialTally:
+    """The experiment's `TrialTally`, by aggregate queries (no trial list is loaded). The best
+    trial is looked for only when the experiment has a goal (nothing else here needs it)."""
+    counts = state_counts(session, experiment_id)
+    best = None
+    if spec.objective.goal is not None and not spec.objective.multi and counts.get("SUCCEEDED"):
+        row = best_of(session, experiment_id, spec.objective.type == "maximize")
         best = facts_of(row) if row is not None else None
     failed = session.exec(
         select(TrialRow)
-        .where(mine, TrialRow.state == "FAILED")
+        .where(col(TrialRow.experiment_id) == experiment_id, TrialRow.state == "FAILED")
         .order_by(col(TrialRow.number).desc())
         .limit(LAST_ERRORS)
     ).all()

@@ -10,7 +10,7 @@ from headrace_contracts import ExperimentView, TrialView
 from ..trials import TrialFacts, pareto_front
 from .store import ExperimentRow, TrialRow
 
-__all__ = ["experiment_view", "trial_view"]
+__all__ = ["experiment_view", "summary_view", "trial_view"]
 
 
 def _time(moment: datetime | None) -> str:
@@ -37,25 +37,49 @@ def trial_view(row: TrialRow) -> TrialView:
 def experiment_view(
     row: ExperimentRow, trials: Sequence[TrialRow], *, with_trials: bool
 ) -> ExperimentView:
-    counts = {state: 0 for state in ("RUNNING", "SUCCEEDED", "FAILED", "KILLED", "EARLY_STOPPED")}
+    counts: dict[str, int] = {}
     for trial in trials:
-        key = "RUNNING" if trial.state == "CREATED" else trial.state
-        counts[key] = counts.get(key, 0) + 1
-    multi = len(row.objectives) > 1
+        counts[trial.state] = counts.get(trial.state, 0) + 1
     done = [t for t in trials if t.state == "SUCCEEDED" and t.objective_value is not None]
     sign = 1.0 if row.objective_type != "maximize" else -1.0
     best = min(done, key=lambda t: (sign * (t.objective_value or 0.0), t.number), default=None)
+    succeeded = [t for t in trials if t.state == "SUCCEEDED"]
+    return _view(row, counts, best, succeeded, trials if with_trials else None)
+
+
+def summary_view(
+    row: ExperimentRow,
+    counts: dict[str, int],
+    best: TrialRow | None,
+    succeeded: Sequence[TrialRow],
+) -> ExperimentView:
+    """The view without trials (and without the spec), from what aggregate queries give: the
+    trials per state, the best trial and, multi-objective, the succeeded trials in order."""
+    return _view(row, counts, best, succeeded, None)
+
+
+def _view(
+    row: ExperimentRow,
+    by_state: dict[str, int],
+    best: TrialRow | None,
+    succeeded: Sequence[TrialRow],
+    trials: Sequence[TrialRow] | None,
+) -> ExperimentView:
+    counts = {state: 0 for state in ("RUNNING", "SUCCEEDED", "FAILED", "KILLED", "EARLY_STOPPED")}
+    for state, n in by_state.items():
+        key = "RUNNING" if state == "CREATED" else state
+        counts[key] = counts.get(key, 0) + n
     front: list[TrialRow] = []
-    if multi:
+    if len(row.objectives) > 1:
         best = None
         facts = [
             TrialFacts(
                 t.name, t.number, t.state, t.objective_value, values=tuple(t.objective_values)
             )
-            for t in trials
+            for t in succeeded
         ]
         names = {f.name for f in pareto_front([d for _, d in row.objectives], facts)}
-        front = [t for t in trials if t.name in names]
+        front = [t for t in succeeded if t.name in names]
     return ExperimentView(
         experiment_id=row.experiment_id,
         name=row.name,
@@ -70,7 +94,7 @@ def experiment_view(
         parallel_trial_count=row.parallel_trial_count,
         max_trial_count=row.max_trial_count,
         max_failed_trial_count=row.max_failed_trial_count,
-        trials_created=len(trials),
+        trials_created=sum(by_state.values()),
         trials_running=counts["RUNNING"],
         trials_succeeded=counts["SUCCEEDED"],
         trials_failed=counts["FAILED"],
@@ -79,8 +103,8 @@ def experiment_view(
         objectives=[f"{name}:{direction}" for name, direction in row.objectives],
         best_trial=trial_view(best) if best else None,
         pareto_front=[trial_view(t) for t in front],
-        trials=[trial_view(t) for t in trials] if with_trials else [],
+        trials=[trial_view(t) for t in trials] if trials is not None else [],
         created_at=_time(row.created_at),
         finished_at=_time(row.finished_at),
-        spec=dict(row.spec) if with_trials else {},
+        spec=dict(row.spec) if trials is not None else {},
     )

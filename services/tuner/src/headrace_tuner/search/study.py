@@ -20,6 +20,7 @@ from typing import Any
 import optuna
 from optuna.storages import RDBStorage
 from optuna.trial import TrialState
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -59,7 +60,21 @@ def _open(url: str, service: str) -> RDBStorage:
             "pool_pre_ping": True,
             "connect_args": {"options": f"-csearch_path={schema_for(service)}"},
         }
-    return RDBStorage(url, engine_kwargs=kwargs)
+    storage = RDBStorage(url, engine_kwargs=kwargs)
+    if backend == "sqlite":
+        event.listen(storage.engine, "connect", _sqlite_pragmas)
+        storage.engine.dispose()  # the connections made so far go without them
+    return storage
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """As the tuner's own connections to the same file: write-ahead log, and no sync at each
+    commit (what is committed survives the tuner's ``kill -9``, not the machine's crash; it
+    saves Optuna's commits — a few per trial — a disk flush each)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 @dataclass
@@ -67,6 +82,11 @@ class Search:
     spec: ExperimentSpec
     plan: SearchPlan
     study: optuna.Study
+    orphans_possible: bool = True
+    """Whether the study may hold a suggestion never recorded: when it is loaded (a crash may
+    have left one), after this tuner lost a slot it had asked for or failed to record it
+    (`Studies.suspect`), and at each sweep (another replica's). Otherwise `Studies.suggest`
+    skips reading the study's running trials."""
 
 
 class Studies:
@@ -100,17 +120,30 @@ class Studies:
         self, search: Search, recorded: Callable[[list[int]], Collection[int]]
     ) -> tuple[int, dict[str, Any]]:
         """A trial to start: an orphan (a RUNNING trial of the study whose number
-        ``recorded`` does not return), else a new ask."""
-        running = search.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-        known = recorded([t.number for t in running])
-        for trial in running:
-            if trial.number not in known and set(trial.params) == set(search.plan.distributions):
-                log.info(
-                    "study %s: trial %d handed out again", search.study.study_name, trial.number
-                )
-                return trial.number, dict(trial.params)
+        ``recorded`` does not return), else a new ask. Call `suspect` when what it gave
+        was not recorded."""
+        if search.orphans_possible:
+            running = search.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            known = recorded([t.number for t in running])
+            for trial in running:
+                if trial.number not in known and set(trial.params) == set(
+                    search.plan.distributions
+                ):
+                    log.info(
+                        "study %s: trial %d handed out again",
+                        search.study.study_name,
+                        trial.number,
+                    )
+                    return trial.number, dict(trial.params)
+            search.orphans_possible = False
         asked = search.study.ask(search.plan.distributions)
         return asked.number, dict(asked.params)
+
+    def suspect(self, search: Search | None = None) -> None:
+        """The next `suggest` looks for suggestions never recorded first (of ``search``, or
+        of every open study)."""
+        for found in [search] if search is not None else list(self._open.values()):
+            found.orphans_possible = True
 
     def abandon(self, search: Search, recorded: Callable[[list[int]], Collection[int]]) -> int:
         """Fail the study's RUNNING trials the tuner never recorded (an ended experiment's
@@ -127,9 +160,6 @@ class Studies:
     ) -> None:
         """Record a finished trial once (a second call finds it finished and does nothing)."""
         study = search.study
-        trial_id = self.storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
-        if self.storage.get_trial(trial_id).state.is_finished():
-            return
         if state == TrialState.COMPLETE:
             study.tell(number, values, skip_if_finished=True)
         else:

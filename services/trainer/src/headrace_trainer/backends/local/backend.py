@@ -54,6 +54,7 @@ from .limits import limit
 from .process import (
     Launched,
     Lost,
+    Spares,
     Supervised,
     claimed,
     command_of,
@@ -158,6 +159,8 @@ class LocalBackend:
         # The supervisors this backend started, kept for its lifetime: a collected Popen of
         # a running child warns, and `close` leaves them running.
         self._children: list[subprocess.Popen[bytes]] = []
+        # A supervisor started ahead for the next replica (made after the first gang).
+        self._spares = Spares(python)
 
     # addresses -------------------------------------------------------------------------
 
@@ -289,6 +292,7 @@ class LocalBackend:
                     launch.cwd or replica.folder.path,
                     placed.cgroups,
                     self.python,
+                    self._spares,
                 )
                 replica.state = replace(
                     replica.state,
@@ -301,6 +305,7 @@ class LocalBackend:
                 started.append((replica, Supervised(child.pid, replica.folder, child)))
                 children.append(child)
                 self._children.append(child)
+            self._spares.refill()  # for the next replicas, starting while these claim
             for (replica, _), child in zip(started, children, strict=True):
                 at = await claimed(replica.folder, child)
                 if at is not None:
@@ -560,6 +565,7 @@ class LocalBackend:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._runs.clear()
+        await asyncio.to_thread(self._spares.close)
 
     # helpers ---------------------------------------------------------------------------
 

@@ -9,7 +9,9 @@ before the command runs, and writes the command's exit record before reaping it.
 fork server is not used for replicas: it exists to fork kfp's executor with its imports
 done, while a replica runs any command (``torchrun``, ``python train.py``), and a replica
 must not depend on one shared server process staying up. The shim costs one small Python
-start per replica (it imports nothing from Headrace but the records module).
+start per replica (it imports nothing from Headrace but the records module), and that start
+is not waited for: the backend keeps one shim started ahead (`Spares`), which takes the
+next replica's launch on stdin, so a job starts as soon as it is asked for.
 
 The shim leads the replica's process group, so signalling the group (`kill_group`) reaches
 the command and its children; the shim ignores SIGTERM and records what the command does.
@@ -22,6 +24,8 @@ process leads its own process group too.
 from __future__ import annotations
 
 import asyncio
+import collections
+import json
 import os
 import subprocess
 import sys
@@ -37,6 +41,7 @@ from .records import ReplicaFolder
 __all__ = [
     "Launched",
     "Lost",
+    "Spares",
     "Supervised",
     "claimed",
     "command_of",
@@ -70,23 +75,28 @@ def spawn(
     cwd: Path,
     cgroups: tuple[str, ...],
     python: str = sys.executable,
+    spares: Spares | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start the replica's supervisor, appending stdout and stderr to its log.
+    """Start the replica's supervisor, appending stdout and stderr to its log: the spare
+    one of ``spares`` when one is ready (then no Python start is waited for), else a new one.
 
     A plain `subprocess.Popen`, not an asyncio subprocess: asyncio kills a child whose
     transport is closed or collected, and a replica must outlive the trainer's event loop
     (a trainer that stops gracefully leaves its gangs running for the next to adopt)."""
     joins = [part for group in cgroups for part in ("--join", str(Path(group) / "cgroup.procs"))]
-    argv = [
-        python,
-        "-m",
-        "headrace_trainer.forkserver.shim",
-        *joins,
-        str(folder.process),
-        str(folder.exit),
-        program,
-        *launch.argv[1:],
-    ]
+    shim = [*joins, str(folder.process), str(folder.exit), program, *launch.argv[1:]]
+    spare = spares.take() if spares is not None and cwd.is_dir() else None
+    if spare is not None:
+        told = json.dumps({"log": str(folder.log), "cwd": str(cwd), "env": env, "argv": shim})
+        try:
+            assert spare.stdin is not None
+            spare.stdin.write(told.encode() + b"\n")
+            spare.stdin.close()
+            return spare
+        except OSError:  # it died meanwhile: start one the usual way
+            spare.kill()
+            spare.wait()
+    argv = [python, "-m", "headrace_trainer.forkserver.shim", *shim]
     with folder.log.open("ab") as log:
         return subprocess.Popen(
             argv,
@@ -99,16 +109,71 @@ def spawn(
         )
 
 
+class Spares:
+    """Replica supervisors started ahead of their replicas (`shim.serve`, each waiting for
+    its launch on stdin), so a replica starts as soon as it is asked for: `take` hands out
+    the oldest (the one most surely up), `refill` starts new ones up to ``count`` (jobs may
+    start in quick succession, faster than a Python starts), `close` ends those waiting
+    (each exits having run nothing, as it does by itself when the trainer dies)."""
+
+    BOOT = (
+        "import sys; sys.path.insert(0, sys.argv.pop(1)); "
+        "from headrace_trainer.forkserver.shim import serve; serve()"
+    )
+
+    def __init__(self, python: str = sys.executable, count: int = 2) -> None:
+        self.python = python
+        self.count = count
+        self._ready: collections.deque[subprocess.Popen[bytes]] = collections.deque()
+
+    def take(self) -> subprocess.Popen[bytes] | None:
+        while self._ready:
+            spare = self._ready.popleft()
+            if spare.poll() is None:
+                return spare
+            # it ended (killed): not usable
+        return None
+
+    def refill(self) -> None:
+        root = str(Path(records.__file__).resolve().parents[2])  # holds headrace_trainer
+        while len(self._ready) < self.count:
+            self._ready.append(
+                subprocess.Popen(
+                    [self.python, "-S", "-c", self.BOOT, root],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
+
+    def close(self) -> None:
+        spares = list(self._ready)
+        self._ready.clear()
+        for spare in spares:
+            if spare.stdin is not None:
+                spare.stdin.close()
+        for spare in spares:
+            try:
+                spare.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                spare.kill()
+                spare.wait()
+
+
 async def claimed(folder: ReplicaFolder, child: subprocess.Popen[bytes]) -> float | None:
     """When the supervisor claimed the replica's process record (its command then runs);
     None when it ended first. Until it is claimed, a trainer adopting the gang would void
     the replica, so a gang counts as started only once every replica claimed its record.
-    Nothing signals the claim: the record is polled for."""
+    Nothing signals the claim: the record is polled for, soon at first (a supervisor started
+    ahead claims it within a millisecond), then every ``CLAIM_POLL_SECONDS``."""
+    pause = CLAIM_POLL_SECONDS / 10
     while child.poll() is None:
         found = records.read_record(str(folder.process))
         if found is not None and found.get("pid") == child.pid:
             return float(found.get("started_at", 0.0))
-        await asyncio.sleep(CLAIM_POLL_SECONDS)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, CLAIM_POLL_SECONDS)
     return None
 
 
