@@ -109,7 +109,8 @@ def _one_experiment(
 
 
 def _wait(client: Client, found: ExperimentView, timeout: float | None) -> ExperimentView:
-    """Until the experiment ends; it is deleted when the wait ends any other way."""
+    """Until the experiment ends (polled without its trials; the last view has them); it is
+    deleted when the wait ends any other way."""
     deadline = None if timeout is None else time.monotonic() + timeout
     ended = False
     try:
@@ -119,13 +120,16 @@ def _wait(client: Client, found: ExperimentView, timeout: float | None) -> Exper
                     raise ExperimentTimeout(found.name, found.state, timeout or 0.0)
                 time.sleep(POLL_SECONDS)
                 try:
-                    found = client.get_experiment(found.name, namespace=found.namespace)
+                    found = client.get_experiment(
+                        found.name, namespace=found.namespace, trials=False
+                    )
                 except ExperimentNotFound:
                     ended = True
                     raise ExperimentFailedError(
                         found, "was deleted while the step waited for it"
                     ) from None
         ended = True
+        found = client.get_experiment(found.name, namespace=found.namespace)  # with its trials
     finally:
         if not ended:
             with contextlib.suppress(ExperimentError):
