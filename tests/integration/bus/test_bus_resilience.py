@@ -8,8 +8,17 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from headrace_bus import Bus, NoResponders
-from headrace_contracts import ArtifactRef, ArtifactWritten, ListArtifacts, Ping, Pong
+from headrace_bus import Bus, NoResponders, RequestFailed
+from headrace_contracts import (
+    ArtifactList,
+    ArtifactRecord,
+    ArtifactRef,
+    ArtifactWritten,
+    ListArtifacts,
+    Ping,
+    Pong,
+    Reply,
+)
 from headrace_metadata.app import build as build_metadata
 from headrace_runtime import HandlerContext, Service, Settings
 from headrace_testing import TestNats, wait_for
@@ -116,3 +125,24 @@ async def test_query_answered_by_one_replica(
 async def test_query_without_a_responder_names_the_fix(client: Bus) -> None:
     with pytest.raises(NoResponders, match="headrace up"):
         await client.request(ListArtifacts(), timeout=1)
+
+
+async def test_an_answer_over_the_servers_max_payload_is_an_error_not_a_timeout(
+    settings: Callable[..., Settings], client: Bus, started: Start
+) -> None:
+    service = Service("big", settings(instance_id="big-1"))
+
+    @service.answers(ListArtifacts)
+    async def answer(query: ListArtifacts) -> Reply:
+        many = [
+            ArtifactRecord(artifact=ArtifactRef(uri=f"file:///tmp/{i:06d}-{'x' * 100}"))
+            for i in range(query.limit)
+        ]
+        return ArtifactList(artifacts=many, total=len(many))
+
+    await started(service)
+    small = await client.request(ListArtifacts(limit=10), timeout=5)
+    assert small.total == 10  # type: ignore[attr-defined]
+    with pytest.raises(RequestFailed) as caught:
+        await client.request(ListArtifacts(limit=10_000), timeout=5)
+    assert "over the NATS server's max_payload of 1048576 bytes: ask for less" in str(caught.value)

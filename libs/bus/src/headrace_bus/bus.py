@@ -317,6 +317,15 @@ class Bus:
                 if reply is None:
                     return
                 body, headers = reply.model_dump_json().encode(), {}
+                limit = self.connection.max_payload
+                if len(body) > limit:  # NATS would refuse it and the asker would time out
+                    size, body = len(body), b""
+                    headers = {
+                        ERROR_HEADER: f"the answer is {size} bytes, over the NATS server's "
+                        f"max_payload of {limit} bytes: ask for less (a smaller limit or "
+                        "fewer items), or raise the server's max_payload"
+                    }
+                    log.warning("query %s: %s", msg.subject, headers[ERROR_HEADER])
             except Exception as exc:
                 log.warning("query %s failed: %s", msg.subject, exc)
                 body = b""
