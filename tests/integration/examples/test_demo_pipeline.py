@@ -8,6 +8,7 @@ finds the condition holds; the promoted version is served by a real `headrace-mo
 (No ``from __future__ import annotations``: the example's kfp components are loaded here.)
 """
 
+import contextlib
 import importlib.util
 import json
 import re
@@ -21,7 +22,7 @@ from types import ModuleType
 import pytest
 
 from headrace import Client
-from headrace.run_errors import PlatformUnavailable
+from headrace.run_errors import PlatformUnavailable, RunNotFound
 from headrace_testing import BlockingServiceProcess, nats_for_test, service_settings
 from headrace_testing.database import postgres_url, reset_postgres
 
@@ -76,6 +77,8 @@ def _ready(client: Client) -> None:
     deadline = time.monotonic() + 60
     while True:
         try:
+            with contextlib.suppress(RunNotFound):  # the scheduler answers (metadata lists runs)
+                client.get("no-such-run")
             client.list_runs()
             client.list_jobs()
             client.list_experiments()
