@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from dataclasses import dataclass
 from typing import Any
 
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
 from urllib3.exceptions import HTTPError
 
-from headrace_kube import Action
+from headrace_kube import Action, ConfigurationError, load_configuration
 from headrace_kube import explain as shared_explain
 
 from ..dataplane import FleetError
@@ -61,23 +59,12 @@ class KubeApi:
 
 def connect(settings: ServingKubernetesSettings) -> KubeApi:
     """The cluster the settings name; `FleetError` when no configuration can be loaded."""
-    configuration = client.Configuration()
-    path = settings.kubeconfig or os.environ.get("KUBECONFIG", "")
-    in_cluster = not path and bool(os.environ.get("KUBERNETES_SERVICE_HOST"))
     try:
-        if in_cluster:
-            config.load_incluster_config(client_configuration=configuration)
-        else:
-            config.load_kube_config(
-                config_file=path or None,
-                context=settings.context or None,
-                client_configuration=configuration,
-            )
-    except (ConfigException, OSError, TypeError) as error:
-        where = "the pod's service account" if in_cluster else (path or "~/.kube/config")
+        configuration = load_configuration(settings.kubeconfig, settings.context)
+    except ConfigurationError as error:
         raise FleetError(
-            f"the serving service cannot load its Kubernetes configuration from {where} "
-            f"({error}): set KUBECONFIG (or HEADRACE_SERVING_KUBERNETES_KUBECONFIG) to a "
+            f"the serving service cannot load its Kubernetes configuration from {error.where} "
+            f"({error.reason}): set KUBECONFIG (or HEADRACE_SERVING_KUBERNETES_KUBECONFIG) to a "
             "kubeconfig file, or run the serving service in a pod with a service account"
         ) from error
     api = client.ApiClient(configuration)

@@ -8,13 +8,11 @@ resource) and the fix: the message a step or a training job then fails with.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-from kubernetes import client, config
-from kubernetes.config.config_exception import ConfigException
+from kubernetes import client
 
-from headrace_kube import Action, status_of
+from headrace_kube import Action, ConfigurationError, load_configuration, status_of
 from headrace_kube import explain as shared_explain
 
 from ...errors import WorkloadError
@@ -40,24 +38,13 @@ class KubernetesApi:
 def connect(settings: KubernetesSettings) -> KubernetesApi:
     """The cluster the settings name (see `KubernetesSettings`); `WorkloadError` when no
     configuration can be loaded, naming where it looked and the fix."""
-    configuration = client.Configuration()
-    path = settings.kubeconfig or os.environ.get("KUBECONFIG", "")
-    in_cluster = not path and bool(os.environ.get("KUBERNETES_SERVICE_HOST"))
     try:
-        if in_cluster:
-            config.load_incluster_config(client_configuration=configuration)
-        else:
-            config.load_kube_config(
-                config_file=path or None,
-                context=settings.context or None,
-                client_configuration=configuration,
-            )
-    except (ConfigException, OSError, TypeError) as error:
-        where = "the pod's service account" if in_cluster else (path or "~/.kube/config")
+        configuration = load_configuration(settings.kubeconfig, settings.context)
+    except ConfigurationError as error:
         raise WorkloadError(
-            f"the Kubernetes backend cannot load its cluster configuration from {where} "
-            f"({error}): set KUBECONFIG (or HEADRACE_KUBERNETES_KUBECONFIG) to a kubeconfig "
-            "file, or run the trainer in a pod with a service account"
+            f"the Kubernetes backend cannot load its cluster configuration from {error.where} "
+            f"({error.reason}): set KUBECONFIG (or HEADRACE_KUBERNETES_KUBECONFIG) to a "
+            "kubeconfig file, or run the trainer in a pod with a service account"
         ) from error
     api = client.ApiClient(configuration)
     return KubernetesApi(
