@@ -46,6 +46,9 @@ class InferenceServiceView(Value):
     max_replicas: int = 1
     generation: int = Field(default=0, description="grows with every change")
     spec_digest: str = Field(default="", description="of the last applied document")
+    request_id: str = Field(
+        default="", description="of the last apply handled, so its sender knows it is answered"
+    )
     revisions: list[RevisionView] = Field(default_factory=list, description="newest first")
     traffic: list[TrafficView] = Field(default_factory=list)
     created_at: str = ""

@@ -186,6 +186,7 @@ class ServingCalls:
                         (),
                         timeout,
                         rejections,
+                        request_id=command.request_id,
                     )
                 )
         return applied
@@ -270,6 +271,8 @@ class ServingCalls:
         states: tuple[str, ...],
         timeout: float | None,
         rejections: Rejections | None = None,
+        *,
+        request_id: str = "",
     ) -> InferenceServiceView:
         limit = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
@@ -281,6 +284,7 @@ class ServingCalls:
             if (
                 view is not None
                 and (not digest or view.spec_digest == digest)
+                and (not request_id or view.request_id == request_id)
                 and (not states or view.state in states)
             ):
                 return view

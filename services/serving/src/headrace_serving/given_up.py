@@ -75,6 +75,7 @@ async def apply_given_up(
     elif row.state == "Deleted":
         row.url, row.document = "", document
     row.spec_digest = manifest_digest(document)
+    row.request_id = command.request_id
     events: list[Message] = [*service_failed(row, error)]
     ctx.session.add(row)
     _emit(ctx, [*events, updated(ctx.session, row)], name)

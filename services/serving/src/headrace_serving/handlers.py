@@ -113,6 +113,7 @@ class ServingHandlers:
         elif row.state == "Deleted":
             row.state, row.error, row.url = "Pending", "", ""
         row.spec_digest = manifest_digest(document)
+        row.request_id = command.request_id
         if not row.revision_digest or (spec is not None and not error):
             # a bad spec never replaces the one whose revisions serve (as KServe's webhook)
             row.document = document

@@ -43,6 +43,8 @@ class ServiceRow(SQLModel, table=True):
     name: str = Field(max_length=63)
     document: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     spec_digest: str = Field(default="", max_length=80)
+    request_id: str = Field(default="", max_length=80)
+    """Of the last ``ApplyInferenceService`` handled (or given up on): what its sender waits for."""
     revision_digest: str = Field(default="", max_length=80)
     state: str = Field(default="Pending", max_length=16, index=True)
     error: str = ""

@@ -53,6 +53,7 @@ def service_view(row: ServiceRow, revisions: list[RevisionRow]) -> InferenceServ
         max_replicas=row.max_replicas,
         generation=row.generation,
         spec_digest=row.spec_digest,
+        request_id=row.request_id,
         revisions=[
             RevisionView(
                 name=rev.name,
