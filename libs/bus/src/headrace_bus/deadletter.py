@@ -7,7 +7,11 @@ added, so it can be inspected and replayed byte for byte.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from nats.aio.msg import Msg
 
 from headrace_contracts.wire import DLQ_CONSUMER as CONSUMER
 from headrace_contracts.wire import DLQ_DELIVERIES as DELIVERIES
@@ -15,6 +19,13 @@ from headrace_contracts.wire import DLQ_ERROR as ERROR
 from headrace_contracts.wire import DLQ_REASON as REASON
 from headrace_contracts.wire import DLQ_STREAM_SEQ as STREAM_SEQ
 from headrace_contracts.wire import DLQ_SUBJECT as SUBJECT
+
+from .policy import Ack, DeadLetter, Nak
+
+if TYPE_CHECKING:
+    from .bus import Bus
+
+log = logging.getLogger("headrace.bus")
 
 MAX_ERROR = 4000
 
@@ -47,3 +58,44 @@ def dead_letter_headers(
         }
     )
     return headers
+
+
+async def settle(
+    bus: Bus,
+    durable: str,
+    raw: Msg,
+    headers: dict[str, str],
+    delivered: int,
+    action: Ack | Nak | DeadLetter,
+    *,
+    retry_after: float,
+) -> None:
+    """Carry out ``action`` on a message ``durable`` consumed: ack, nak with its delay, or
+    republish it to the dead-letter stream and terminate it. A dead letter that cannot be
+    published is never lost: the message is nak-ed for ``retry_after`` seconds instead."""
+    if isinstance(action, Ack):
+        await raw.ack()
+        return
+    if isinstance(action, Nak):
+        await raw.nak(delay=action.delay)
+        return
+    try:
+        await bus.publish_raw(
+            dead_letter_subject(bus.config.dlq_prefix, durable),
+            raw.data,
+            dead_letter_headers(
+                headers,
+                reason=action.reason,
+                error=action.error,
+                consumer=durable,
+                subject=raw.subject,
+                deliveries=delivered,
+                stream_seq=raw.metadata.sequence.stream,
+            ),
+            stream=bus.config.dlq_stream,
+        )
+    except Exception:
+        log.exception("could not dead-letter the message on %s; will retry", raw.subject)
+        await raw.nak(delay=retry_after)
+        return
+    await raw.term()

@@ -23,7 +23,7 @@ from headrace_contracts import ContractError
 from headrace_contracts.external import ExternalEvent, decode_external
 from headrace_telemetry import extract, process_attributes, process_span_name
 
-from .deadletter import dead_letter_headers, dead_letter_subject
+from .deadletter import settle
 from .policy import Ack, DeadLetter, Nak, RetryPolicy, decide
 
 if TYPE_CHECKING:
@@ -124,29 +124,12 @@ class ExternalDispatcher:
     async def _settle(
         self, raw: Msg, headers: dict[str, str], delivered: int, action: Ack | Nak | DeadLetter
     ) -> None:
-        if isinstance(action, Ack):
-            await raw.ack()
-            return
-        if isinstance(action, Nak):
-            await raw.nak(delay=action.delay)
-            return
-        try:
-            await self._bus.publish_raw(
-                dead_letter_subject(self._bus.config.dlq_prefix, self.durable),
-                raw.data,
-                dead_letter_headers(
-                    headers,
-                    reason=action.reason,
-                    error=action.error,
-                    consumer=self.durable,
-                    subject=raw.subject,
-                    deliveries=delivered,
-                    stream_seq=raw.metadata.sequence.stream,
-                ),
-                stream=self._bus.config.dlq_stream,
-            )
-        except Exception:
-            log.exception("could not dead-letter external event on %s; will retry", raw.subject)
-            await raw.nak(delay=self._policy.backoff_max)
-            return
-        await raw.term()
+        await settle(
+            self._bus,
+            self.durable,
+            raw,
+            headers,
+            delivered,
+            action,
+            retry_after=self._policy.backoff_max,
+        )
