@@ -21,14 +21,15 @@ pytestmark = pytest.mark.slow
 
 # Each replica leaves its pid; rank 0 waits for every replica's, then writes the model; the
 # other sleeps a moment (stopped when the Master succeeds). FAIL_RANK makes that rank fail
-# with exit code 3; HOLD makes every rank wait.
+# with exit code 3 before it leaves its pid, so the Master never finishes on its own and the
+# job's outcome cannot depend on which exit is seen first; HOLD makes every rank wait.
 REPLICA = """
 import os, pathlib, sys, time
 rank = int(os.environ["RANK"])
-pathlib.Path(os.environ["PIDS"], f"{rank}.pid").write_text(str(os.getpid()))
 if os.environ.get("FAIL_RANK") == str(rank):
     print(f"rank {rank}: the loss is nan", flush=True)
     sys.exit(3)
+pathlib.Path(os.environ["PIDS"], f"{rank}.pid").write_text(str(os.getpid()))
 if os.environ.get("HOLD"):
     time.sleep(120)
 if rank == 0:
