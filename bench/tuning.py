@@ -15,7 +15,8 @@ median overhead around trial 1,000 and over the last 1,000 (no growth expected b
 sampler's own time). The issue's figures use ``--many 20000``.
 
     .venv/bin/python bench/tuning.py [--trials 50] [--parallel 3] [--seeds 5]
-        [--many 2000] [--skip-quality] [--skip-scale] [--json]
+        [--algorithms tpe,bayesianoptimization] [--many 2000] [--skip-quality]
+        [--skip-scale] [--json]
 """
 
 from __future__ import annotations
@@ -179,9 +180,10 @@ def in_process(algorithm: str, seed: int, trials: int, parallel: int) -> float:
 
 
 def quality(client: Client, args: argparse.Namespace) -> dict[str, Any]:
-    algorithms = ["tpe"]
-    if importlib.util.find_spec("torch") is not None:
-        algorithms.append("bayesianoptimization")
+    algorithms = [a for a in args.algorithms.split(",") if a]
+    if "bayesianoptimization" in algorithms and importlib.util.find_spec("torch") is None:
+        print("bayesianoptimization skipped: it is Optuna's GP sampler, which needs PyTorch")
+        algorithms.remove("bayesianoptimization")
     out: dict[str, Any] = {}
     for algorithm in algorithms:
         bests, inprocess, overheads, walls = [], [], [], []
@@ -194,6 +196,8 @@ def quality(client: Client, args: argparse.Namespace) -> dict[str, Any]:
             walls.append(wall)
             inprocess.append(in_process(algorithm, seed, args.trials, args.parallel))
         out[algorithm] = {
+            "headrace_best": bests,
+            "optuna_best": inprocess,
             "headrace_median_best": statistics.median(bests),
             "optuna_median_best": statistics.median(inprocess),
             "overhead_ms_median": 1000 * statistics.median(overheads) if overheads else None,
@@ -225,6 +229,9 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=3)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--many", type=int, default=2000)
+    parser.add_argument(
+        "--algorithms", default="tpe,bayesianoptimization", help="of the quality part, by comma"
+    )
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--json", action="store_true")

@@ -38,13 +38,17 @@ def test_katib_yaml_with_stdout_metrics(client: Client, platform: Platform) -> N
         assert abs(trial.metrics["distance"] - abs(x - 0.5)) < 1e-9
     assert done.best_trial is not None
     assert done.best_trial.objective_value == min(t.objective_value or 0 for t in finished)
-    # without its trials (as `wait_experiment` polls it): the same counts and best trial
+    # without its trials (as `wait_experiment` polls it): the same spec, counts and best trial
     summary = client.get_experiment("random-quadratic", trials=False)
-    assert (summary.trials, summary.spec) == ([], {})
-    assert summary.model_dump(exclude={"trials", "spec"}) == done.model_dump(
-        exclude={"trials", "spec"}
-    )
-    assert next(e for e in client.list_experiments() if e.name == "random-quadratic") == summary
+    assert summary.trials == []
+    assert summary.spec == done.spec
+    assert summary.spec["metadata"]["name"] == "random-quadratic"
+    assert summary.model_dump(exclude={"trials"}) == done.model_dump(exclude={"trials"})
+    listed = next(e for e in client.list_experiments() if e.name == "random-quadratic")
+    assert listed.spec == {}
+    assert listed.model_dump(exclude={"spec"}) == summary.model_dump(exclude={"spec"})
+    # read two at a time, the trials are the same, in the same order
+    assert client.experiment_trials("random-quadratic", page_size=2) == done.trials
     if done.reason == "ExperimentGoalReached":
         assert done.best_trial.objective_value <= 0.05
     else:

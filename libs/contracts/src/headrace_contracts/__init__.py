@@ -194,6 +194,8 @@ from .tuning_views import (
     ExperimentView,
     GetExperiment,
     ListExperiments,
+    ListTrials,
+    TrialList,
     TrialView,
 )
 
@@ -303,6 +305,7 @@ __all__ = [
     "ListRuns",
     "ListSchedules",
     "ListTrainingJobs",
+    "ListTrials",
     "ListTriggers",
     "Message",
     "MetricReported",
@@ -386,6 +389,7 @@ __all__ = [
     "TrialEarlyStopped",
     "TrialFailed",
     "TrialKilled",
+    "TrialList",
     "TrialStarted",
     "TrialSucceeded",
     "TrialView",

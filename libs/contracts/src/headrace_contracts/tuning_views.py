@@ -1,7 +1,8 @@
 """What the tuner answers about experiments and trials (areas ``experiment``): request/reply.
 
-``GetExperiment`` gives one experiment with every trial (parameters, metrics, state, reason)
-and its best trial; ``ListExperiments`` the experiments of a namespace, newest first.
+``GetExperiment`` gives one experiment with its best trial (and, up to a thousand, every
+trial: parameters, metrics, state, reason); ``ListTrials`` pages through the trials however
+many there are; ``ListExperiments`` the experiments of a namespace, newest first.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from .common import Value
 
 EXPERIMENT_STATES = ("RUNNING", "SUCCEEDED", "FAILED", "STOPPED")
 TRIAL_STATES = ("CREATED", "RUNNING", "SUCCEEDED", "FAILED", "KILLED", "EARLY_STOPPED")
+TRIALS_IN_ONE_REPLY = 1000
+"""The most trials one reply carries: a thousand trial views stay well under the bus's
+1 MB message limit; longer experiments are read a page at a time (``ListTrials``)."""
 
 
 class TrialView(Value):
@@ -85,9 +89,31 @@ class GetExperiment(Query):
     namespace: str = "default"
     trials: bool = Field(
         default=True,
-        description="False: the counts and the best trial (or Pareto front) without the "
-        "trials and the spec, answered from aggregate queries however many trials there are",
+        description="False: the spec, the counts and the best trial (or Pareto front) without "
+        "the trials, answered from aggregate queries however many trials there are. True "
+        f"answers with every trial only up to {TRIALS_IN_ONE_REPLY}; past that it answers "
+        "with an error: page the trials with ListTrials",
     )
+
+
+class TrialList(Reply):
+    trials: list[TrialView] = Field(default_factory=list, description="by number, ascending")
+    more: bool = Field(default=False, description="trials after the last one given remain")
+    error: str = Field(default="", description="no such experiment, or what else went wrong")
+
+
+class ListTrials(Query):
+    """A page of one experiment's trials, in the order they were suggested: those numbered
+    above ``after``, at most ``limit``; the next page starts after the last number given."""
+
+    AREA = "experiment"
+    NAME = "trials"
+    REPLY = TrialList
+
+    name: str
+    namespace: str = "default"
+    after: int = Field(default=-1, ge=-1, description="the last trial number already seen")
+    limit: int = Field(default=TRIALS_IN_ONE_REPLY, ge=1, le=TRIALS_IN_ONE_REPLY)
 
 
 class ExperimentList(Reply):

@@ -26,11 +26,15 @@ from headrace_contracts import (
     ExperimentView,
     GetExperiment,
     ListExperiments,
+    ListTrials,
     Message,
     Query,
     StopExperiment,
+    TrialList,
+    TrialView,
 )
 from headrace_contracts.kubeflow import ExperimentSpec
+from headrace_contracts.tuning_views import TRIALS_IN_ONE_REPLY
 
 from .experiment_errors import (
     ExperimentError,
@@ -110,7 +114,7 @@ class ExperimentCalls:
         found = self.get_experiment(name, namespace=namespace)
         self._call(self._publish(DeleteExperiment(experiment_id=found.experiment_id)))
         deadline = time.monotonic() + self.submit_timeout
-        while (now := self._find_experiment(name, namespace, trials=False)) is not None:
+        while (now := self._find_experiment(name, namespace)) is not None:
             _raise_if_refused(now, found, "DeleteFailed", "deleted")
             if time.monotonic() > deadline:
                 raise ExperimentError(
@@ -135,10 +139,13 @@ class ExperimentCalls:
             )
         command = StopExperiment(experiment_id=found.experiment_id, reason=reason)
         self._call(self._publish(command))
-        return until_recorded(
+        until_recorded(
             lambda: _ended(
                 _raise_if_refused(
-                    self.get_experiment(name, namespace=namespace), found, "StopFailed", "stopped"
+                    self.get_experiment(name, namespace=namespace, trials=False),
+                    found,
+                    "StopFailed",
+                    "stopped",
                 )
             ),
             self.submit_timeout,
@@ -147,16 +154,22 @@ class ExperimentCalls:
                 f"{self.submit_timeout:g}s: look again with `headrace experiment get {name}`"
             ),
         )
+        return self.get_experiment(name, namespace=namespace)
 
     def get_experiment(
         self, name: str, *, namespace: str = "default", trials: bool = True
     ) -> ExperimentView:
-        """The experiment with every trial (``trials`` False: only the counts, without the
-        trials and the spec) and its best trial; `ExperimentNotFound` if none."""
-        found = self._find_experiment(name, namespace, trials=trials)
+        """The experiment with its spec, its best trial and every trial (``trials`` False:
+        only the counts, without the trials); `ExperimentNotFound` if none. The trials are
+        read a page at a time, so an experiment of any length is answered."""
+        found = self._find_experiment(name, namespace)
         if found is None:
             raise ExperimentNotFound(name, namespace)
-        return found
+        if not trials:
+            return found
+        return found.model_copy(
+            update={"trials": self.experiment_trials(name, namespace=namespace)}
+        )
 
     def list_experiments(
         self, *, namespace: str = "default", limit: int = 100
@@ -170,9 +183,24 @@ class ExperimentCalls:
             raise ExperimentError(reply.error)
         return list(reply.experiments)
 
-    def experiment_trials(self, name: str, *, namespace: str = "default") -> list[Any]:
-        """The experiment's trials (``TrialView``), in the order they were suggested."""
-        return list(self.get_experiment(name, namespace=namespace).trials)
+    def experiment_trials(
+        self, name: str, *, namespace: str = "default", page_size: int = TRIALS_IN_ONE_REPLY
+    ) -> list[TrialView]:
+        """The experiment's trials, in the order they were suggested, read ``page_size`` at
+        a time (`ExperimentNotFound` if there is no such experiment)."""
+        trials: list[TrialView] = []
+        while True:
+            after = trials[-1].number if trials else -1
+            query = ListTrials(name=name, namespace=namespace, after=after, limit=page_size)
+            reply = self._call(self._ask(query, who="the tuner"))
+            assert isinstance(reply, TrialList)
+            if reply.error:
+                if not trials and self._find_experiment(name, namespace) is None:
+                    raise ExperimentNotFound(name, namespace)
+                raise ExperimentError(reply.error)
+            trials += reply.trials
+            if not reply.more or not reply.trials:
+                return trials
 
     def wait_experiment(
         self, name: str, *, namespace: str = "default", timeout: float | None = None
@@ -189,10 +217,9 @@ class ExperimentCalls:
                 raise ExperimentTimeout(name, found.state, timeout or 0.0)
             time.sleep(0.2)
 
-    def _find_experiment(
-        self, name: str, namespace: str, *, trials: bool = True
-    ) -> ExperimentView | None:
-        query = GetExperiment(name=name, namespace=namespace, trials=trials)
+    def _find_experiment(self, name: str, namespace: str) -> ExperimentView | None:
+        """The experiment with its spec, without its trials; None if there is none."""
+        query = GetExperiment(name=name, namespace=namespace, trials=False)
         reply = self._call(self._ask(query, who="the tuner"))
         assert isinstance(reply, ExperimentDetail)
         if reply.error:

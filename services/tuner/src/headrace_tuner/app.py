@@ -23,6 +23,7 @@ from headrace_contracts import (
     DeleteExperiment,
     GetExperiment,
     ListExperiments,
+    ListTrials,
     MetricReported,
     Reply,
     StopExperiment,
@@ -88,6 +89,11 @@ def build(
 
     service.answers(GetExperiment)(get)
     service.answers(ListExperiments)(listed)
+
+    async def trials(query: ListTrials) -> Reply:
+        return await handlers().trials(query)
+
+    service.answers(ListTrials)(trials)
 
     @service.on_start
     async def start() -> None:

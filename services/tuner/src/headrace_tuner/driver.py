@@ -45,7 +45,6 @@ from .experiments.store import (
     facts_of,
     recorded_numbers,
     tally_of,
-    trials_of,
     utcnow,
 )
 from .given_up import COMMAND_FAILED
@@ -460,19 +459,26 @@ class Driver:
 
     def _delete(self, row: ExperimentRow) -> None:
         with Session(self.engine) as session:
-            trials = trials_of(session, row.experiment_id)
+            active = session.exec(  # the jobs of ended trials have ended already
+                select(TrialRow.job_id).where(
+                    col(TrialRow.experiment_id) == row.experiment_id,
+                    col(TrialRow.state).in_(ACTIVE),
+                )
+            ).all()
             events: list[Message] = [
-                CancelTrainingJob(job_id=t.job_id, reason="experiment deleted") for t in trials
+                CancelTrainingJob(job_id=job_id, reason="experiment deleted") for job_id in active
             ]
             ids = self._outbox(session, row.uid, "delete", events)
-            session.exec(delete(TrialRow).where(col(TrialRow.experiment_id) == row.experiment_id))
+            deleted = session.exec(
+                delete(TrialRow).where(col(TrialRow.experiment_id) == row.experiment_id)
+            )
             session.exec(
                 delete(ExperimentRow).where(col(ExperimentRow.experiment_id) == row.experiment_id)
             )
             session.commit()
         self.studies.forget(row.experiment_id)
         self._publish(ids)
-        log.info("experiment %s deleted with its %d trials", row.experiment_id, len(trials))
+        log.info("experiment %s deleted with its %d trials", row.experiment_id, deleted.rowcount)
 
     # outbox ----------------------------------------------------------------------------
 

@@ -42,6 +42,7 @@ from headrace_contracts import (
     ExperimentView,
     GetExperiment,
     ListExperiments,
+    ListTrials,
     MetricReported,
     StopExperiment,
     TrainingJobCancelled,
@@ -50,9 +51,11 @@ from headrace_contracts import (
     TrainingJobSucceeded,
     TrialFailed,
     TrialKilled,
+    TrialList,
     TrialStarted,
 )
 from headrace_contracts.kubeflow import ExperimentSpec, ManifestError, parse_experiment
+from headrace_contracts.tuning_views import TRIALS_IN_ONE_REPLY
 from headrace_runtime import HandlerContext
 
 from .errors import SearchError
@@ -64,10 +67,10 @@ from .experiments.store import (
     experiment_by_id,
     state_counts,
     succeeded_of,
-    trials_of,
+    trials_page,
     utcnow,
 )
-from .experiments.views import experiment_view, summary_view
+from .experiments.views import experiment_view, summary_view, trial_view
 from .search import plan_search
 from .trials import ACTIVE, observe, reduce_metrics
 from .trials.outcome import settle
@@ -303,9 +306,36 @@ class TunerHandlers:
             if row is None:
                 return ExperimentDetail()
             if not query.trials:
-                return ExperimentDetail(experiment=_summary(session, row))
-            trials = trials_of(session, row.experiment_id)
+                return ExperimentDetail(experiment=_summary(session, row, spec=True))
+            trials = trials_page(session, row.experiment_id, -1, TRIALS_IN_ONE_REPLY + 1)
+            if len(trials) > TRIALS_IN_ONE_REPLY:
+                return ExperimentDetail(
+                    error=f"experiment {query.namespace}/{query.name} has more than "
+                    f"{TRIALS_IN_ONE_REPLY} trials, too many for one reply: ask for it without "
+                    "its trials and page them with ListTrials (`headrace experiment trials` "
+                    "does)"
+                )
             return ExperimentDetail(experiment=experiment_view(row, trials, with_trials=True))
+
+    async def trials(self, query: ListTrials) -> TrialList:
+        return await asyncio.to_thread(self._trials, query)
+
+    def _trials(self, query: ListTrials) -> TrialList:
+        with self._session() as session:
+            row = session.exec(
+                select(ExperimentRow).where(
+                    ExperimentRow.namespace == query.namespace, ExperimentRow.name == query.name
+                )
+            ).first()
+            if row is None:
+                return TrialList(
+                    error=f"no experiment {query.name!r} in namespace {query.namespace!r}"
+                )
+            page = trials_page(session, row.experiment_id, query.after, query.limit + 1)
+            return TrialList(
+                trials=[trial_view(t) for t in page[: query.limit]],
+                more=len(page) > query.limit,
+            )
 
     async def list(self, query: ListExperiments) -> ExperimentList:
         return await asyncio.to_thread(self._list, query)
@@ -321,15 +351,16 @@ class TunerHandlers:
             return ExperimentList(experiments=[_summary(session, row) for row in rows])
 
 
-def _summary(session: Session, row: ExperimentRow) -> ExperimentView:
+def _summary(session: Session, row: ExperimentRow, *, spec: bool = False) -> ExperimentView:
     """The experiment without its trials, by aggregate queries (its cost does not grow with
-    the number of trials, except a multi-objective front's)."""
+    the number of trials, except a multi-objective front's), with its spec when ``spec``."""
     multi = len(row.objectives) > 1
     best = None
     if not multi:
         best = best_of(session, row.experiment_id, row.objective_type == "maximize")
     succeeded = succeeded_of(session, row.experiment_id) if multi else []
-    return summary_view(row, state_counts(session, row.experiment_id), best, succeeded)
+    counts = state_counts(session, row.experiment_id)
+    return summary_view(row, counts, best, succeeded, spec=spec)
 
 
 def _describe(row: ExperimentRow, spec: ExperimentSpec) -> None:

@@ -31,6 +31,7 @@ __all__ = [
     "succeeded_of",
     "tally_of",
     "trials_of",
+    "trials_page",
     "utcnow",
 ]
 
@@ -113,6 +114,19 @@ def trials_of(session: Session, experiment_id: str) -> list[TrialRow]:
             select(TrialRow)
             .where(TrialRow.experiment_id == experiment_id)
             .order_by(col(TrialRow.number))
+        ).all()
+    )
+
+
+def trials_page(session: Session, experiment_id: str, after: int, limit: int) -> list[TrialRow]:
+    """Up to ``limit`` trials numbered above ``after``, by number (the unique index on
+    experiment and number makes each page one index range, however many trials there are)."""
+    return list(
+        session.exec(
+            select(TrialRow)
+            .where(TrialRow.experiment_id == experiment_id, col(TrialRow.number) > after)
+            .order_by(col(TrialRow.number))
+            .limit(limit)
         ).all()
     )
 

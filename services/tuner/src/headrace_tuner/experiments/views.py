@@ -52,10 +52,13 @@ def summary_view(
     counts: dict[str, int],
     best: TrialRow | None,
     succeeded: Sequence[TrialRow],
+    *,
+    spec: bool = False,
 ) -> ExperimentView:
-    """The view without trials (and without the spec), from what aggregate queries give: the
-    trials per state, the best trial and, multi-objective, the succeeded trials in order."""
-    return _view(row, counts, best, succeeded, None)
+    """The view without trials (and without the spec unless ``spec``), from what aggregate
+    queries give: the trials per state, the best trial and, multi-objective, the succeeded
+    trials in order."""
+    return _view(row, counts, best, succeeded, None, spec=spec)
 
 
 def _view(
@@ -64,6 +67,8 @@ def _view(
     best: TrialRow | None,
     succeeded: Sequence[TrialRow],
     trials: Sequence[TrialRow] | None,
+    *,
+    spec: bool = False,
 ) -> ExperimentView:
     counts = {state: 0 for state in ("RUNNING", "SUCCEEDED", "FAILED", "KILLED", "EARLY_STOPPED")}
     for state, n in by_state.items():
@@ -106,5 +111,5 @@ def _view(
         trials=[trial_view(t) for t in trials] if trials is not None else [],
         created_at=_time(row.created_at),
         finished_at=_time(row.finished_at),
-        spec=dict(row.spec) if trials is not None else {},
+        spec=dict(row.spec) if trials is not None or spec else {},
     )
