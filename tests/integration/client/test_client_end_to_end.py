@@ -9,6 +9,8 @@ from client_platform import Platform, eventually
 
 from headrace import Client
 from headrace.cli import main
+from headrace_contracts import RunSucceeded, StepReady
+from headrace_testing.metrics import sample, scrape
 
 
 @pytest.fixture
@@ -58,6 +60,27 @@ def test_a_pipeline_succeeds_with_its_outputs_and_logs(full: Platform, client: C
     assert first.duration_seconds > 0
     assert first.created_at <= first.started_at <= first.finished_at
     assert [r.run_id for r in client.list_runs(labels={"suite": "e2e"}).runs] == [run_id]
+
+    # Each service's metrics endpoint: the steps and runs by state and duration (metadata),
+    # the trainer's slots, and what the scheduler published.
+    urls = {s.name: s.metrics.url for s in full.services if s.metrics is not None}
+    recorded = scrape(urls["metadata"])
+    assert sample(recorded, "headrace_steps_total", state="succeeded") == 2
+    assert sample(recorded, "headrace_steps_total", state="cached") == 2
+    assert sample(recorded, "headrace_runs_total", state="succeeded") == 2
+    assert sample(recorded, "headrace_step_duration_seconds_count", state="succeeded") == 2
+    assert sample(recorded, "headrace_run_duration_seconds_count", state="succeeded") == 2
+    slowest = sample(recorded, "headrace_run_duration_seconds_sum", state="succeeded")
+    assert slowest is not None
+    assert 0 < slowest < 120
+    trainer = scrape(urls["trainer"])
+    assert sample(trainer, "headrace_launcher_slots", state="capacity") == 2
+    assert sample(trainer, "headrace_launcher_slots", state="used") == 0
+    ready = sample(trainer, "headrace_handler_calls_total", message_type=StepReady.ce_type())
+    assert ready == 2
+    published = scrape(urls["scheduler"])
+    succeeded = RunSucceeded.ce_type()
+    assert sample(published, "headrace_events_published_total", message_type=succeeded) == 2
 
 
 def test_submit_watch_exits_0_on_success(

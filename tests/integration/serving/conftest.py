@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
 from dataplane_support import Recorder, iris_models
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from headrace_serving import LocalFleet
 
@@ -23,9 +25,24 @@ async def recorder() -> Recorder:
     return Recorder()
 
 
+@pytest.fixture(scope="module")
+def fleet_metrics() -> InMemoryMetricReader:
+    """What the fleet's routers measure, read in memory."""
+    return InMemoryMetricReader()
+
+
+@pytest.fixture(scope="module")
+def fleet_meters(fleet_metrics: InMemoryMetricReader) -> Iterator[MeterProvider]:
+    provider = MeterProvider(metric_readers=[fleet_metrics])
+    yield provider
+    provider.shutdown()
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def fleet(
-    recorder: Recorder, tmp_path_factory: pytest.TempPathFactory
+    recorder: Recorder,
+    tmp_path_factory: pytest.TempPathFactory,
+    fleet_meters: MeterProvider,
 ) -> AsyncIterator[LocalFleet]:
     fleet = LocalFleet(
         recorder,
@@ -36,6 +53,7 @@ async def fleet(
         scale_interval=0.2,
         stable_window=2.0,
         panic_window=0.6,
+        meter=fleet_meters.get_meter("test"),
     )
     yield fleet
     await fleet.aclose()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from headrace_serving import RevisionPlan, ServiceKey
 
@@ -148,3 +149,26 @@ class Load:
         async with asyncio.timeout(timeout):
             while not predicate():
                 await self._answered.wait()
+
+
+def served(reader: InMemoryMetricReader, service: str) -> dict[tuple[str, int], tuple[int, int]]:
+    """(revision, status) -> (requests counted, durations recorded) the routers measured for
+    the InferenceService ``service`` ("namespace/name"); durations are by revision only, so
+    each status of a revision shows that revision's count of durations."""
+    requests: dict[tuple[str, int], int] = {}
+    timed: dict[str, int] = {}
+    data = reader.get_metrics_data()
+    for resource in data.resource_metrics if data else []:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                for point in metric.data.data_points:
+                    labels = dict(point.attributes or {})
+                    if labels.get("inference_service") != service:
+                        continue
+                    revision = str(labels["revision"])
+                    if metric.name == "headrace.inference.requests":
+                        status = int(labels["http.response.status_code"])  # type: ignore[arg-type]
+                        requests[(revision, status)] = int(point.value)  # type: ignore[union-attr]
+                    elif metric.name == "headrace.inference.duration":
+                        timed[revision] = int(point.count)  # type: ignore[union-attr]
+    return {key: (n, timed.get(key[0], 0)) for key, n in requests.items()}

@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from dataplane_support import V2, Load, Recorder, plan, slow_model
+from dataplane_support import V2, Load, Recorder, plan, served, slow_model
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from headrace_serving import LocalFleet, LoggerPlan, ServiceKey, Traffic
 
@@ -144,7 +145,11 @@ async def test_a_revision_that_cannot_load_fails_with_the_reason_and_traffic_sta
 
 
 async def test_closing_a_service_under_load_finishes_requests_in_flight_and_404s_new_ones(
-    fleet: LocalFleet, recorder: Recorder, client: httpx.AsyncClient, tmp_path: Path
+    fleet: LocalFleet,
+    recorder: Recorder,
+    client: httpx.AsyncClient,
+    tmp_path: Path,
+    fleet_metrics: InMemoryMetricReader,
 ) -> None:
     key = ServiceKey("default", "closing")
     revision = "closing-predictor-00001"
@@ -163,6 +168,8 @@ async def test_closing_a_service_under_load_finishes_requests_in_flight_and_404s
     assert [answer.status_code for answer in await asyncio.gather(*in_flight)] == [200] * 3
     await closing
     assert fleet.status(key) == []
+    # measured per revision: the 3 answered by it, the late one by none
+    assert served(fleet_metrics, "default/closing") == {(revision, 200): (3, 3), ("", 404): (1, 1)}
     with pytest.raises(httpx.ConnectError):
         await infer(client, url)
 

@@ -82,6 +82,11 @@ class Bus:
         self._responders: list[tuple[str, str, Callable[[Msg], Awaitable[None]]]] = []
         self._subscriptions: list[Any] = []
         self._started = False
+        self.on_dead_letter: Callable[[str, str], None] | None = None
+        """Called with (CloudEvents type, reason) each time a message is dead-lettered."""
+        self.on_published: Callable[[str], None] | None = None
+        """Called with the CloudEvents type of each event or command stored in the domain
+        stream (not for dead letters)."""
 
     # lifecycle -------------------------------------------------------------------------
 
@@ -144,6 +149,14 @@ class Bus:
         for puller in self._pullers:
             puller.start()
         self._started = True
+
+    async def pending(self, durable: str, *, stream: str = "") -> int:
+        """How many messages of ``stream`` (the domain stream by default) the durable
+        consumer ``durable`` has not had acknowledged yet: not delivered, plus delivered and
+        not acknowledged."""
+        js = self.connection.jetstream()
+        info = await js.consumer_info(stream or self.config.stream, durable)
+        return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
 
     async def close(self) -> None:
         """Stop consuming, finish in-flight handlers, flush, disconnect."""
@@ -284,6 +297,8 @@ class Bus:
                     stream=stream,
                     timeout=self.config.publish_timeout,
                 )
+                if self.on_published is not None and stream == self.config.stream:
+                    self.on_published(headers.get("ce-type", ""))
                 return
             except (
                 nats.errors.TimeoutError,

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .bus import Bus
 
 log = logging.getLogger("headrace.bus")
+TYPE_HEADER = "ce-type"
 
 MAX_ERROR = 4000
 
@@ -99,3 +100,5 @@ async def settle(
         await raw.nak(delay=retry_after)
         return
     await raw.term()
+    if bus.on_dead_letter is not None:
+        bus.on_dead_letter(headers.get(TYPE_HEADER, ""), action.reason)

@@ -28,6 +28,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
+from opentelemetry.metrics import Meter
+from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 from sqlalchemy import Engine, bindparam, insert, select
@@ -38,10 +40,12 @@ from headrace_bus import Bus, DeadLetter
 from headrace_contracts import Envelope, Message, Ping, Pong, Query, Reply, derive_event_id
 from headrace_contracts.external import ExternalEvent
 from headrace_telemetry import build_tracer_provider
+from headrace_telemetry.metrics import HOST_SETTING, PORT_SETTING, Metrics, start_metrics
 
 from .batch import BatchTransaction
 from .context import HandlerContext, flush_pending
 from .database import build_engine, create_tables
+from .metrics import HandlingMetrics, follow_lag
 from .outbox import OutboxRelay
 from .settings import Settings
 from .tables import RUNTIME_TABLES, ProcessedMessage, utcnow
@@ -67,6 +71,7 @@ class Service:
         tables: Sequence[type[SQLModel]] = (),
         version: str = "0.1.0",
         span_exporter: SpanExporter | None = None,
+        metric_readers: Sequence[MetricReader] = (),
         concurrency: int = 1,
         batch: bool = True,
     ) -> None:
@@ -81,6 +86,10 @@ class Service:
         self.source = f"headrace/{name}"
         self._tables = [*RUNTIME_TABLES, *tables]
         self._span_exporter = span_exporter
+        self._metric_readers = tuple(metric_readers)
+        self.metrics: Metrics | None = None
+        self._handling: HandlingMetrics | None = None
+        self._lag_task: asyncio.Task[None] | None = None
         self._handlers: dict[type[Message], HandlerFn] = {}
         self._give_ups: dict[type[Message], GiveUpFn] = {}
         self._observed: set[type[Message]] = set()
@@ -97,6 +106,13 @@ class Service:
         self._relay: OutboxRelay | None = None
         self.endpoints: dict[str, str] = {}
         """What this replica serves besides the bus (name -> URL), shown in its ``Pong``."""
+
+    @property
+    def meter(self) -> Meter:
+        """This service's meter, for the instruments of its own work (from ``on_start`` on)."""
+        if self.metrics is None:
+            raise RuntimeError(f"{self.name} has not started: its meter is made by start()")
+        return self.metrics.provider.get_meter(f"headrace.{self.name}", self.version)
 
     # declaration -----------------------------------------------------------------------
 
@@ -203,6 +219,19 @@ class Service:
         self.tracer_provider = build_tracer_provider(
             self.name, instance_id=self.instance, exporter=self._span_exporter
         )
+        self.metrics = start_metrics(
+            self.name,
+            instance_id=self.instance,
+            env={
+                PORT_SETTING: self.settings.metrics_port,
+                HOST_SETTING: self.settings.metrics_host,
+            },
+            readers=self._metric_readers,
+        )
+        if self.metrics.url:
+            self.endpoints["metrics"] = self.metrics.url
+        handling = self._handling = HandlingMetrics(self.meter)
+        self._handlers = {m: handling.timed(m.ce_type(), fn) for m, fn in self._handlers.items()}
         self.engine = build_engine(self.settings.database_url_for(self.name), self.name)
         create_tables(self.engine, self._tables)
         bus_config = self.settings.bus_config(self.name)
@@ -213,6 +242,8 @@ class Service:
             source=self.source,
             tracer=self.tracer_provider.get_tracer(f"headrace.{self.name}"),
         )
+        self.bus.on_dead_letter = handling.dead_lettered
+        self.bus.on_published = handling.published
         await self.bus.connect()
         if self._handlers:
             self.bus.consume(
@@ -238,6 +269,21 @@ class Service:
             await hook()
         await self.bus.start()
         self._relay.start()
+        streams = {}  # durable consumer -> its stream
+        if self._handlers:
+            streams[self.durable] = self.bus.config.stream
+        if self._external is not None:
+            streams[self.external_durable] = self.bus.config.external_stream
+        if streams:
+            bus = self.bus
+
+            async def pending(consumer: str) -> int:
+                return await bus.pending(consumer, stream=streams[consumer])
+
+            self._lag_task = asyncio.create_task(
+                follow_lag(handling, list(streams), pending, self.settings.metrics_lag_interval),
+                name=f"{self.name}-consumer-lag",
+            )
         log.info(
             "%s started (%s), consuming %d message types",
             self.name,
@@ -247,6 +293,11 @@ class Service:
 
     async def stop(self) -> None:
         """Drain: stop fetching, let in-flight handlers finish, flush the outbox, close."""
+        if self._lag_task is not None:
+            self._lag_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._lag_task
+            self._lag_task = None
         if self.bus:
             await self.bus.close()
         for hook in self._on_stop:
@@ -260,6 +311,8 @@ class Service:
             self.engine.dispose()
         if self.tracer_provider:
             self.tracer_provider.shutdown()
+        if self.metrics:
+            self.metrics.shutdown()
         log.info("%s stopped", self.instance)
 
     def request_stop(self) -> None:

@@ -49,6 +49,15 @@ class Settings(BaseSettings):
         "whose handlers run long work, such as the trainer, handles one at a time)",
     )
     outbox_interval: float = 1.0
+    metrics_port: str = Field(
+        default="0",
+        description="the port of the service's Prometheus /metrics endpoint: 0 takes any "
+        "free one (shown by `headrace status`), 'off' serves none",
+    )
+    metrics_host: str = Field(default="127.0.0.1", description="0.0.0.0 in a pod")
+    metrics_lag_interval: float = Field(
+        default=15.0, gt=0, description="seconds between two reads of the consumer's lag"
+    )
 
     def database_url_for(self, service: str) -> str:
         specific = os.environ.get(f"HEADRACE_{service.upper()}_DATABASE_URL")

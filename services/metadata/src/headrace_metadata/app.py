@@ -16,7 +16,7 @@ from sqlmodel import Session
 from headrace_contracts import ArtifactList, ArtifactWritten, ListArtifacts
 from headrace_runtime import Service, Settings, run_service
 
-from . import api, lineage, registry, retention, runs, serving
+from . import api, lineage, registry, retention, run_metrics, runs, serving
 from .handlers import list_artifacts, record_artifact
 from .ingest import Ingest
 from .store import TABLES
@@ -41,6 +41,7 @@ def build(
     runs.register(ingest, service)
     lineage.register(ingest, service)
     serving.register(ingest)
+    run_metrics.register(ingest, service)
     retention.register(service)
     ingest.register(service)
     api.register(service, http or api.HttpSettings())

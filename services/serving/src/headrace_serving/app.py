@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from opentelemetry.metrics import Meter
 from opentelemetry.sdk.trace.export import SpanExporter
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -87,7 +88,7 @@ def build(
         engine, bus = service.engine, service.bus
         relay = OutboxRelay(bus, engine, interval=settings.outbox_interval)
         controller = Controller(engine, relay, bus, service.source)
-        make = fleet_factory or _default_fleet(settings)
+        make = fleet_factory or _default_fleet(settings, service.meter)
         env = {"HEADRACE_NATS_URL": settings.nats_url}
         held.append(
             ServingHandlers(
@@ -108,7 +109,7 @@ def build(
     return service
 
 
-def _default_fleet(settings: Settings) -> FleetFactory:
+def _default_fleet(settings: Settings, meter: Meter) -> FleetFactory:
     from .kubernetes.settings import ServingKubernetesSettings
 
     try:
@@ -132,7 +133,7 @@ def _default_fleet(settings: Settings) -> FleetFactory:
     def make(events: FleetEvents) -> Fleet:
         from .fleet import LocalFleet
 
-        fleet: Fleet = LocalFleet(events, logs_dir=settings.home / "logs" / "serving")
+        fleet: Fleet = LocalFleet(events, logs_dir=settings.home / "logs" / "serving", meter=meter)
         return fleet
 
     return make

@@ -8,6 +8,8 @@ import contextlib
 import logging
 from pathlib import Path
 
+from opentelemetry.metrics import Meter
+
 from .autoscale.loop import run_autoscaler
 from .autoscale.policy import ScaleSettings
 from .dataplane import (
@@ -21,6 +23,7 @@ from .dataplane import (
 )
 from .revisions.revision import Revision
 from .router.http import FrontProtocol
+from .router.metrics import RequestMetrics
 from .router.service import ServiceRouter
 
 __all__ = ["LocalFleet"]
@@ -57,8 +60,10 @@ class LocalFleet:
         scale_interval: float = 0.5,
         stable_window: float = 6.0,
         panic_window: float = 1.0,
+        meter: Meter | None = None,
     ) -> None:
         self.events = events
+        self.metrics = RequestMetrics(meter) if meter is not None else None
         self.logs_dir = Path(logs_dir)
         self.host = host
         self.idle_seconds = idle_seconds
@@ -78,7 +83,11 @@ class LocalFleet:
             service.router.logger = logger
             return service.url
         router = ServiceRouter(
-            key, events=self.events, cold_start_timeout=self.cold_start_timeout, logger=logger
+            key,
+            events=self.events,
+            cold_start_timeout=self.cold_start_timeout,
+            logger=logger,
+            metrics=self.metrics,
         )
         loop = asyncio.get_running_loop()
         try:

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 
+from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from headrace_artifacts import ArtifactStore, open_store
@@ -113,6 +114,21 @@ def build(
     @service.on_start
     async def start_pruning() -> None:
         sweeper.append(asyncio.create_task(prune(), name="trainer-prune"))
+
+    @service.on_start
+    async def measure_slots() -> None:
+        def slots(_: CallbackOptions) -> list[Observation]:
+            return [
+                Observation(launcher.slots_used, {"state": "used"}),
+                Observation(config.concurrency, {"state": "capacity"}),
+            ]
+
+        service.meter.create_observable_gauge(
+            "headrace.launcher.slots",
+            callbacks=[slots],
+            unit="{slot}",
+            description="the trainer's step slots: in use, and how many there are",
+        )
 
     @service.on_stop
     async def stop_pruning() -> None:

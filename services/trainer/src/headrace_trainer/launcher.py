@@ -109,6 +109,11 @@ class LocalLauncher:
         self._running: dict[StepKey, StepControl] = {}
         self._cancelled: dict[StepKey, tuple[str, float]] = {}
 
+    @property
+    def slots_used(self) -> int:
+        """Steps running now, each holding one of the ``concurrency`` slots."""
+        return len(self._running)
+
     # handlers --------------------------------------------------------------------------
 
     async def handle(self, step: StepReady, ctx: HandlerContext[Any]) -> None:

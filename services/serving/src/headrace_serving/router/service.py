@@ -20,6 +20,7 @@ from ..revisions.replica import Replica
 from ..revisions.revision import Revision
 from .headers import error_response, request_bytes, response_bytes
 from .http import FrontProtocol, Request
+from .metrics import RequestMetrics
 from .split import Split
 from .upstream import UpstreamError, UpstreamResponse
 
@@ -34,7 +35,7 @@ class Exchange:
     """One request on its way through the router."""
 
     __slots__ = ("attempts", "client", "data", "replica", "request", "request_id", "revision",
-                 "router")  # fmt: skip
+                 "router", "started")  # fmt: skip
 
     def __init__(self, router: ServiceRouter, request: Request, client: FrontProtocol) -> None:
         self.router = router
@@ -47,6 +48,7 @@ class Exchange:
         self.replica: Replica | None = None
         self.attempts = 0
         self.request_id = ""
+        self.started = router.loop.time()
 
     def done(self, response: UpstreamResponse | None, error: UpstreamError | None) -> None:
         revision, replica, router = self.revision, self.replica, self.router
@@ -61,7 +63,7 @@ class Exchange:
             )  # fmt: skip
             if router.logger is not None and router.logger.mode != "request":
                 router.log_body(self, "response", response.body, response.content_type)
-            router.finished()
+            router.finished(self, response.status, revision.name)
             return
         assert error is not None
         self.revision = self.replica = None
@@ -80,9 +82,11 @@ class ServiceRouter:
         events: FleetEvents,
         cold_start_timeout: float,
         logger: LoggerPlan | None = None,
+        metrics: RequestMetrics | None = None,
     ) -> None:
         self.loop = asyncio.get_running_loop()
         self.key = key
+        self.metrics = metrics
         self.events = events
         self.cold_start_timeout = cold_start_timeout
         self.logger = logger
@@ -109,6 +113,8 @@ class ServiceRouter:
     def handle(self, request: Request, client: FrontProtocol) -> None:
         if self.closed:
             client.reply(error_response(404, self._gone(), request.keep_alive))
+            if self.metrics is not None:
+                self.metrics.record(self.key, "", 404, 0.0)
             return
         self.in_flight += 1
         exchange = Exchange(self, request, client)
@@ -217,9 +223,12 @@ class ServiceRouter:
         exchange.client.reply(
             error_response(status, message, exchange.request.keep_alive, revision)
         )
-        self.finished()
+        self.finished(exchange, status, revision)
 
-    def finished(self) -> None:
+    def finished(self, exchange: Exchange, status: int, revision: str) -> None:
+        if self.metrics is not None:
+            elapsed = self.loop.time() - exchange.started
+            self.metrics.record(self.key, revision, status, elapsed)
         self.in_flight -= 1
         if self.in_flight == 0 and self._drained is not None and not self._drained.done():
             self._drained.set_result(None)
