@@ -116,6 +116,11 @@ def build(
         sweeper.append(asyncio.create_task(prune(), name="trainer-prune"))
 
     @service.on_start
+    async def trace_steps() -> None:
+        assert service.tracer_provider is not None
+        launcher.tracer = service.tracer_provider.get_tracer("headrace.trainer")
+
+    @service.on_start
     async def measure_slots() -> None:
         def slots(_: CallbackOptions) -> list[Observation]:
             return [

@@ -37,6 +37,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from opentelemetry import trace
+from opentelemetry.trace import Tracer
+
 from headrace_artifacts import ArtifactStore
 from headrace_bus import DeadLetter
 from headrace_contracts import (
@@ -108,6 +111,8 @@ class LocalLauncher:
         self._service = service
         self._running: dict[StepKey, StepControl] = {}
         self._cancelled: dict[StepKey, tuple[str, float]] = {}
+        self.tracer: Tracer = trace.NoOpTracer()
+        """The service's tracer (set when it starts): queue waits and executions are spans."""
 
     @property
     def slots_used(self) -> int:
@@ -193,7 +198,11 @@ class LocalLauncher:
         refused = None if runs_in_pods(self.backend) else self.placement.check(step)
         if refused is not None:
             return Outcome(status="failed", reason=refused)
-        if not await self._wait_until(step, control):
+        with self.tracer.start_as_current_span(
+            f"queue {step.task_name}", attributes={"headrace.run_id": step.run_id}
+        ):  # waiting for this machine's slots and resources
+            admitted = await self._wait_until(step, control)
+        if not admitted:
             return Outcome(status="cancelled", reason=control.cancel_reason or "cancelled")
         execution = await asyncio.to_thread(attempt.next_execution, previous)
         try:
@@ -251,6 +260,7 @@ class LocalLauncher:
                 on_start=started,
                 on_plan=execution.keep_plan,
                 log_path=log_path,
+                tracer=self.tracer,
             )
             return self.placement.finish(step, outcome, self._state(gang))
 

@@ -18,9 +18,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from opentelemetry import trace
+from opentelemetry.trace import Span, Tracer
+
 from headrace_artifacts import ArtifactStore
 from headrace_artifacts import ArtifactStoreError as StoreError
 from headrace_contracts import ArtifactRef, StepReady
+from headrace_telemetry import inject
 
 from ..errors import (
     ForkServerDied,
@@ -60,6 +64,7 @@ async def execute(
     on_plan: OnPlan | None = None,
     records: Records | None = None,
     log_path: Path | None = None,
+    tracer: Tracer | None = None,
 ) -> Outcome:
     """Run ``step`` in ``workdir`` (created here; the caller removes it); its outcome.
 
@@ -68,13 +73,37 @@ async def execute(
     ``log_path`` where its log goes (default: ``log.txt`` in ``workdir``). A runner that
     starts the process as a backend's gang may raise `GangStopped` (cancelled while it
     waited for resources) or another `WorkloadError` (it cannot run there).
+
+    With ``tracer``, the execution is a span ``execute <task>`` under the current one, with
+    ``download <task>`` (inputs), ``run <task>`` (the user's process, which finds that
+    span's context in ``TRACEPARENT`` to add its own) and ``upload <task>`` (outputs, log).
     """
+    tracer = tracer or trace.NoOpTracer()
+    with tracer.start_as_current_span(f"execute {step.task_name}", attributes=_about(step)):
+        return await _execute(
+            step, store, workdir, runner, control, on_start, on_plan, records, log_path, tracer
+        )
+
+
+async def _execute(
+    step: StepReady,
+    store: ArtifactStore,
+    workdir: Path,
+    runner: Runner,
+    control: StepControl | None,
+    on_start: OnStart | None,
+    on_plan: OnPlan | None,
+    records: Records | None,
+    log_path: Path | None,
+    tracer: Tracer,
+) -> Outcome:
     begun = time.monotonic()
     control = control or StepControl()
     staging = Staging(store, workdir)
     log_path = log_path or workdir / LOG_FILE
     try:
-        plan = await asyncio.to_thread(plan_step, step, staging, log_path)
+        with tracer.start_as_current_span(f"download {step.task_name}"):
+            plan = await asyncio.to_thread(plan_step, step, staging, log_path)
     except StepError as error:
         return _outcome(begun, status="failed", reason=_reason(step, error))
     if control.cancel_reason is not None:
@@ -82,15 +111,40 @@ async def execute(
     if on_plan is not None:
         on_plan(plan)
     launch = plan.launch if records is None else replace(plan.launch, records=records)
+    user = tracer.start_span(f"run {step.task_name}", attributes=_about(step))
+    launch = replace(launch, env={**launch.env, **_trace_env(user)})
     try:
         running = await runner.start(launch)
     except StepError as error:
+        user.end()
         return _outcome(begun, status="failed", reason=_reason(step, error))
     except GangStopped:
+        user.end()
         return _outcome(begun, status="cancelled", reason=control.cancel_reason or "cancelled")
     except WorkloadError as error:
+        user.end()
         return _outcome(begun, status="failed", reason=f"step '{step.task_name}': {error}")
-    return await follow(step, store, plan, running, control, begun=begun, on_start=on_start)
+    except BaseException:
+        user.end()
+        raise
+    return await follow(
+        step, store, plan, running, control, begun=begun, on_start=on_start, traced=(tracer, user)
+    )
+
+
+def _about(step: StepReady) -> dict[str, str | int]:
+    return {
+        "headrace.run_id": step.run_id,
+        "headrace.step_id": step.step_id,
+        "headrace.attempt": step.attempt,
+    }
+
+
+def _trace_env(span: Span) -> dict[str, str]:
+    """``TRACEPARENT`` (and ``TRACESTATE``) of ``span``, as OpenTelemetry's SDKs read them."""
+    carrier: dict[str, str] = {}
+    inject(carrier, trace.set_span_in_context(span))
+    return {key.upper(): value for key, value in carrier.items()}
 
 
 async def follow(
@@ -103,14 +157,17 @@ async def follow(
     begun: float,
     ran: float = 0.0,
     on_start: OnStart | None = None,
+    traced: tuple[Tracer, Span] | None = None,
 ) -> Outcome:
     """Wait for the started process of ``plan`` and make its outcome: the rest of
     `execute`, also for a process another trainer started (``ran``: the seconds it has run
     already, which count against its timeout; ``begun``: when its execution began, on the
     monotonic clock).
 
-    Raises `StepLost` when the process ended and nobody recorded how.
+    Raises `StepLost` when the process ended and nobody recorded how. ``traced``: the
+    tracer and the ``run`` span of the process, ended when it exits (see `execute`).
     """
+    tracer, user = traced or (trace.NoOpTracer(), trace.INVALID_SPAN)
     staging = Staging(store, plan.launch.cwd)
     log_path = plan.launch.log_path
     control.attach(running.pid)
@@ -140,7 +197,23 @@ async def follow(
         raise
     finally:
         control.exited()
+        user.end()
 
+    with tracer.start_as_current_span(f"upload {step.task_name}"):
+        return await _finish(step, plan, staging, control, code, timed_out, begun)
+
+
+async def _finish(
+    step: StepReady,
+    plan: Plan,
+    staging: Staging,
+    control: StepControl,
+    code: int,
+    timed_out: bool,
+    begun: float,
+) -> Outcome:
+    """The outcome of the process that exited with ``code``, its log and outputs stored."""
+    log_path = plan.launch.log_path
     log_uri = await _store_log(staging, log_path, step)
     tail = read_tail(log_path)
     common: dict[str, Any] = {"log_uri": log_uri, "stderr_tail": tail}
