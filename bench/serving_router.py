@@ -27,6 +27,8 @@ from typing import Any
 import joblib
 import numpy as np
 import uvloop
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from sklearn.linear_model import LogisticRegression
 
 from headrace_serving import LocalFleet, RevisionPlan, ServiceKey, Traffic
@@ -94,7 +96,9 @@ async def bench(seconds: int, folder: Path) -> dict[str, dict[str, dict[str, flo
     # The direct server: a model-server process started the way the fleet starts a replica.
     direct = Replica("direct", 1, "127.0.0.1", folder / "direct.log")
     events = Events()
-    fleet = LocalFleet(events, logs_dir=folder / "logs")
+    # measured as the serving service measures it: every request counted and timed
+    meters = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    fleet = LocalFleet(events, logs_dir=folder / "logs", meter=meters.get_meter("bench"))
     key = ServiceKey("default", "lr")
     try:
         failure = await direct.start(plan, 120)
@@ -123,6 +127,7 @@ async def bench(seconds: int, folder: Path) -> dict[str, dict[str, dict[str, flo
     finally:
         await fleet.aclose()
         await direct.stop()
+        meters.shutdown()
 
 
 def main() -> None:
