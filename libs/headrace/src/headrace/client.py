@@ -80,6 +80,7 @@ from .run_ids import check_run_id, new_run_id
 from .run_source import load_source
 from .schedule_client import ScheduleCalls
 from .serving import ServingCalls
+from .trace_context import callers_context, within
 from .trigger_client import TriggerCalls
 
 __all__ = [
@@ -367,7 +368,8 @@ class Client(
         if self._closed:
             coro.close()
             raise ClientError("this Client is closed: make a new one")
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+        carried = within(callers_context(), coro)  # the caller's trace, on the loop
+        return asyncio.run_coroutine_threadsafe(carried, self._loop).result()
 
     async def _connected(self) -> Bus:
         if self._connecting is None:
