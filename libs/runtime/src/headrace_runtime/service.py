@@ -313,6 +313,7 @@ class Service:
             self.tracer_provider.shutdown()
         if self.metrics:
             self.metrics.shutdown()
+            self.endpoints.pop("metrics", None)
         log.info("%s stopped", self.instance)
 
     def request_stop(self) -> None:
