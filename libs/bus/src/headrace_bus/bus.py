@@ -17,6 +17,7 @@ import nats.errors
 from faststream.nats import NatsBroker
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 from nats.js.errors import NoStreamResponseError
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Tracer
@@ -81,6 +82,7 @@ class Bus:
         self._pullers: list[Puller] = []
         self._responders: list[tuple[str, str, Callable[[Msg], Awaitable[None]]]] = []
         self._subscriptions: list[Any] = []
+        self._jetstream: JetStreamContext | None = None
         self._started = False
 
     # lifecycle -------------------------------------------------------------------------
@@ -89,13 +91,21 @@ class Bus:
     def connection(self) -> Client:
         return self._broker.connection
 
+    @property
+    def jetstream(self) -> JetStreamContext:
+        """The JetStream context of the connection, made once (not on every publish)."""
+        if self._jetstream is None:
+            self._jetstream = self.connection.jetstream()
+        return self._jetstream
+
     async def connect(self) -> None:
         """Connect and declare the streams; consumers and responders start in :meth:`start`."""
         await self._broker.connect()
-        await ensure_streams(self.connection.jetstream(), self.config, self.catalogue)
+        self._jetstream = None  # a new connection, a new context
+        await ensure_streams(self.jetstream, self.config, self.catalogue)
 
     async def start(self) -> None:
-        js = self.connection.jetstream()
+        js = self.jetstream
         for dispatcher, workers in self._dispatchers:
             await ensure_consumer(js, self.config, dispatcher.durable, dispatcher.subjects)
             subscription = await js.pull_subscribe_bind(
@@ -108,7 +118,6 @@ class Bus:
                     name=dispatcher.durable,
                     batch_size=self.config.batch_size,
                     poll=self.config.fetch_timeout,
-                    linger=self.config.batch_linger,
                     workers=workers,
                 )
             )
@@ -130,7 +139,6 @@ class Bus:
                     name=external.durable,
                     batch_size=self.config.batch_size,
                     poll=self.config.fetch_timeout,
-                    linger=self.config.batch_linger,
                 )
             )
         for subject, queue, callback in self._responders:
@@ -156,6 +164,7 @@ class Bus:
         self._subscriptions.clear()
         with contextlib.suppress(Exception):
             await self._broker.stop()
+        self._jetstream = None
 
     # consuming -------------------------------------------------------------------------
 
@@ -273,7 +282,7 @@ class Bus:
 
         ``Nats-Msg-Id`` in ``headers`` makes the retries safe: JetStream keeps one copy.
         """
-        js = self.connection.jetstream()
+        js = self.jetstream
         delay = 0.1
         for attempt in range(1, self.config.publish_attempts + 1):
             try:
