@@ -261,18 +261,19 @@ class Bus:
             message, source=self.source, event_id=event_id, ce_subject=ce_subject
         )
         # The span is injected into the headers but not made current: nothing runs under it
-        # (entering and leaving a context costs more than the span itself).
-        span = self.tracer.start_span(
-            publish_span_name(subject),
-            kind=SpanKind.PRODUCER,
-            attributes=publish_attributes(
-                subject,
-                message_id=headers["ce-id"],
-                ce_type=headers["ce-type"],
-                body_size=len(data),
-                client_id=self.source,
-            ),
-        )
+        # (entering and leaving a context costs more than the span itself). Its attributes
+        # are set only if it is recorded.
+        span = self.tracer.start_span(publish_span_name(subject), kind=SpanKind.PRODUCER)
+        if span.is_recording():
+            span.set_attributes(
+                publish_attributes(
+                    subject,
+                    message_id=headers["ce-id"],
+                    ce_type=headers["ce-type"],
+                    body_size=len(data),
+                    client_id=self.source,
+                )
+            )
         inject(headers, trace.set_span_in_context(span))
         try:
             await self.publish_raw(subject, data, headers, stream=self.config.stream)
