@@ -13,6 +13,7 @@ from opentelemetry.trace import SpanKind
 from headrace_bus import Bus, BusConfig
 from headrace_contracts import ArtifactRef, ArtifactWritten, MetricReported
 from headrace_runtime import HandlerContext, Service, Settings
+from headrace_telemetry import ServiceTracerProvider
 from headrace_testing import TestNats, wait_for
 
 Start = Callable[[Service], Awaitable[Service]]
@@ -77,3 +78,48 @@ async def test_one_event_causes_one_trace_across_two_services(
     assert alpha_process.attributes["messaging.consumer.group.name"] == "alpha"
     assert alpha_process.resource.attributes["service.name"] == "headrace-alpha"
     assert beta_process.resource.attributes["service.name"] == "headrace-beta"
+
+
+async def test_a_service_that_exports_nothing_still_carries_the_trace_on(
+    settings: Callable[..., Settings], started: Start, nats_server: TestNats
+) -> None:
+    exporter = InMemorySpanExporter()
+    alpha = Service("alpha", settings())  # no exporter: records no spans
+    beta = Service("beta", settings(), span_exporter=exporter)
+    done: list[str] = []
+
+    @alpha.handles(ArtifactWritten)
+    async def relay(event: ArtifactWritten, ctx: HandlerContext[ArtifactWritten]) -> None:
+        ctx.publish(MetricReported(metric="size", value=1.0, run_id=event.run_id))
+
+    @beta.handles(MetricReported)
+    async def record(event: MetricReported, ctx: HandlerContext[MetricReported]) -> None:
+        done.append(ctx.event_id)
+
+    await started(alpha)
+    await started(beta)
+    assert isinstance(alpha.tracer_provider, ServiceTracerProvider)
+    assert not alpha.tracer_provider.exporting
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    client = Bus(
+        BusConfig(url=nats_server.url), source="tests/client", tracer=provider.get_tracer("t")
+    )
+    await client.connect()
+    try:
+        await client.publish(ArtifactWritten(artifact=ArtifactRef(uri="file:///m"), run_id="r"))
+        await wait_for(lambda: len(done) == 1, what="the second service")
+    finally:
+        await client.close()
+    await wait_for(lambda: len(exporter.get_finished_spans()) >= 2, what="two spans")
+
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    assert set(spans) == {"publish headrace.artifact.written", "process headrace.metric.reported"}
+    first_publish = spans["publish headrace.artifact.written"]
+    beta_process = spans["process headrace.metric.reported"]
+    assert beta_process.context.trace_id == first_publish.context.trace_id
+    # Its parent is alpha's publish span: not recorded, but a span of its own.
+    assert beta_process.parent is not None
+    assert beta_process.parent.span_id != first_publish.context.span_id
+    assert beta_process.parent.trace_flags.sampled

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pydantic
@@ -28,6 +29,7 @@ from headrace_contracts import (
     derive_event_id,
     encode,
 )
+from headrace_contracts.cloudevents import new_event_id
 from headrace_contracts.steps import StepInputs
 
 SOURCE = "/tests/contracts"
@@ -153,6 +155,20 @@ def test_encode_defaults_id_and_time() -> None:
     when = datetime.fromisoformat(first["ce-time"])
     assert before - timedelta(seconds=1) <= when <= datetime.now(UTC) + timedelta(seconds=1)
     assert "ce-subject" not in first
+
+
+def test_new_event_ids_are_random_version_4_uuids() -> None:
+    ids = [new_event_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for event_id in ids:
+        parsed = uuid.UUID(event_id)
+        assert str(parsed) == event_id
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+    # Every hex digit outside the version and variant positions varies.
+    free = [i for i in range(36) if i not in (8, 13, 14, 18, 19, 23)]
+    assert all(len({event_id[i] for event_id in ids}) == 16 for i in free)
+    assert {event_id[19] for event_id in ids} == set("89ab")
 
 
 def test_encode_time_is_utc_with_z() -> None:

@@ -17,9 +17,10 @@ import nats.errors
 from faststream.nats import NatsBroker
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 from nats.js.errors import NoStreamResponseError
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Tracer
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from headrace_contracts import (
     CATALOGUE,
@@ -81,6 +82,7 @@ class Bus:
         self._pullers: list[Puller] = []
         self._responders: list[tuple[str, str, Callable[[Msg], Awaitable[None]]]] = []
         self._subscriptions: list[Any] = []
+        self._jetstream: JetStreamContext | None = None
         self._started = False
         self.on_dead_letter: Callable[[str, str], None] | None = None
         """Called with (CloudEvents type, reason) each time a message is dead-lettered."""
@@ -94,13 +96,21 @@ class Bus:
     def connection(self) -> Client:
         return self._broker.connection
 
+    @property
+    def jetstream(self) -> JetStreamContext:
+        """The JetStream context of the connection, made once (not on every publish)."""
+        if self._jetstream is None:
+            self._jetstream = self.connection.jetstream()
+        return self._jetstream
+
     async def connect(self) -> None:
         """Connect and declare the streams; consumers and responders start in :meth:`start`."""
         await self._broker.connect()
-        await ensure_streams(self.connection.jetstream(), self.config, self.catalogue)
+        self._jetstream = None  # a new connection, a new context
+        await ensure_streams(self.jetstream, self.config, self.catalogue)
 
     async def start(self) -> None:
-        js = self.connection.jetstream()
+        js = self.jetstream
         for dispatcher, workers in self._dispatchers:
             await ensure_consumer(js, self.config, dispatcher.durable, dispatcher.subjects)
             subscription = await js.pull_subscribe_bind(
@@ -113,7 +123,6 @@ class Bus:
                     name=dispatcher.durable,
                     batch_size=self.config.batch_size,
                     poll=self.config.fetch_timeout,
-                    linger=self.config.batch_linger,
                     workers=workers,
                 )
             )
@@ -135,7 +144,6 @@ class Bus:
                     name=external.durable,
                     batch_size=self.config.batch_size,
                     poll=self.config.fetch_timeout,
-                    linger=self.config.batch_linger,
                 )
             )
         for subject, queue, callback in self._responders:
@@ -169,6 +177,7 @@ class Bus:
         self._subscriptions.clear()
         with contextlib.suppress(Exception):
             await self._broker.stop()
+        self._jetstream = None
 
     # consuming -------------------------------------------------------------------------
 
@@ -264,19 +273,29 @@ class Bus:
         subject, data, headers = encode(
             message, source=self.source, event_id=event_id, ce_subject=ce_subject
         )
-        with self.tracer.start_as_current_span(
-            publish_span_name(subject),
-            kind=SpanKind.PRODUCER,
-            attributes=publish_attributes(
-                subject,
-                message_id=headers["ce-id"],
-                ce_type=headers["ce-type"],
-                body_size=len(data),
-                client_id=self.source,
-            ),
-        ):
-            inject(headers)
+        # The span is injected into the headers but not made current: nothing runs under it
+        # (entering and leaving a context costs more than the span itself). Its attributes
+        # are set only if it is recorded.
+        span = self.tracer.start_span(publish_span_name(subject), kind=SpanKind.PRODUCER)
+        if span.is_recording():
+            span.set_attributes(
+                publish_attributes(
+                    subject,
+                    message_id=headers["ce-id"],
+                    ce_type=headers["ce-type"],
+                    body_size=len(data),
+                    client_id=self.source,
+                )
+            )
+        inject(headers, trace.set_span_in_context(span))
+        try:
             await self.publish_raw(subject, data, headers, stream=self.config.stream)
+        except Exception as exc:
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+            raise
+        finally:
+            span.end()
         return headers["ce-id"]
 
     async def publish_raw(
@@ -286,7 +305,7 @@ class Bus:
 
         ``Nats-Msg-Id`` in ``headers`` makes the retries safe: JetStream keeps one copy.
         """
-        js = self.connection.jetstream()
+        js = self.jetstream
         delay = 0.1
         for attempt in range(1, self.config.publish_attempts + 1):
             try:

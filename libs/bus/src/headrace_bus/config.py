@@ -21,10 +21,9 @@ class BusConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     ack_wait: float = 10.0
     max_ack_pending: int = 1000
-    # Messages per fetch (see headrace_bus.puller): the first is long-polled for up to
-    # fetch_timeout, the rest of a batch waited for at most batch_linger.
+    # Messages per fetch at most (see headrace_bus.puller): a fetch takes what is pending,
+    # and when nothing is, waits up to fetch_timeout for the first message.
     batch_size: int = 256
-    batch_linger: float = 0.005
     fetch_timeout: float = 1.0
     publish_timeout: float = 5.0
     publish_attempts: int = 20

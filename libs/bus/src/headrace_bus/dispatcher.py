@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from nats.aio.msg import Msg
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind, Status, StatusCode, use_span
 
 from headrace_contracts import Catalogue, ContractError, Envelope, Message, decode
 from headrace_telemetry import extract, process_attributes, process_span_name
@@ -165,23 +165,32 @@ class Dispatcher:
         return envelope
 
     def _span(self, raw: Msg, envelope: Envelope[Any]) -> Any:
-        """The consumer span of one message, current while its handler runs."""
-        headers = dict(raw.headers or {})
-        return self._bus.tracer.start_as_current_span(
+        """The consumer span of one message, current while its handler runs.
+
+        Its attributes are set only if it is recorded (see `headrace_telemetry.tracer`):
+        reading the delivery count parses the ack subject, which costs more than the span.
+        """
+        span = self._bus.tracer.start_span(
             process_span_name(raw.subject),
-            context=extract(headers),
+            context=extract(envelope.headers),
             kind=SpanKind.CONSUMER,
-            attributes=process_attributes(
-                raw.subject,
-                message_id=envelope.id,
-                ce_type=envelope.type,
-                body_size=len(raw.data),
-                consumer_group=self.durable,
-                delivery_count=raw.metadata.num_delivered or 1,
-                client_id=self._bus.source,
-            ),
             record_exception=False,
             set_status_on_exception=False,
+        )
+        if span.is_recording():
+            span.set_attributes(
+                process_attributes(
+                    raw.subject,
+                    message_id=envelope.id,
+                    ce_type=envelope.type,
+                    body_size=len(raw.data),
+                    consumer_group=self.durable,
+                    delivery_count=raw.metadata.num_delivered or 1,
+                    client_id=self._bus.source,
+                )
+            )
+        return use_span(
+            span, end_on_exit=True, record_exception=False, set_status_on_exception=False
         )
 
     async def __call__(self, raw: Msg) -> None:

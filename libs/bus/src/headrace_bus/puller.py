@@ -1,11 +1,12 @@
 """The pull loop of a durable consumer: fetch a batch, hand it on, repeat until closed.
 
-Why not FastStream's pull subscriber: it fetches with nats-py's ``fetch(n)``, and a pull
-for more than one message lingers on the server until the batch fills or the pull expires,
-so after an idle spell a lone message waited out the whole fetch timeout. Here each round
-long-polls for *one* message (answered the moment one is published), then asks for the rest
-of a batch with a pull that expires after ``linger`` seconds: under load the batch fills at
-once, and a lone message waits at most ``linger`` more.
+Each round is one pull for up to ``batch_size`` messages that nats-py sends with ``no_wait``
+and an expiry of ``poll`` seconds. The server holds such a pull while the consumer has
+nothing to deliver, and ends it as soon as it has delivered what there is: a lone message
+after an idle spell is handed on at once, alone, and under load a batch takes everything
+pending (up to ``batch_size``), with no wait for it to fill. (An earlier version long-polled
+for one message and then waited up to a "linger" for more, which added that linger to every
+message at low load.)
 
 ``workers`` loops share the consumer, each handling its own batch (a service whose handlers
 wait on long work, such as running a step, handles that many messages at once). Closing
@@ -39,7 +40,6 @@ class Puller:
         name: str,
         batch_size: int,
         poll: float,
-        linger: float,
         workers: int = 1,
     ) -> None:
         if batch_size < 1 or workers < 1:
@@ -49,7 +49,6 @@ class Puller:
         self._name = name
         self._batch_size = batch_size
         self._poll = poll
-        self._linger = linger
         self._workers = workers
         self._closing = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -71,15 +70,12 @@ class Puller:
             await self._sub.unsubscribe()
 
     async def fetch(self) -> list[Msg]:
-        """The next batch: waits up to ``poll`` for a first message (empty if none came)."""
+        """The messages pending now (up to ``batch_size``); if there are none, waits up to
+        ``poll`` for the first to come (empty if none did)."""
         try:
-            batch = await self._sub.fetch(1, timeout=self._poll)
+            return await self._sub.fetch(self._batch_size, timeout=self._poll)
         except (TimeoutError, nats.errors.TimeoutError):
             return []
-        if self._batch_size > 1:
-            with contextlib.suppress(nats.errors.TimeoutError, asyncio.TimeoutError):
-                batch += await self._sub.fetch(self._batch_size - 1, timeout=self._linger)
-        return batch
 
     async def _loop(self) -> None:
         while not self._closing:

@@ -3,6 +3,7 @@ database, idempotent handlers, a transactional outbox and a clean lifecycle."""
 
 from .context import HandlerContext, Pending, flush_pending
 from .database import build_engine, create_tables, schema_for
+from .heap import settle_heap
 from .outbox import OutboxRelay, outbox_row
 from .service import Service, run_service
 from .settings import Settings, default_home
@@ -24,4 +25,5 @@ __all__ = [
     "outbox_row",
     "run_service",
     "schema_for",
+    "settle_heap",
 ]

@@ -45,6 +45,7 @@ from headrace_telemetry.metrics import HOST_SETTING, PORT_SETTING, Metrics, star
 from .batch import BatchTransaction
 from .context import HandlerContext, flush_pending
 from .database import build_engine, create_tables
+from .heap import settle_heap
 from .metrics import HandlingMetrics, follow_lag
 from .outbox import OutboxRelay
 from .settings import Settings
@@ -320,11 +321,13 @@ class Service:
         self._stopping.set()
 
     async def run(self) -> None:
-        """Start, serve until SIGTERM or SIGINT, then stop cleanly."""
+        """Start, serve until SIGTERM or SIGINT, then stop cleanly. The process is this
+        service's own: once started, its heap is settled (see `headrace_runtime.heap`)."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop)
         await self.start()
+        settle_heap()
         try:
             await self._stopping.wait()
         finally:

@@ -10,10 +10,12 @@ from .messaging import (
 )
 from .propagation import TRACE_HEADERS, extract, inject
 from .setup import build_tracer_provider
+from .tracer import ServiceTracerProvider
 
 __all__ = [
     "SYSTEM",
     "TRACE_HEADERS",
+    "ServiceTracerProvider",
     "build_tracer_provider",
     "extract",
     "inject",

@@ -22,4 +22,4 @@ def inject(headers: MutableMapping[str, str], context: Context | None = None) ->
 
 def extract(headers: Mapping[str, str] | None) -> Context:
     """The remote context carried by ``headers`` (empty if none or malformed)."""
-    return _W3C.extract(dict(headers or {}))
+    return _W3C.extract(headers or {})

@@ -2,7 +2,8 @@
 
 ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``) set: spans are
 batched to that OTLP/HTTP collector. ``HEADRACE_TRACE_CONSOLE=1``: spans are printed.
-Neither: spans are created (so context still propagates) but exported nowhere.
+Neither: spans carry the trace on through messages but are not recorded (see
+:mod:`headrace_telemetry.tracer`).
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ import os
 from collections.abc import Mapping
 
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     ConsoleSpanExporter,
     SimpleSpanProcessor,
     SpanExporter,
 )
+
+from .tracer import ServiceTracerProvider
 
 SERVICE_NAMESPACE = "headrace"
 
@@ -28,7 +31,7 @@ def build_tracer_provider(
     instance_id: str = "",
     env: Mapping[str, str] | None = None,
     exporter: SpanExporter | None = None,
-) -> TracerProvider:
+) -> ServiceTracerProvider:
     """A provider for one service process.
 
     ``exporter`` (tests pass an in-memory one) is attached synchronously and replaces the
@@ -41,7 +44,7 @@ def build_tracer_provider(
     }
     if instance_id:
         attributes["service.instance.id"] = instance_id
-    provider = TracerProvider(resource=Resource.create(attributes))
+    provider = ServiceTracerProvider(resource=Resource.create(attributes))
     for processor in _processors(env, exporter):
         provider.add_span_processor(processor)
     return provider

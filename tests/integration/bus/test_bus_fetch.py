@@ -1,0 +1,77 @@
+"""The pull loop against a real nats-server: a fetch takes at once what is pending, and a
+lone message after an idle spell is handed on at once, never waiting for a batch to fill."""
+
+from __future__ import annotations
+
+import asyncio
+
+from nats.aio.msg import Msg
+
+from headrace_bus import Bus
+from headrace_bus.puller import Puller
+from headrace_bus.streams import ensure_consumer
+from headrace_contracts import ArtifactRef, ArtifactWritten
+from headrace_testing import wait_for
+
+POLL = 30.0  # far longer than any wait below: a fetch that waited for its batch would fail
+
+
+def artifact(i: int) -> ArtifactWritten:
+    return ArtifactWritten(artifact=ArtifactRef(uri=f"file:///tmp/f{i}"), run_id="r1")
+
+
+class Recorder:
+    """A batch handler that acks and records the size of each batch."""
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+        self.arrived = asyncio.Event()
+
+    async def __call__(self, msgs: list[Msg]) -> None:
+        for msg in msgs:
+            await msg.ack()
+        self.batches.append(len(msgs))
+        self.arrived.set()
+
+
+async def puller_on(client: Bus, durable: str, handle: Recorder) -> Puller:
+    await ensure_consumer(client.jetstream, client.config, durable, [ArtifactWritten.subject()])
+    subscription = await client.jetstream.pull_subscribe_bind(durable, stream=client.config.stream)
+    return Puller(subscription, handle, name=durable, batch_size=256, poll=POLL)
+
+
+async def wait_until_pulling(client: Bus, durable: str) -> None:
+    """Until the server holds a pull of the consumer's (its puller is idle, waiting)."""
+    deadline = asyncio.get_running_loop().time() + 10
+    while (await client.jetstream.consumer_info(client.config.stream, durable)).num_waiting < 1:
+        assert asyncio.get_running_loop().time() < deadline, f"{durable} never pulled"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_backlog_comes_in_one_fetch(client: Bus) -> None:
+    for i in range(100):
+        await client.publish(artifact(i))
+    recorder = Recorder()
+    puller = await puller_on(client, "backlog", recorder)
+    puller.start()
+    try:
+        await wait_for(lambda: sum(recorder.batches) == 100, what="the backlog of 100")
+        assert recorder.batches == [100]
+    finally:
+        await puller.close()
+
+
+async def test_a_lone_message_after_an_idle_spell_is_handled_at_once(client: Bus) -> None:
+    recorder = Recorder()
+    puller = await puller_on(client, "lone", recorder)
+    puller.start()
+    try:
+        for round_ in range(3):
+            await wait_until_pulling(client, "lone")
+            recorder.arrived.clear()
+            await client.publish(artifact(round_))
+            # Not the 30 s the pull may last, nor until 256 messages have come.
+            await asyncio.wait_for(recorder.arrived.wait(), timeout=5)
+        assert recorder.batches == [1, 1, 1]
+    finally:
+        await puller.close()
