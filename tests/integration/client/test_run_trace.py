@@ -7,7 +7,7 @@ nats-server, scheduler, metadata and trainer, a real step process)."""
 # kfp reads the annotations: no `from __future__ import annotations`.
 
 import pytest
-from client_platform import Platform
+from client_platform import Platform, eventually
 from kfp import dsl
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -65,7 +65,12 @@ def test_a_run_is_one_trace_down_to_the_users_code(
 ) -> None:
     run = client.wait(client.submit(pipeline, {"x": 4}, enable_caching=False), timeout=120)
     assert run.state == "SUCCEEDED", run.error
-    finished = list(spans.get_finished_spans())
+    # The trainer's handling of StepReady ends once its outcome is published, a moment
+    # after the scheduler may have finished the run.
+    finished = eventually(
+        lambda: list(spans.get_finished_spans()),
+        lambda done: any(s.name == "process headrace.step.ready" for s in done),
+    )
 
     submitted = named(finished, "process headrace.run.submit", consumer="scheduler")
     execute = named(finished, "execute traced")
