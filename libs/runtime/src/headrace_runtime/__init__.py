@@ -5,7 +5,7 @@ from .context import HandlerContext, Pending, flush_pending
 from .database import build_engine, create_tables, schema_for
 from .outbox import OutboxRelay, outbox_row
 from .service import Service, run_service
-from .settings import Settings, default_home
+from .settings import Settings, SettingsError, default_home, load_settings
 from .tables import RUNTIME_TABLES, OutboxMessage, ProcessedMessage
 
 __all__ = [
@@ -17,10 +17,12 @@ __all__ = [
     "ProcessedMessage",
     "Service",
     "Settings",
+    "SettingsError",
     "build_engine",
     "create_tables",
     "default_home",
     "flush_pending",
+    "load_settings",
     "outbox_row",
     "run_service",
     "schema_for",

@@ -24,6 +24,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -43,7 +44,7 @@ from .batch import BatchTransaction
 from .context import HandlerContext, flush_pending
 from .database import build_engine, create_tables
 from .outbox import OutboxRelay
-from .settings import Settings
+from .settings import Settings, SettingsError, load_settings
 from .tables import RUNTIME_TABLES, ProcessedMessage, utcnow
 
 M = TypeVar("M", bound=Message)
@@ -427,8 +428,12 @@ class Service:
 
 
 def run_service(build: Callable[[Settings], Service]) -> None:
-    """The console entrypoint body shared by every service."""
-    settings = Settings()
+    """The console entrypoint body shared by every service; a wrong setting ends it at once
+    with a message naming the variable (see :func:`load_settings`)."""
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise SystemExit(f"{sys.argv[0].rsplit('/', 1)[-1]}: {exc}") from None
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
