@@ -13,6 +13,9 @@ A handler may come with a *give-up* function: when the bus gives up on one of it
 before the message goes to the dead-letter stream. That is where a service ends what the
 message belonged to (the scheduler fails the run), so nothing waits forever on a message
 that only the dead-letter stream remembers.
+
+Each replica also forgets, every ``processed_prune_interval_seconds``, the handled-message
+records older than ``processed_retain_seconds`` (`processed.ProcessedPruner`).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from .batch import BatchTransaction
 from .context import HandlerContext, flush_pending
 from .database import build_engine, create_tables
 from .outbox import OutboxRelay
+from .processed import ProcessedPruner
 from .settings import Settings, SettingsError, load_settings
 from .tables import RUNTIME_TABLES, ProcessedMessage, utcnow
 
@@ -96,6 +100,7 @@ class Service:
         self.bus: Bus | None = None
         self.tracer_provider: TracerProvider | None = None
         self._relay: OutboxRelay | None = None
+        self._pruner: ProcessedPruner | None = None
         self.endpoints: dict[str, str] = {}
         """What this replica serves besides the bus (name -> URL), shown in its ``Pong``."""
 
@@ -239,6 +244,14 @@ class Service:
             await hook()
         await self.bus.start()
         self._relay.start()
+        self._pruner = ProcessedPruner(
+            self.engine,
+            [self.durable, self.external_durable],
+            retain_seconds=self.settings.processed_retain_seconds,
+            interval=self.settings.processed_prune_interval_seconds,
+            batch=self.settings.processed_prune_batch,
+        )
+        self._pruner.start()
         log.info(
             "%s started (%s), consuming %d message types",
             self.name,
@@ -248,6 +261,8 @@ class Service:
 
     async def stop(self) -> None:
         """Drain: stop fetching, let in-flight handlers finish, flush the outbox, close."""
+        if self._pruner:
+            await self._pruner.stop()
         if self.bus:
             await self.bus.close()
         for hook in self._on_stop:
