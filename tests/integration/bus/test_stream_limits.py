@@ -116,23 +116,37 @@ async def test_limits_the_server_cannot_hold_are_refused_with_the_reason(
     assert "HEADRACE_*_MAX_BYTES" in message
 
 
-def test_a_service_with_a_wrong_limit_exits_at_once_naming_the_variable(tmp_path: Path) -> None:
-    # run_service is every service entrypoint's body (headrace-scheduler, ...)
-    entrypoint = "from headrace_runtime import run_service; run_service(lambda s: None)"
-    env = {
-        **os.environ,
-        "HEADRACE_HOME": str(tmp_path),
-        "HEADRACE_NATS_URL": "nats://127.0.0.1:1",  # never reached: settings come first
-        "HEADRACE_STREAM_MAX_BYTES": "-1",
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", entrypoint],
+# run_service is every service entrypoint's body (headrace-scheduler, ...)
+ENTRYPOINT = (
+    "from headrace_runtime import Service, run_service; run_service(lambda s: Service('x', s))"
+)
+
+
+def run_entrypoint(home: Path, nats_url: str, **variables: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HEADRACE_HOME": str(home), "HEADRACE_NATS_URL": nats_url, **variables}
+    return subprocess.run(
+        [sys.executable, "-c", ENTRYPOINT],
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def test_a_service_with_a_wrong_limit_exits_at_once_naming_the_variable(tmp_path: Path) -> None:
+    # the server is never reached: settings are read first
+    done = run_entrypoint(tmp_path, "nats://127.0.0.1:1", HEADRACE_STREAM_MAX_BYTES="-1")
     assert done.returncode != 0
     assert "HEADRACE_STREAM_MAX_BYTES='-1': must be a size such as 4GiB" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_service_whose_limits_the_server_refuses_exits_saying_so(
+    tmp_path: Path, nats_server: TestNats
+) -> None:
+    done = run_entrypoint(tmp_path, nats_server.url, HEADRACE_EXT_MAX_BYTES="1EiB")
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("-c: the NATS server refused stream HEADRACE_EXT"), done.stderr
+    assert "insufficient storage" in last

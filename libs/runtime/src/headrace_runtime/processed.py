@@ -48,12 +48,16 @@ def prune_processed(
     at = _table.c.processed_at
     old = and_(_table.c.consumer.in_(list(consumers)), at < before)
     boundary = select(at).where(old).order_by(at).offset(batch - 1).limit(1)
+    any_old = select(at).where(old).limit(1)
     total = 0
     while not stop():
-        with engine.begin() as connection:
+        with engine.connect() as connection:  # a pass with nothing to delete writes nothing
             last = connection.execute(boundary).scalar()
+            if last is None and connection.execute(any_old).first() is None:
+                break
             upto = old if last is None else and_(old, at <= last)
             total += connection.execute(delete(_table).where(upto)).rowcount
+            connection.commit()
         if last is None:
             break
     return total

@@ -38,7 +38,7 @@ from sqlalchemy import Engine, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
-from headrace_bus import Bus, DeadLetter
+from headrace_bus import Bus, DeadLetter, StreamConfigError
 from headrace_contracts import Envelope, Message, Ping, Pong, Query, Reply, derive_event_id
 from headrace_contracts.external import ExternalEvent
 from headrace_telemetry import build_tracer_provider
@@ -443,15 +443,19 @@ class Service:
 
 
 def run_service(build: Callable[[Settings], Service]) -> None:
-    """The console entrypoint body shared by every service; a wrong setting ends it at once
-    with a message naming the variable (see :func:`load_settings`)."""
+    """The console entrypoint body shared by every service; a wrong setting, or stream limits
+    the NATS server refuses, end it at once with one line saying which."""
+    program = os.path.basename(sys.argv[0])
     try:
         settings = load_settings()
     except SettingsError as exc:
-        raise SystemExit(f"{sys.argv[0].rsplit('/', 1)[-1]}: {exc}") from None
+        raise SystemExit(f"{program}: {exc}") from None
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(build(settings).run())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(build(settings).run())
+    except StreamConfigError as exc:  # limits the NATS server cannot hold: say which
+        raise SystemExit(f"{program}: {exc}") from None
