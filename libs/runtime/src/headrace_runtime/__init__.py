@@ -5,7 +5,13 @@ from .context import HandlerContext, Pending, flush_pending
 from .database import build_engine, create_tables, schema_for
 from .outbox import OutboxRelay, outbox_row
 from .service import Service, run_service
-from .settings import Settings, SettingsError, default_home, load_settings
+from .settings import (
+    Settings,
+    SettingsError,
+    default_home,
+    load_settings,
+    settings_from_environment,
+)
 from .tables import RUNTIME_TABLES, OutboxMessage, ProcessedMessage
 
 __all__ = [
@@ -26,4 +32,5 @@ __all__ = [
     "outbox_row",
     "run_service",
     "schema_for",
+    "settings_from_environment",
 ]

@@ -448,6 +448,7 @@ def run_service(build: Callable[[Settings], Service]) -> None:
     program = os.path.basename(sys.argv[0])
     try:
         settings = load_settings()
+        service = build(settings)  # reads the service's own settings, if it has any
     except SettingsError as exc:
         raise SystemExit(f"{program}: {exc}") from None
     logging.basicConfig(
@@ -456,6 +457,6 @@ def run_service(build: Callable[[Settings], Service]) -> None:
     )
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(build(settings).run())
+            asyncio.run(service.run())
     except StreamConfigError as exc:  # limits the NATS server cannot hold: say which
         raise SystemExit(f"{program}: {exc}") from None

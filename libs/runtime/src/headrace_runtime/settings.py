@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import (
     ByteSize,
@@ -27,6 +27,7 @@ from headrace_bus import (
 )
 
 ENV_PREFIX = "HEADRACE_"
+S = TypeVar("S", bound=BaseSettings)
 
 
 def default_home() -> Path:
@@ -147,10 +148,17 @@ class SettingsError(ValueError):
 def load_settings(**overrides: Any) -> Settings:
     """:class:`Settings` from the environment (and ``overrides``), or a :class:`SettingsError`
     naming every wrong ``HEADRACE_*`` variable, its value and what it must be."""
+    return settings_from_environment(Settings, **overrides)
+
+
+def settings_from_environment(kind: type[S], **overrides: Any) -> S:
+    """Any settings class of a service (its own ``HEADRACE_<...>_`` prefix), read as
+    :func:`load_settings` reads :class:`Settings`."""
     try:
-        return Settings(**overrides)
+        return kind(**overrides)
     except ValidationError as exc:
-        raise SettingsError(describe(exc)) from None
+        prefix = str(kind.model_config.get("env_prefix") or "")
+        raise SettingsError(describe(exc, prefix)) from None
 
 
 def describe(error: ValidationError, prefix: str = ENV_PREFIX) -> str:
