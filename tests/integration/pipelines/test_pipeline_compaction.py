@@ -4,6 +4,7 @@ messages; on SQLite and PostgreSQL."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from pipeline_harness import Platform, step
 from sqlmodel import Session
 
 from headrace.run_logs import read_log
-from headrace_runtime import Service, Settings
+from headrace_runtime import Service, Settings, build_engine, create_tables
 from headrace_scheduler.compaction import compact_finished
 from headrace_scheduler.state import RunState
 from headrace_scheduler.store import RunRow
@@ -134,3 +135,33 @@ async def test_only_finished_runs_past_the_age_are_compacted_once(
     assert await asyncio.to_thread(compact_finished, engine, later, batch=1) == 1
     assert await asyncio.to_thread(compact_finished, engine, later) == 0  # each run once
     assert await platform.get(going) == finished
+
+
+def test_a_state_that_does_not_parse_is_left_as_it_is(database_url: str) -> None:
+    engine = build_engine(database_url, "scheduler")
+    try:
+        create_tables(engine, [RunRow])
+        made = datetime(2026, 1, 1, tzinfo=UTC)
+        good = RunState(run_id="good", state="SUCCEEDED", created_at=made.isoformat())
+        with Session(engine) as session:
+            for run_id, document in (("broken", "{not json"), ("good", good.model_dump_json())):
+                session.add(
+                    RunRow(
+                        run_id=run_id,
+                        state="SUCCEEDED",
+                        created_at=made,
+                        spec='{"spec": 1}',
+                        document=document,
+                    )
+                )
+            session.commit()
+        assert compact_finished(engine, made + timedelta(days=1)) == 1
+        with Session(engine) as session:
+            broken = session.get(RunRow, "broken")
+            kept = session.get(RunRow, "good")
+            assert broken is not None
+            assert kept is not None
+            assert (broken.document, broken.spec) == ("{not json", '{"spec": 1}')
+            assert (kept.spec, RunState.model_validate_json(kept.document)) == ("", good)
+    finally:
+        engine.dispose()
