@@ -3,7 +3,7 @@ service, bounded retries, dead letters, traced publish and consume, request/repl
 
 from . import deadletter
 from .bus import Bus
-from .config import DEFAULT_URL, BusConfig
+from .config import DEFAULT_URL, DLQ_LIMITS, DOMAIN_LIMITS, EXTERNAL_LIMITS, BusConfig, StreamLimits
 from .dispatcher import Batch, BatchFactory, Dispatcher, GiveUp, Handler
 from .errors import (
     BusError,
@@ -12,13 +12,17 @@ from .errors import (
     RequestFailed,
     RequestTimeout,
     RetryableError,
+    StreamConfigError,
     is_retryable,
 )
 from .policy import Ack, DeadLetter, Nak, RetryPolicy, decide
-from .streams import domain_subjects, ensure_consumer, ensure_streams
+from .streams import domain_subjects, ensure_consumer, ensure_streams, stream_configs
 
 __all__ = [
     "DEFAULT_URL",
+    "DLQ_LIMITS",
+    "DOMAIN_LIMITS",
+    "EXTERNAL_LIMITS",
     "Ack",
     "Batch",
     "BatchFactory",
@@ -36,10 +40,13 @@ __all__ = [
     "RequestTimeout",
     "RetryPolicy",
     "RetryableError",
+    "StreamConfigError",
+    "StreamLimits",
     "deadletter",
     "decide",
     "domain_subjects",
     "ensure_consumer",
     "ensure_streams",
     "is_retryable",
+    "stream_configs",
 ]

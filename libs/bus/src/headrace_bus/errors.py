@@ -8,6 +8,7 @@ trying again.
     │                           is dead-lettered at once instead of redelivered
     ├── RetryableError          raised by a handler: try again later
     ├── RequestFailed           a query's responder answered with an error
+    ├── StreamConfigError       the NATS server refused a stream's configuration (its limits)
     └── NoResponders            nobody answers a query subject (service not running)
         └── RequestTimeout      nobody answered in time
 
@@ -42,6 +43,12 @@ from __future__ import annotations
 
 class BusError(Exception):
     retryable = True
+
+
+class StreamConfigError(BusError):
+    """The NATS server refused a stream's configuration; the message says which limits."""
+
+    retryable = False
 
 
 class PermanentError(BusError):

@@ -6,7 +6,13 @@ from .database import build_engine, create_tables, schema_for
 from .heap import settle_heap
 from .outbox import OutboxRelay, outbox_row
 from .service import Service, run_service
-from .settings import Settings, default_home
+from .settings import (
+    Settings,
+    SettingsError,
+    default_home,
+    load_settings,
+    settings_from_environment,
+)
 from .tables import RUNTIME_TABLES, OutboxMessage, ProcessedMessage
 
 __all__ = [
@@ -18,12 +24,15 @@ __all__ = [
     "ProcessedMessage",
     "Service",
     "Settings",
+    "SettingsError",
     "build_engine",
     "create_tables",
     "default_home",
     "flush_pending",
+    "load_settings",
     "outbox_row",
     "run_service",
     "schema_for",
+    "settings_from_environment",
     "settle_heap",
 ]

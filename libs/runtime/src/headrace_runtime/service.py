@@ -13,6 +13,9 @@ A handler may come with a *give-up* function: when the bus gives up on one of it
 before the message goes to the dead-letter stream. That is where a service ends what the
 message belonged to (the scheduler fails the run), so nothing waits forever on a message
 that only the dead-letter stream remembers.
+
+Each replica also forgets, every ``processed_prune_interval_seconds``, the handled-message
+records older than ``processed_retain_seconds`` (`processed.ProcessedPruner`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -36,11 +40,17 @@ from sqlalchemy import Engine, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
-from headrace_bus import Bus, DeadLetter
+from headrace_bus import Bus, DeadLetter, StreamConfigError
 from headrace_contracts import Envelope, Message, Ping, Pong, Query, Reply, derive_event_id
 from headrace_contracts.external import ExternalEvent
 from headrace_telemetry import build_tracer_provider
-from headrace_telemetry.metrics import HOST_SETTING, PORT_SETTING, Metrics, start_metrics
+from headrace_telemetry.metrics import (
+    HOST_SETTING,
+    PORT_SETTING,
+    Metrics,
+    MetricsSettingError,
+    start_metrics,
+)
 
 from .batch import BatchTransaction
 from .context import HandlerContext, flush_pending
@@ -48,7 +58,8 @@ from .database import build_engine, create_tables
 from .heap import settle_heap
 from .metrics import HandlingMetrics, follow_lag
 from .outbox import OutboxRelay
-from .settings import Settings
+from .processed import ProcessedPruner
+from .settings import Settings, SettingsError, load_settings
 from .tables import RUNTIME_TABLES, ProcessedMessage, utcnow
 
 M = TypeVar("M", bound=Message)
@@ -105,6 +116,7 @@ class Service:
         self.bus: Bus | None = None
         self.tracer_provider: TracerProvider | None = None
         self._relay: OutboxRelay | None = None
+        self._pruner: ProcessedPruner | None = None
         self.endpoints: dict[str, str] = {}
         """What this replica serves besides the bus (name -> URL), shown in its ``Pong``."""
 
@@ -285,6 +297,14 @@ class Service:
                 follow_lag(handling, list(streams), pending, self.settings.metrics_lag_interval),
                 name=f"{self.name}-consumer-lag",
             )
+        self._pruner = ProcessedPruner(
+            self.engine,
+            [self.durable, self.external_durable],
+            retain_seconds=self.settings.processed_retain_seconds,
+            interval=self.settings.processed_prune_interval_seconds,
+            batch=self.settings.processed_prune_batch,
+        )
+        self._pruner.start()
         log.info(
             "%s started (%s), consuming %d message types",
             self.name,
@@ -299,6 +319,8 @@ class Service:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._lag_task
             self._lag_task = None
+        if self._pruner:
+            await self._pruner.stop()
         if self.bus:
             await self.bus.close()
         for hook in self._on_stop:
@@ -484,11 +506,21 @@ class Service:
 
 
 def run_service(build: Callable[[Settings], Service]) -> None:
-    """The console entrypoint body shared by every service."""
-    settings = Settings()
+    """The console entrypoint body shared by every service; a wrong setting, stream limits
+    the NATS server refuses, or a metrics port that cannot be used end it at once with one
+    line saying which."""
+    program = os.path.basename(sys.argv[0])
+    try:
+        settings = load_settings()
+        service = build(settings)  # reads the service's own settings, if it has any
+    except SettingsError as exc:
+        raise SystemExit(f"{program}: {exc}") from None
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(build(settings).run())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(service.run())
+    except (StreamConfigError, MetricsSettingError) as exc:  # say which setting, in one line
+        raise SystemExit(f"{program}: {exc}") from None

@@ -5,12 +5,29 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import Field
+from pydantic import (
+    ByteSize,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from headrace_bus import DEFAULT_URL, BusConfig, RetryPolicy
+from headrace_bus import (
+    DEFAULT_URL,
+    DLQ_LIMITS,
+    DOMAIN_LIMITS,
+    EXTERNAL_LIMITS,
+    BusConfig,
+    RetryPolicy,
+    StreamLimits,
+)
+
+ENV_PREFIX = "HEADRACE_"
+S = TypeVar("S", bound=BaseSettings)
 
 
 def default_home() -> Path:
@@ -24,7 +41,7 @@ class Settings(BaseSettings):
     with neither, each service keeps a SQLite file in the home folder.
     """
 
-    model_config = SettingsConfigDict(env_prefix="HEADRACE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     home: Path = Field(default_factory=default_home)
     nats_url: str = DEFAULT_URL
@@ -58,6 +75,37 @@ class Settings(BaseSettings):
     metrics_lag_interval: float = Field(
         default=15.0, gt=0, description="seconds between two reads of the consumer's lag"
     )
+    # How much each stream keeps (see docs/streams.md); 0 means no limit. Sizes take units
+    # (4GiB, 500MB) or plain bytes.
+    stream_max_age_seconds: float = Field(default=DOMAIN_LIMITS.max_age, ge=0)
+    stream_max_bytes: ByteSize = ByteSize(DOMAIN_LIMITS.max_bytes)
+    dlq_max_age_seconds: float = Field(default=DLQ_LIMITS.max_age, ge=0)
+    dlq_max_bytes: ByteSize = ByteSize(DLQ_LIMITS.max_bytes)
+    ext_max_age_seconds: float = Field(default=EXTERNAL_LIMITS.max_age, ge=0)
+    ext_max_bytes: ByteSize = ByteSize(EXTERNAL_LIMITS.max_bytes)
+    # How long a consumer remembers the ids of the messages it handled (idempotency), and
+    # how often / in what batches older records are deleted (see docs/streams.md).
+    processed_retain_seconds: float = Field(default=DOMAIN_LIMITS.max_age, gt=0)
+    processed_prune_interval_seconds: float = Field(default=3600.0, gt=0)
+    processed_prune_batch: int = Field(default=1000, ge=1)
+
+    @field_validator("stream_max_age_seconds", "dlq_max_age_seconds", "ext_max_age_seconds")
+    @classmethod
+    def _an_age(cls, value: float) -> float:
+        if not (value == 0 or value >= 1):
+            raise ValueError("must be 0 (no limit) or at least 1 second")
+        return value
+
+    @field_validator("stream_max_bytes", "dlq_max_bytes", "ext_max_bytes", mode="wrap")
+    @classmethod
+    def _a_size(cls, value: Any, parse: ValidatorFunctionWrapHandler) -> ByteSize:
+        try:
+            size: ByteSize = parse(value)
+        except ValidationError:
+            size = ByteSize(-1)
+        if size < 0:
+            raise ValueError("must be a size such as 4GiB or 500MB, or bytes; 0 means no limit")
+        return size
 
     def database_url_for(self, service: str) -> str:
         specific = os.environ.get(f"HEADRACE_{service.upper()}_DATABASE_URL")
@@ -87,6 +135,10 @@ class Settings(BaseSettings):
         return BusConfig(
             url=self.nats_url,
             stream_replicas=self.stream_replicas,
+            stream_limits=StreamLimits(self.stream_max_age_seconds, int(self.stream_max_bytes)),
+            dlq_limits=StreamLimits(self.dlq_max_age_seconds, int(self.dlq_max_bytes)),
+            external_limits=StreamLimits(self.ext_max_age_seconds, int(self.ext_max_bytes)),
+            apply_limits=True,
             retry=RetryPolicy(
                 max_deliver=self.max_deliver,
                 backoff_initial=self.backoff_initial,
@@ -96,3 +148,33 @@ class Settings(BaseSettings):
             batch_size=self.batch_size,
             client_name=self.instance(service),
         )
+
+
+class SettingsError(ValueError):
+    """A setting from the environment is not valid; the message names each one."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """:class:`Settings` from the environment (and ``overrides``), or a :class:`SettingsError`
+    naming every wrong ``HEADRACE_*`` variable, its value and what it must be."""
+    return settings_from_environment(Settings, **overrides)
+
+
+def settings_from_environment(kind: type[S], **overrides: Any) -> S:
+    """Any settings class of a service (its own ``HEADRACE_<...>_`` prefix), read as
+    :func:`load_settings` reads :class:`Settings`."""
+    try:
+        return kind(**overrides)
+    except ValidationError as exc:
+        prefix = str(kind.model_config.get("env_prefix") or "")
+        raise SettingsError(describe(exc, prefix)) from None
+
+
+def describe(error: ValidationError, prefix: str = ENV_PREFIX) -> str:
+    """One line per wrong setting: ``HEADRACE_STREAM_MAX_BYTES='-1': <what is wrong>``."""
+    lines = []
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else "?"
+        reason = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"{prefix}{field.upper()}={problem['input']!r}: {reason}")
+    return "invalid configuration: " + "; ".join(lines)

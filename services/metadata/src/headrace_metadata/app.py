@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from sqlmodel import Session
 
 from headrace_contracts import ArtifactList, ArtifactWritten, ListArtifacts
-from headrace_runtime import Service, Settings, run_service
+from headrace_runtime import Service, Settings, SettingsError, load_settings, run_service
 
 from . import api, lineage, registry, retention, run_metrics, runs, serving
 from .handlers import list_artifacts, record_artifact
@@ -67,7 +67,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not parser.parse_args(argv).rebuild:
         run_service(build)
         return
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        sys.exit(f"headrace-metadata: {exc}")
     logging.basicConfig(level=settings.log_level.upper())
     try:
         count = asyncio.run(lineage.rebuild(settings))

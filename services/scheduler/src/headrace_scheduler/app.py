@@ -20,8 +20,9 @@ from headrace_contracts import (
     SubmitRun,
 )
 from headrace_pipelines import load_protobuf_support
-from headrace_runtime import Service, Settings, run_service
+from headrace_runtime import Service, Settings, run_service, settings_from_environment
 
+from .compaction import CompactionSettings, Compactor
 from .handlers import Scheduler
 from .schedules import SCHEDULE_TABLES
 from .schedules import install as install_schedules
@@ -32,7 +33,14 @@ from .triggers import install as install_triggers
 NAME = "scheduler"
 
 
-def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> Service:
+def build(
+    settings: Settings,
+    *,
+    span_exporter: SpanExporter | None = None,
+    compaction: CompactionSettings | None = None,
+) -> Service:
+    """``compaction``: default from ``HEADRACE_SCHEDULER_COMPACT_*`` (:mod:`.compaction`)."""
+    compaction = compaction or settings_from_environment(CompactionSettings)
     service = Service(
         NAME,
         settings,
@@ -70,6 +78,10 @@ def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> S
 
     install_triggers(service, engine)
     install_schedules(service, engine)
+
+    compactor = Compactor(engine, compaction)
+    service.on_start(compactor.start)
+    service.on_stop(compactor.stop)
 
     @service.answers(GetRun)
     async def get_run(query: GetRun) -> RunDetail:
