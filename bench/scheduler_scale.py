@@ -41,7 +41,7 @@ def add(x: int) -> int:
 
 
 @dsl.component(base_image=BASE_IMAGE)
-def total(xs: list) -> int:
+def total(xs: list[int]) -> int:
     return int(sum(xs))
 
 
