@@ -128,18 +128,45 @@ def scheduler_pid(cli: str, home: str) -> tuple[str, int]:
     return found["nats_url"], int(instances[0]["pid"])
 
 
+@dataclass
+class Waiter:
+    """client.wait that rides out a scheduler too busy to answer GetRun in time, counting
+    each time it did not answer (a figure of its own: GetRun should never wait on steps)."""
+
+    client: Any
+    unanswered: int = 0
+
+    def wait(self, run_id: str, timeout: float) -> Any:
+        from headrace.client import PlatformUnavailable
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.client.wait(run_id, timeout=max(1.0, deadline - time.monotonic()))
+            except PlatformUnavailable:
+                self.unanswered += 1
+                if time.monotonic() > deadline:
+                    raise
+
+
+def unanswered_note(waiter: Waiter) -> str:
+    return f"GetRun unanswered within 5 s {waiter.unanswered}x" if waiter.unanswered else ""
+
+
 def measure_loop(client: Any, pid: int, n: int, caching: bool) -> Result:
     spec = compiled(loop_pipeline(n))
     peak_reset = reset_peak(pid)
     start = time.perf_counter()
     run_id = client.submit(spec, enable_caching=caching)
-    run = client.wait(run_id, timeout=max(600.0, n * 1.0))
+    waiter = Waiter(client)
+    run = waiter.wait(run_id, timeout=max(600.0, n * 1.0))
     wall = time.perf_counter() - start
     peak = status_kb(pid, "VmHWM") / 1024
     done = sum(1 for s in run.steps if s.kind == "container" and s.state in ("SUCCEEDED", "CACHED"))
     output = run.output_parameters.get("Output")
     ok = run.state == "SUCCEEDED" and done == n + 1 and output == n * (n + 1) // 2
     note = "" if ok else f"run {run_id} {run.state}, {done}/{n + 1} steps, output {output}"
+    note += " " + unanswered_note(waiter)
     if not peak_reset:
         note += " (peak since the scheduler started: the kernel refused to reset it)"
     return Result(f"ParallelFor x{n} + Collected", n, "iteration", wall, peak, ok, note.strip())
@@ -150,7 +177,8 @@ def measure_runs(client: Any, pid: int, m: int, caching: bool) -> Result:
     peak_reset = reset_peak(pid)
     start = time.perf_counter()
     run_ids = [client.submit(spec, {"x": i}, enable_caching=caching) for i in range(m)]
-    runs = [client.wait(run_id, timeout=1800) for run_id in run_ids]
+    waiter = Waiter(client)
+    runs = [waiter.wait(run_id, timeout=1800) for run_id in run_ids]
     wall = time.perf_counter() - start
     peak = status_kb(pid, "VmHWM") / 1024
     good = [
@@ -160,6 +188,7 @@ def measure_runs(client: Any, pid: int, m: int, caching: bool) -> Result:
     ]
     ok = len(good) == m
     note = "" if ok else f"{m - len(good)} of {m} runs did not succeed with the right output"
+    note += " " + unanswered_note(waiter)
     if not peak_reset:
         note += " (peak since the scheduler started: the kernel refused to reset it)"
     return Result(f"{m} runs of a 3-step chain", 3 * m, "step", wall, peak, ok, note.strip())
