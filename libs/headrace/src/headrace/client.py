@@ -97,6 +97,8 @@ __all__ = [
 
 T = TypeVar("T")
 SOURCE = "headrace/client"
+WAIT_POLL_FIRST = 0.5
+WAIT_POLL_MAX = 5.0
 
 
 def platform_nats_url(home: str | os.PathLike[str] | None = None) -> str:
@@ -218,8 +220,10 @@ class Client(
     def wait(self, run_id: str, timeout: float | None = None) -> RunView:
         """Until the run has ended (SUCCEEDED, FAILED, CANCELLED or REJECTED).
 
-        Woken by the run's final event as it is published, and polling every 0.5 s besides
-        in case that event went by before this call subscribed.
+        Woken by the run's final event as it is published. It asks for the run once after
+        subscribing (the event may have gone by before) and then, in case the event is lost
+        (a reconnection), again after 0.5 s, 1 s, 2 s and every 5 s at most: asking for a
+        large run costs the scheduler more than its steps do.
         """
         run = self._call(self._wait(run_id, timeout))
         if run.state not in RUN_FINAL_STATES:
@@ -240,6 +244,7 @@ class Client(
             for kind in (RunSucceeded, RunFailed, RunCancelled, RunRejected)
         ]
         deadline = None if timeout is None else time.monotonic() + timeout
+        backoff = WAIT_POLL_FIRST
         try:
             while True:
                 run = await self._find(run_id)
@@ -247,7 +252,8 @@ class Client(
                     raise RunNotFound(run_id)
                 if run.state in RUN_FINAL_STATES:
                     return run
-                pause = 0.5
+                pause = backoff
+                backoff = min(backoff * 2, WAIT_POLL_MAX)
                 if deadline is not None:
                     pause = min(pause, deadline - time.monotonic())
                     if pause <= 0:
