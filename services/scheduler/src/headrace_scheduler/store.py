@@ -73,16 +73,18 @@ class StaleRun(Exception):
 class StateCache:
     """Parsed run states, reused while the stored run is the very one they were saved as.
 
-    Reading and parsing a large run's nodes is the scheduler's main cost per event; reading
-    its small run document is almost free. An entry is trusted only when the stored run
-    document (which carries a revision new at every save) equals the cached text, so a
-    rolled-back save or another replica's write is never mistaken for the cached state; a
-    handler that fails mid-way drops its run's entry.
+    Reading and parsing a run's nodes is the scheduler's main cost per event; reading its
+    small run document is almost free. An entry is trusted only when the stored run document
+    (which carries a revision new at every save) equals the cached text, so a rolled-back
+    save or another replica's write is never mistaken for the cached state; a handler that
+    fails mid-way drops its run's entry. The cache holds at most ``max_nodes`` nodes in all
+    (the least recently used runs go first), so many small runs fit as well as one large.
     """
 
-    def __init__(self, size: int = 64) -> None:
-        self._size = size
-        self._entries: OrderedDict[str, tuple[str, RunState]] = OrderedDict()
+    def __init__(self, max_nodes: int = 50_000) -> None:
+        self._max_nodes = max_nodes
+        self._nodes = 0
+        self._entries: OrderedDict[str, tuple[str, RunState, int]] = OrderedDict()
 
     def get(self, run_id: str, document: str) -> RunState | None:
         entry = self._entries.get(run_id)
@@ -92,13 +94,18 @@ class StateCache:
         return entry[1]
 
     def put(self, run_id: str, document: str, run: RunState) -> None:
-        self._entries[run_id] = (document, run)
-        self._entries.move_to_end(run_id)
-        while len(self._entries) > self._size:
-            self._entries.popitem(last=False)
+        self.drop(run_id)
+        weight = len(run.nodes) + 1
+        self._entries[run_id] = (document, run, weight)
+        self._nodes += weight
+        while self._nodes > self._max_nodes and len(self._entries) > 1:
+            _, (_, _, dropped) = self._entries.popitem(last=False)
+            self._nodes -= dropped
 
     def drop(self, run_id: str) -> None:
-        self._entries.pop(run_id, None)
+        entry = self._entries.pop(run_id, None)
+        if entry is not None:
+            self._nodes -= entry[2]
 
 
 @dataclass
