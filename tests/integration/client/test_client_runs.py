@@ -47,6 +47,19 @@ def test_a_compiled_spec_is_accepted_and_its_first_step_is_ready(
     assert {s.step_id: s.state for s in run.steps} == {"add": "READY", "add-2": "PENDING"}
 
 
+def test_a_run_can_be_read_without_its_steps(
+    platform: Platform, client: Client, summed_spec: dict[str, Any]
+) -> None:
+    run_id = client.submit(summed_spec, {"n": 3})
+    whole = client.get(run_id)
+    bare = client.get(run_id, steps=False)
+    assert len(whole.steps) == 2
+    assert bare.steps == []
+    assert bare == whole.model_copy(update={"steps": []})
+    with pytest.raises(RunTimeout):
+        client.wait(run_id, timeout=0.3, steps=False)
+
+
 def test_a_pipeline_function_is_compiled_and_submitted(platform: Platform, client: Client) -> None:
     run_id = client.submit(
         summed,

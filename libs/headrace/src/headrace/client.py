@@ -210,27 +210,30 @@ class Client(
         )
         return self._call(self._submit(message))
 
-    def get(self, run_id: str) -> RunView:
-        """The run with all its steps; :class:`RunNotFound` if the scheduler knows none."""
-        run = self._call(self._find(run_id))
+    def get(self, run_id: str, *, steps: bool = True) -> RunView:
+        """The run with all its steps (none with ``steps=False``, which is cheap however
+        large the run); :class:`RunNotFound` if the scheduler knows none."""
+        run = self._call(self._find(run_id, steps=steps))
         if run is None:
             raise RunNotFound(run_id)
         return run
 
-    def wait(self, run_id: str, timeout: float | None = None) -> RunView:
-        """Until the run has ended (SUCCEEDED, FAILED, CANCELLED or REJECTED).
+    def wait(self, run_id: str, timeout: float | None = None, *, steps: bool = True) -> RunView:
+        """Until the run has ended (SUCCEEDED, FAILED, CANCELLED or REJECTED); the run with
+        its steps, or without them (``steps=False``: a run of thousands of steps does not fit
+        in one NATS message).
 
         Woken by the run's final event as it is published. It asks for the run once after
         subscribing (the event may have gone by before) and then, in case the event is lost
         (a reconnection), again after 0.5 s, 1 s, 2 s and every 5 s at most: asking for a
         large run costs the scheduler more than its steps do.
         """
-        run = self._call(self._wait(run_id, timeout))
+        run = self._call(self._wait(run_id, timeout, steps))
         if run.state not in RUN_FINAL_STATES:
             raise RunTimeout(run_id, run.state, timeout or 0.0)
         return run
 
-    async def _wait(self, run_id: str, timeout: float | None) -> RunView:
+    async def _wait(self, run_id: str, timeout: float | None, steps: bool) -> RunView:
         bus = await self._connected()
         ended = asyncio.Event()
         marker = f'"run_id":"{run_id}"'.encode()
@@ -247,11 +250,12 @@ class Client(
         backoff = WAIT_POLL_FIRST
         try:
             while True:
-                run = await self._find(run_id)
+                run = await self._find(run_id, steps=False)
                 if run is None:
                     raise RunNotFound(run_id)
                 if run.state in RUN_FINAL_STATES:
-                    return run
+                    whole = await self._find(run_id) if steps else run
+                    return whole or run
                 pause = backoff
                 backoff = min(backoff * 2, WAIT_POLL_MAX)
                 if deadline is not None:
@@ -422,8 +426,8 @@ class Client(
         except RequestFailed as exc:
             raise ClientError(f"{who} could not answer: {exc}") from None
 
-    async def _find(self, run_id: str) -> RunView | None:
-        reply = await self._ask(GetRun(run_id=run_id))
+    async def _find(self, run_id: str, *, steps: bool = True) -> RunView | None:
+        reply = await self._ask(GetRun(run_id=run_id, steps=steps))
         assert isinstance(reply, RunDetail)
         return reply.run
 
@@ -439,14 +443,15 @@ class Client(
             ) from None
 
     async def _submit(self, message: SubmitRun) -> str:
-        existing = await self._find(message.run_id)  # also: is a scheduler there at all?
+        # also: is a scheduler there at all? (without steps: a large run is not sent whole)
+        existing = await self._find(message.run_id, steps=False)
         if existing is not None:
             raise RunExistsError(message.run_id, existing.state)
         await self._publish(message)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.submit_timeout
         pause = 0.02
-        while (run := await self._find(message.run_id)) is None:
+        while (run := await self._find(message.run_id, steps=False)) is None:
             if loop.time() > deadline:
                 raise ClientError(
                     f"run {message.run_id!r} was sent, but the scheduler did not take it up "

@@ -74,7 +74,7 @@ def build(settings: Settings, *, span_exporter: SpanExporter | None = None) -> S
     @service.answers(GetRun)
     async def get_run(query: GetRun) -> RunDetail:
         # In a thread: reading and rendering a large run must not hold up step events.
-        return await asyncio.to_thread(scheduler.get_run, query.run_id)
+        return await asyncio.to_thread(scheduler.get_run, query.run_id, steps=query.steps)
 
     return service
 

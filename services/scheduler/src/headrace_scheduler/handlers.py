@@ -235,13 +235,19 @@ class Scheduler:
 
     # queries ---------------------------------------------------------------------------
 
-    def get_run(self, run_id: str) -> RunDetail:
-        """The run as committed, read apart from the handlers' cached states, so that it can
-        be answered in a thread of its own while events are handled (a stored state that
-        no longer parses shows what its row and the nodes that still parse say)."""
+    def get_run(self, run_id: str, *, steps: bool = True) -> RunDetail:
+        """The run as committed (with its steps, or without: then its nodes are not even
+        read), apart from the handlers' cached states, so that it can be answered in a
+        thread of its own while events are handled (a stored state that no longer parses
+        shows what its row and the nodes that still parse say)."""
         with Session(self._engine()) as session:
-            found = store.salvage(session, run_id)
-        return RunDetail(run=run_view(found[1]) if found else None)
+            found = store.salvage(session, run_id, nodes=steps)
+        if found is None:
+            return RunDetail(run=None)
+        run = found[1]
+        if not steps:
+            run.nodes = {}  # a run saved whole, before nodes had rows, still has them
+        return RunDetail(run=run_view(run))
 
     # machinery -------------------------------------------------------------------------
 

@@ -126,10 +126,11 @@ def exists(session: Session, run_id: str) -> bool:
 
 
 def load(
-    session: Session, run_id: str, cache: StateCache | None = None
+    session: Session, run_id: str, cache: StateCache | None = None, *, nodes: bool = True
 ) -> tuple[Stored, RunState] | None:
     """The run's state, parsed (or from ``cache`` while still the stored one); ``None`` for
-    no such run. Raises ``ValueError`` when what is stored no longer parses.
+    no such run. Raises ``ValueError`` when what is stored no longer parses. With ``nodes``
+    False only the run's own fields are read (a state not to be saved).
 
     Core statements, not the ORM: the session's identity map would hand back a row as it was
     before an earlier message of the same batch saved it."""
@@ -146,9 +147,9 @@ def load(
         run = RunState.model_validate_json(document)
         if run.nodes:  # saved whole, before nodes had rows: save them all as rows next time
             run.touch_all()
-        else:
+        elif nodes:
             run.attach(_read_nodes(session, run_id, strict=True))
-        if cache is not None:
+        if cache is not None and nodes:
             cache.put(run_id, document, run)
     return Stored(run_id, version), run
 
@@ -172,12 +173,14 @@ def spec(session: Session, run_id: str) -> str:
     return str(found.scalar_one())
 
 
-def salvage(session: Session, run_id: str) -> tuple[Stored, RunState, str] | None:
+def salvage(
+    session: Session, run_id: str, *, nodes: bool = True
+) -> tuple[Stored, RunState, str] | None:
     """The run's state, or, when what is stored no longer parses, what the row's own columns
     and the nodes that still parse say, with the parse error as the third item ("" when all
     is well); ``None`` for no such run."""
     try:
-        found = load(session, run_id)
+        found = load(session, run_id, nodes=nodes)
     except ValueError as exc:
         problem = (str(exc).strip().splitlines() or [""])[0]
     else:
@@ -192,7 +195,8 @@ def salvage(session: Session, run_id: str) -> tuple[Stored, RunState, str] | Non
         state=row.state,
         error=row.error or f"the scheduler cannot read this run's stored state ({problem})",
     )
-    run.attach(_read_nodes(session, run_id, strict=False))
+    if nodes:
+        run.attach(_read_nodes(session, run_id, strict=False))
     return Stored(run_id, row.version), run, problem
 
 
