@@ -121,8 +121,8 @@ _nodes = NodeRow.__table__  # type: ignore[attr-defined]
 
 
 def exists(session: Session, run_id: str) -> bool:
-    found = session.connection().execute(select(_runs.c.run_id).where(_runs.c.run_id == run_id))
-    return found.first() is not None
+    """Whether the run is stored, or added in this transaction (the ORM flushes it first)."""
+    return session.get(RunRow, run_id) is not None
 
 
 def load(
