@@ -65,6 +65,7 @@ bench: setup
 	@$(VENV_BIN)/python bench/pipelines.py
 	@$(VENV_BIN)/python bench/step_envs.py
 	@$(VENV_BIN)/python bench/training_overhead.py
+	@$(VENV_BIN)/python bench/scheduler_scale.py
 	@$(VENV_BIN)/python bench/metadata.py $(if $(HEADRACE_BENCH_POSTGRES),--sqlite --postgres $(HEADRACE_BENCH_POSTGRES))
 	@$(VENV_BIN)/python bench/tuning.py
 

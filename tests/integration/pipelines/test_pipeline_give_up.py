@@ -138,15 +138,27 @@ async def test_a_retryable_error_that_lasts_fails_the_run_once_retries_are_used_
 async def test_a_non_retryable_error_fails_the_run_at_once(platform: Platform) -> None:
     run_id = await platform.submit(chain, {"n": 1})
     await platform.wait_step(run_id, "add", "READY")
-    # Break the stored run by hand: its second step now names a task the pipeline lacks.
+    # Break the stored run by hand: its second step now names a task the pipeline lacks. A
+    # new revision of the run's document tells the scheduler its cached state is stale.
     engine = scheduler_engine(platform)
     with engine.begin() as conn:
+        node = json.loads(
+            conn.execute(
+                text("SELECT document FROM run_nodes WHERE run_id = :r AND node_id = 'add-2'"),
+                {"r": run_id},
+            ).scalar_one()
+        )
+        node["task"] = "add-9"
+        conn.execute(
+            text("UPDATE run_nodes SET document = :d WHERE run_id = :r AND node_id = 'add-2'"),
+            {"d": json.dumps(node), "r": run_id},
+        )
         document = json.loads(
             conn.execute(
                 text("SELECT document FROM runs WHERE run_id = :r"), {"r": run_id}
             ).scalar_one()
         )
-        document["nodes"]["add-2"]["task"] = "add-9"
+        document["revision"] = "edited by hand"
         conn.execute(
             text("UPDATE runs SET document = :d WHERE run_id = :r"),
             {"d": json.dumps(document), "r": run_id},

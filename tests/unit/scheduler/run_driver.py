@@ -6,6 +6,34 @@ from collections.abc import Callable
 from typing import Any
 
 
+class AuditedMachine:
+    """The RunMachine, checking after every call that the run recorded as changed every node
+    the call changed (the store saves only those), and keeping what each call changed."""
+
+    def __init__(self, machine: Any) -> None:
+        self._machine = machine
+        self.changes: list[set[str]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._machine, name)
+        if name.startswith("_") or not callable(found):
+            return found
+
+        def audited(*args: Any, **kwargs: Any) -> Any:
+            run = self._machine.run
+            run.take_changes()
+            before = {k: n.model_dump_json() for k, n in run.nodes.items()}
+            result = found(*args, **kwargs)
+            after = {k: n.model_dump_json() for k, n in run.nodes.items()}
+            changed = {k for k, dump in after.items() if before.get(k) != dump}
+            recorded = run.take_changes()
+            assert changed <= recorded, f"{name} changed {sorted(changed - recorded)} unrecorded"
+            self.changes.append(recorded)
+            return result
+
+        return audited
+
+
 class Driver:
     """Runs a plan through the pure RunMachine, answering each launched step like a launcher.
 
@@ -23,7 +51,7 @@ class Driver:
         self.plan = compile_plan(spec)
         self.run = RunState(run_id="run-1", arguments=bind_arguments(self.plan, arguments or {}))
         self.now = datetime(2026, 1, 1, tzinfo=UTC)
-        self.machine = RunMachine(self.run, self.plan, self.now)
+        self.machine: Any = AuditedMachine(RunMachine(self.run, self.plan, self.now))
         self.launched: list[tuple[str, int, dict[str, Any]]] = []
         self.held: list[str] = []
         self.effects: list[Any] = []

@@ -82,13 +82,18 @@ class RunDetail(Reply):
 
 
 class GetRun(Query):
-    """One run with all its steps."""
+    """One run with all its steps (or without them)."""
 
     AREA = "run"
     NAME = "get"
     REPLY = RunDetail
 
     run_id: str
+    steps: bool = Field(
+        default=True,
+        description="False: the run without its steps, cheap to ask for however large it is "
+        "(a run of thousands of steps does not fit in one NATS message)",
+    )
 
 
 RUN_SORTS = ("created", "finished", "duration")

@@ -98,6 +98,8 @@ __all__ = [
 
 T = TypeVar("T")
 SOURCE = "headrace/client"
+WAIT_POLL_FIRST = 0.5
+WAIT_POLL_MAX = 5.0
 
 
 def platform_nats_url(home: str | os.PathLike[str] | None = None) -> str:
@@ -209,25 +211,30 @@ class Client(
         )
         return self._call(self._submit(message))
 
-    def get(self, run_id: str) -> RunView:
-        """The run with all its steps; :class:`RunNotFound` if the scheduler knows none."""
-        run = self._call(self._find(run_id))
+    def get(self, run_id: str, *, steps: bool = True) -> RunView:
+        """The run with all its steps (none with ``steps=False``, which is cheap however
+        large the run); :class:`RunNotFound` if the scheduler knows none."""
+        run = self._call(self._find(run_id, steps=steps))
         if run is None:
             raise RunNotFound(run_id)
         return run
 
-    def wait(self, run_id: str, timeout: float | None = None) -> RunView:
-        """Until the run has ended (SUCCEEDED, FAILED, CANCELLED or REJECTED).
+    def wait(self, run_id: str, timeout: float | None = None, *, steps: bool = True) -> RunView:
+        """Until the run has ended (SUCCEEDED, FAILED, CANCELLED or REJECTED); the run with
+        its steps, or without them (``steps=False``: a run of thousands of steps does not fit
+        in one NATS message).
 
-        Woken by the run's final event as it is published, and polling every 0.5 s besides
-        in case that event went by before this call subscribed.
+        Woken by the run's final event as it is published. It asks for the run once after
+        subscribing (the event may have gone by before) and then, in case the event is lost
+        (a reconnection), again after 0.5 s, 1 s, 2 s and every 5 s at most: asking for a
+        large run costs the scheduler more than its steps do.
         """
-        run = self._call(self._wait(run_id, timeout))
+        run = self._call(self._wait(run_id, timeout, steps))
         if run.state not in RUN_FINAL_STATES:
             raise RunTimeout(run_id, run.state, timeout or 0.0)
         return run
 
-    async def _wait(self, run_id: str, timeout: float | None) -> RunView:
+    async def _wait(self, run_id: str, timeout: float | None, steps: bool) -> RunView:
         bus = await self._connected()
         ended = asyncio.Event()
         marker = f'"run_id":"{run_id}"'.encode()
@@ -241,14 +248,17 @@ class Client(
             for kind in (RunSucceeded, RunFailed, RunCancelled, RunRejected)
         ]
         deadline = None if timeout is None else time.monotonic() + timeout
+        backoff = WAIT_POLL_FIRST
         try:
             while True:
-                run = await self._find(run_id)
+                run = await self._find(run_id, steps=False)
                 if run is None:
                     raise RunNotFound(run_id)
                 if run.state in RUN_FINAL_STATES:
-                    return run
-                pause = 0.5
+                    whole = await self._find(run_id) if steps else run
+                    return whole or run
+                pause = backoff
+                backoff = min(backoff * 2, WAIT_POLL_MAX)
                 if deadline is not None:
                     pause = min(pause, deadline - time.monotonic())
                     if pause <= 0:
@@ -418,8 +428,8 @@ class Client(
         except RequestFailed as exc:
             raise ClientError(f"{who} could not answer: {exc}") from None
 
-    async def _find(self, run_id: str) -> RunView | None:
-        reply = await self._ask(GetRun(run_id=run_id))
+    async def _find(self, run_id: str, *, steps: bool = True) -> RunView | None:
+        reply = await self._ask(GetRun(run_id=run_id, steps=steps))
         assert isinstance(reply, RunDetail)
         return reply.run
 
@@ -435,14 +445,15 @@ class Client(
             ) from None
 
     async def _submit(self, message: SubmitRun) -> str:
-        existing = await self._find(message.run_id)  # also: is a scheduler there at all?
+        # also: is a scheduler there at all? (without steps: a large run is not sent whole)
+        existing = await self._find(message.run_id, steps=False)
         if existing is not None:
             raise RunExistsError(message.run_id, existing.state)
         await self._publish(message)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.submit_timeout
         pause = 0.02
-        while (run := await self._find(message.run_id)) is None:
+        while (run := await self._find(message.run_id, steps=False)) is None:
             if loop.time() > deadline:
                 raise ClientError(
                     f"run {message.run_id!r} was sent, but the scheduler did not take it up "

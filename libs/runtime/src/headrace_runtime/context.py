@@ -47,6 +47,7 @@ class HandlerContext(Generic[M]):
     source: str
     service: str
     _outbox: list[OutboxMessage] = field(default_factory=list)
+    _ids: set[str] = field(default_factory=set)
 
     @property
     def event_id(self) -> str:
@@ -54,7 +55,7 @@ class HandlerContext(Generic[M]):
 
     def publish(self, message: Message, *, key: str = "") -> str:
         event_id = derive_event_id(self.envelope.id, self.service, message.ce_type(), key)
-        if any(row.event_id == event_id for row in self._outbox):
+        if event_id in self._ids:  # a set: a run starting 10,000 steps publishes 10,000
             raise ValueError(
                 f"{type(message).__name__} published twice for one message: "
                 "pass a distinct key= for each"
@@ -62,6 +63,7 @@ class HandlerContext(Generic[M]):
         row = outbox_row(message, source=self.source, event_id=event_id)
         self.session.add(row)
         self._outbox.append(row)
+        self._ids.add(event_id)
         return event_id
 
     @property

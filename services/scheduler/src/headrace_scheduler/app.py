@@ -85,7 +85,8 @@ def build(
 
     @service.answers(GetRun)
     async def get_run(query: GetRun) -> RunDetail:
-        return scheduler.get_run(query.run_id)
+        # In a thread: reading and rendering a large run must not hold up step events.
+        return await asyncio.to_thread(scheduler.get_run, query.run_id, steps=query.steps)
 
     return service
 

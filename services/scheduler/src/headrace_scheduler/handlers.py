@@ -100,7 +100,7 @@ class Scheduler:
 
     async def submit(self, msg: SubmitRun, ctx: HandlerContext[Any]) -> None:
         session = ctx.session
-        if session.get(store.RunRow, msg.run_id) is not None:
+        if store.exists(session, msg.run_id):
             log.info("run %s already submitted; ignoring the repeat", msg.run_id)
             return
         now = _now()
@@ -127,8 +127,7 @@ class Scheduler:
         except SpecError as exc:
             self._reject(ctx, msg, run, str(exc), now)
             return
-        row = self._new_row(run, pack_pipeline(msg.pipeline_spec, msg.platform_spec), now)
-        session.add(row)
+        session.add(self._new_row(run, pack_pipeline(msg.pipeline_spec, msg.platform_spec), now))
         session.flush()
         self._remember_plan(msg.run_id, plan)
         machine = RunMachine(run, plan, now)
@@ -136,7 +135,7 @@ class Scheduler:
         ctx.publish(
             RunStarted(run_id=run.run_id, pipeline_name=plan.name, step_count=plan.step_count())
         )
-        self._carry_out(ctx, row, run, plan, machine, effects)
+        self._carry_out(ctx, store.Stored(run.run_id, 0), run, plan, machine, effects)
 
     async def cancel(self, msg: CancelRun, ctx: HandlerContext[Any]) -> None:
         self._apply(ctx, msg.run_id, lambda m: m.cancel(msg.reason or "cancelled by user"))
@@ -193,7 +192,7 @@ class Scheduler:
     async def given_up(self, msg: Any, ctx: HandlerContext[Any], dead: DeadLetter) -> None:
         """End the run ``msg`` belongs to, now that the bus gives up on ``msg``."""
         step_id: str = getattr(msg, "step_id", "")
-        if isinstance(msg, SubmitRun) and ctx.session.get(store.RunRow, msg.run_id) is None:
+        if isinstance(msg, SubmitRun) and not store.exists(ctx.session, msg.run_id):
             now = _now()
             run = RunState(
                 run_id=msg.run_id,
@@ -212,11 +211,11 @@ class Scheduler:
 
     def _fail(self, ctx: HandlerContext[Any], run_id: str, error: str, *, step_id: str) -> None:
         self._states.drop(run_id)
-        row = ctx.session.get(store.RunRow, run_id)
-        if row is None:
+        found = store.salvage(ctx.session, run_id)
+        if found is None:
             log.warning("%s for unknown run %s: only dead-lettered", ctx.envelope.type, run_id)
             return
-        run, problem = store.salvage(row)
+        stored, run, problem = found
         if problem:  # a stored state that no longer parses: fail what the row still says
             error += f"; its stored state could not be read either ({problem})"
         if run.finished:
@@ -231,21 +230,24 @@ class Scheduler:
                 key=f"give-up:{node_id}",
             )
         ctx.publish(RunFailed(run_id=run_id, reason=error, failed_steps=run.failed_steps))
-        store.save(ctx.session, row, run)
+        store.save(ctx.session, stored, run)
         log.error("run %s failed: %s", run_id, error)
 
     # queries ---------------------------------------------------------------------------
 
-    def get_run(self, run_id: str) -> RunDetail:
-        # Clients poll this; the parsed-state cache spares a parse per poll of a busy run.
+    def get_run(self, run_id: str, *, steps: bool = True) -> RunDetail:
+        """The run as committed (with its steps, or without: then its nodes are not even
+        read), apart from the handlers' cached states, so that it can be answered in a
+        thread of its own while events are handled (a stored state that no longer parses
+        shows what its row and the nodes that still parse say)."""
         with Session(self._engine()) as session:
-            try:
-                found = store.load(session, run_id, self._states)
-            except ValueError:  # its stored state no longer parses: show what the row says
-                row = session.get(store.RunRow, run_id)
-                assert row is not None
-                return RunDetail(run=run_view(store.salvage(row)[0]))
-        return RunDetail(run=run_view(found[1]) if found else None)
+            found = store.salvage(session, run_id, nodes=steps)
+        if found is None:
+            return RunDetail(run=None)
+        run = found[1]
+        if not steps:
+            run.nodes = {}  # a run saved whole, before nodes had rows, still has them
+        return RunDetail(run=run_view(run))
 
     # machinery -------------------------------------------------------------------------
 
@@ -259,14 +261,14 @@ class Scheduler:
         if found is None:
             log.warning("%s for unknown run %s; ignoring", ctx.envelope.type, run_id)
             return
-        row, run = found
+        stored, run = found
         if run.finished:
             return
         try:
-            plan = self._plan(row)
+            plan = self._plan(ctx.session, run_id)
             machine = RunMachine(run, plan, _now())
             effects = change(machine)
-            self._carry_out(ctx, row, run, plan, machine, effects)
+            self._carry_out(ctx, stored, run, plan, machine, effects)
         except BaseException:
             self._states.drop(run_id)  # the cached state may be half-changed
             raise
@@ -274,7 +276,7 @@ class Scheduler:
     def _carry_out(
         self,
         ctx: HandlerContext[Any],
-        row: store.RunRow,
+        stored: store.Stored,
         run: RunState,
         plan: Plan,
         machine: RunMachine,
@@ -308,7 +310,7 @@ class Scheduler:
                 )
             elif isinstance(effect, Finished):
                 ctx.publish(self._finished(run, effect))
-        store.save(ctx.session, row, run, self._states)
+        store.save(ctx.session, stored, run, self._states)
 
     def _launch(
         self,
@@ -386,13 +388,13 @@ class Scheduler:
             return RunCancelled(run_id=run.run_id, reason=run.cancel_reason)
         return RunFailed(run_id=run.run_id, reason=run.error, failed_steps=run.failed_steps)
 
-    def _plan(self, row: store.RunRow) -> Plan:
-        plan = self._plans.get(row.run_id)
+    def _plan(self, session: Session, run_id: str) -> Plan:
+        plan = self._plans.get(run_id)
         if plan is None:
-            plan = compile_plan(*load_pipeline(json.loads(row.spec)))
-            self._remember_plan(row.run_id, plan)
+            plan = compile_plan(*load_pipeline(json.loads(store.spec(session, run_id))))
+            self._remember_plan(run_id, plan)
         else:
-            self._plans.move_to_end(row.run_id)
+            self._plans.move_to_end(run_id)
         return plan
 
     def _remember_plan(self, run_id: str, plan: Plan) -> None:
@@ -424,7 +426,7 @@ class Scheduler:
             error=run.error,
             created_at=now,
             spec=json.dumps(spec),
-            document=run.model_dump_json(),
+            document=store.run_document(run),
         )
 
 

@@ -70,7 +70,7 @@ class RunMachine:
             artifacts={k: list(v) for k, v in self.run.input_artifacts.items()},
             started_at=self._stamp(),
         )
-        self.run.nodes[ROOT_ID] = root
+        self.run.add_node(root)
         self._enter(root)
         return self._settle()
 
@@ -199,14 +199,17 @@ class RunMachine:
         for task in self.plan.tasks[scope.component].values():
             node_id = child_id(scope.id, task.name)
             kind = "loop" if task.iterator else task.kind
-            self.run.nodes[node_id] = Node(
-                id=node_id,
-                task=task.name,
-                kind=kind,
-                scope=scope.id,
-                component=task.component_name,
+            self.run.add_node(
+                Node(
+                    id=node_id,
+                    task=task.name,
+                    kind=kind,
+                    scope=scope.id,
+                    component=task.component_name,
+                )
             )
             scope.children.append(node_id)
+        self.run.touch(scope.id)
         self._dirty.append(scope.id)
 
     def _advance(self, scope: Node) -> None:
@@ -357,6 +360,7 @@ class RunMachine:
         node.item_input = iterator.get("itemInput", "")
         node.limit = int((task.spec.get("iteratorPolicy") or {}).get("parallelismLimit") or 0)
         node.state = "RUNNING"
+        node.running, node.ended, node.next_start = 0, 0, 0
         for index in range(len(items)):
             iteration = Node(
                 id=iteration_id(node.id, index),
@@ -366,28 +370,45 @@ class RunMachine:
                 component=node.component,
                 index=index,
             )
-            self.run.nodes[iteration.id] = iteration
+            self.run.add_node(iteration)
             node.children.append(iteration.id)
+        self.run.touch(node.id)
         self._dirty.append(node.id)
 
     def _advance_loop(self, loop: Node) -> None:
-        iterations = [self.run.nodes[c] for c in loop.children]
-        running = sum(1 for it in iterations if it.state == "RUNNING")
-        for iteration in iterations:
+        """Start the loop's next iterations (in order, at most ``limit`` at once), or end
+        them all when the run is cancelling or failing; complete the loop once all ended.
+
+        The loop's tallies (``running``, ``ended``, ``next_start``) make this cost the same
+        whatever the number of iterations; a loop saved without them is counted once."""
+        if loop.running is None or loop.ended is None or loop.next_start is None:
+            self._tally(loop)
+        assert loop.running is not None
+        assert loop.ended is not None
+        assert loop.next_start is not None
+        stopping = self.run.cancelling or self.run.failing
+        while loop.next_start < len(loop.children):
+            if not stopping and loop.limit and loop.running >= loop.limit:
+                break
+            iteration = self.run.nodes[loop.children[loop.next_start]]
+            loop.next_start += 1
             if iteration.state != "PENDING":
                 continue
             if self.run.cancelling:
                 self._finish(iteration, "CANCELLED", reason=self.run.cancel_reason)
-                continue
-            if self.run.failing:
+            elif self.run.failing:
                 self._skip(iteration, "not started: the run is failing", failure=True)
-                continue
-            if loop.limit and running >= loop.limit:
-                break
-            self._start_iteration(loop, iteration)
-            running += 1
-        if all(it.terminal for it in iterations):
-            self._complete_loop(loop, iterations)
+            else:
+                self._start_iteration(loop, iteration)
+        if loop.ended >= len(loop.children) and not loop.terminal:
+            self._complete_loop(loop, [self.run.nodes[c] for c in loop.children])
+
+    def _tally(self, loop: Node) -> None:
+        iterations = [self.run.nodes[c] for c in loop.children]
+        loop.running = sum(1 for it in iterations if it.state == "RUNNING")
+        loop.ended = sum(1 for it in iterations if it.terminal)
+        pending = [i for i, it in enumerate(iterations) if it.state == "PENDING"]
+        loop.next_start = pending[0] if pending else len(iterations)
 
     def _start_iteration(self, loop: Node, iteration: Node) -> None:
         item = (loop.items or [])[iteration.index or 0]
@@ -399,6 +420,7 @@ class RunMachine:
             iteration.parameters[loop.item_input] = item
         iteration.state = "RUNNING"
         iteration.started_at = self._stamp()
+        loop.running = (loop.running or 0) + 1
         self._enter(iteration)
 
     def _complete_dag(self, scope: Node, children: list[Node]) -> None:
@@ -448,6 +470,8 @@ class RunMachine:
     # transitions -----------------------------------------------------------------------
 
     def _finish(self, node: Node, state: str, *, reason: str = "") -> None:
+        if node.kind == "iteration" and not node.terminal:
+            self._iteration_ended(node)
         node.state = state
         node.stopping = False
         if reason:
@@ -464,6 +488,14 @@ class RunMachine:
                 if self.run.nodes[child].state == "PENDING":
                     self._finish(self.run.nodes[child], "CANCELLED", reason="not started")
         self._dirty.append(node.scope)
+
+    def _iteration_ended(self, iteration: Node) -> None:
+        loop = self.run.nodes[iteration.scope]
+        if loop.running is None or loop.ended is None:
+            return  # not counted yet: _advance_loop counts them all
+        if iteration.state == "RUNNING":
+            loop.running -= 1
+        loop.ended += 1
 
     def _fail(self, node: Node, reason: str) -> None:
         """``node`` failed of itself (not because a child did): the run is failing."""

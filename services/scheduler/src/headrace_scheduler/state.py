@@ -1,14 +1,19 @@
-"""A run's whole state as one JSON document: the nodes of its DAG, their inputs and outputs.
+"""A run's state: the run's own fields and the nodes of its DAG, their inputs and outputs.
 
 Node ids are paths: ``train`` at the root, ``inner/train`` inside a sub-pipeline,
 ``for-loop-2[3]/add`` inside the fourth iteration of a loop. The root DAG is the node ``""``.
+
+The store keeps the run's own fields and each node apart, and saves only the nodes an event
+changed: a run records which of its nodes were added or had a field set since it was last
+saved (:meth:`RunState.take_changes`). Setting a field marks its node; code that changes a
+node's list or dict in place (``children.append``) marks it with :meth:`RunState.touch`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from headrace_contracts.run_views import RUN_FINAL_STATES
 
@@ -48,6 +53,25 @@ class Node(BaseModel):
     item_input: str = ""
     limit: int = 0
     index: int | None = None
+    running: int | None = Field(
+        default=None, description="a loop's iterations now RUNNING (None: count them)"
+    )
+    ended: int | None = Field(
+        default=None, description="a loop's iterations that have ended (None: count them)"
+    )
+    next_start: int | None = Field(
+        default=None, description="index of a loop's first iteration not yet looked at"
+    )
+
+    _changes: set[str] | None = PrivateAttr(default=None)
+    _seq: int = PrivateAttr(default=0)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if not name.startswith("_"):
+            changes = self._changes
+            if changes is not None:
+                changes.add(self.id)
 
     @property
     def terminal(self) -> bool:
@@ -85,10 +109,60 @@ class RunState(BaseModel):
     out_parameters: dict[str, Any] = Field(default_factory=dict)
     out_artifacts: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     nodes: dict[str, Node] = Field(default_factory=dict)
+    revision: str = Field(
+        default="",
+        description="new at every save: a cached state is trusted while the stored run has it",
+    )
+
+    _changes: set[str] = PrivateAttr(default_factory=set)
+    _next_seq: int = PrivateAttr(default=0)
+
+    def model_post_init(self, context: Any, /) -> None:
+        for seq, node in enumerate(self.nodes.values()):
+            node._changes = self._changes
+            node._seq = seq
+        self._next_seq = len(self.nodes)
 
     @property
     def finished(self) -> bool:
         return self.state in RUN_FINAL_STATES
+
+    def add_node(self, node: Node) -> Node:
+        """Put ``node`` into the run (a new node is a changed one)."""
+        self.nodes[node.id] = node
+        node._changes = self._changes
+        node._seq = self._next_seq
+        self._next_seq += 1
+        self._changes.add(node.id)
+        return node
+
+    def attach(self, nodes: list[tuple[int, Node]]) -> None:
+        """Give the run the nodes read from the store with their order, as saved (none
+        changed)."""
+        self.nodes = {}
+        for seq, node in sorted(nodes, key=lambda found: found[0]):
+            self.nodes[node.id] = node
+            node._changes = self._changes
+            node._seq = seq
+            self._next_seq = max(self._next_seq, seq + 1)
+
+    def touch(self, node_id: str) -> None:
+        """Mark a node changed in place (a list or dict of it altered, not a field set)."""
+        self._changes.add(node_id)
+
+    def touch_all(self) -> None:
+        self._changes.update(self.nodes)
+
+    @staticmethod
+    def order_of(node: Node) -> int:
+        """Where ``node`` comes in its run's nodes (the order they were created in)."""
+        return node._seq
+
+    def take_changes(self) -> set[str]:
+        """The ids of the nodes changed since the last call, forgetting them."""
+        changes = set(self._changes)
+        self._changes.clear()
+        return changes
 
 
 def child_id(scope: str, task: str) -> str:
