@@ -11,13 +11,15 @@ import pytest
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Output
 from pipeline_harness import Platform, step
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from headrace.run_logs import read_log
 from headrace_runtime import Service, Settings, build_engine, create_tables
+from headrace_scheduler import store
 from headrace_scheduler.compaction import compact_finished
-from headrace_scheduler.state import RunState
-from headrace_scheduler.store import RunRow
+from headrace_scheduler.state import Node, RunState
+from headrace_scheduler.store import NodeRow, RunRow
+from headrace_scheduler.views import run_view
 from headrace_testing import wait_for
 
 
@@ -52,6 +54,16 @@ def scheduler_of(platform: Platform) -> Service:
     return next(s for s in platform.services if s.name == "scheduler")
 
 
+def stored_size(service: Service, run_id: str) -> int:
+    """What the scheduler stores of the run: its row's spec and document and its node rows."""
+    assert service.engine is not None
+    with Session(service.engine) as session:
+        row = session.get(RunRow, run_id)
+        assert row is not None
+        nodes = session.exec(select(NodeRow.document).where(NodeRow.run_id == run_id)).all()
+        return len(row.spec) + len(row.document) + sum(len(text) for text in nodes)
+
+
 def row_of(service: Service, run_id: str) -> RunRow:
     assert service.engine is not None
     with Session(service.engine) as session:
@@ -70,13 +82,12 @@ async def test_a_compacted_run_reads_the_same_and_still_serves_the_cache(
     first = await platform.run(echo)
     assert first.state == "SUCCEEDED"
     assert len(first.steps) > 6  # the loop, its iterations and their steps
-    full = row_of(scheduler, first.run_id)
-    assert full.spec
+    assert row_of(scheduler, first.run_id).spec
+    full = stored_size(scheduler, first.run_id)
 
     await wait_for(lambda: not row_of(scheduler, first.run_id).spec, 30, "the run compacted")
     small = row_of(scheduler, first.run_id)
-    assert len(small.document) < len(full.document) * 0.7
-    assert "" not in RunState.model_validate_json(small.document).nodes
+    assert stored_size(scheduler, first.run_id) < full * 0.5
     assert await platform.get(first.run_id) == first  # run get, run wait
     shouted = step(first, "shout-2")
     assert shouted is not None
@@ -137,14 +148,50 @@ async def test_only_finished_runs_past_the_age_are_compacted_once(
     assert await platform.get(going) == finished
 
 
-def test_a_state_that_does_not_parse_is_left_as_it_is(database_url: str) -> None:
+def test_a_state_that_does_not_parse_is_left_and_a_whole_one_gets_node_rows(
+    database_url: str,
+) -> None:
     engine = build_engine(database_url, "scheduler")
     try:
-        create_tables(engine, [RunRow])
+        create_tables(engine, [RunRow, NodeRow])
         made = datetime(2026, 1, 1, tzinfo=UTC)
         good = RunState(run_id="good", state="SUCCEEDED", created_at=made.isoformat())
         with Session(engine) as session:
-            for run_id, document in (("broken", "{not json"), ("good", good.model_dump_json())):
+            legacy = RunState(
+                run_id="legacy",
+                state="FAILED",
+                error="step 'b' failed",
+                nodes={
+                    "": Node(id="", task="", kind="dag", scope="", component="root"),
+                    "a": Node(
+                        id="a",
+                        task="a",
+                        kind="container",
+                        scope="",
+                        component="comp-a",
+                        state="SUCCEEDED",
+                        parameters={"x": list(range(100))},
+                        out_parameters={"Output": 1},
+                        log_uri="file:///logs/a",
+                    ),
+                    "b": Node(
+                        id="b",
+                        task="b",
+                        kind="container",
+                        scope="",
+                        component="comp-b",
+                        state="FAILED",
+                        reason="exited with code 1",
+                        exit_code=1,
+                    ),
+                },
+            )
+            stored = (
+                ("broken", "{not json"),
+                ("good", good.model_dump_json()),
+                ("legacy", legacy.model_dump_json()),  # saved whole, before nodes had rows
+            )
+            for run_id, document in stored:
                 session.add(
                     RunRow(
                         run_id=run_id,
@@ -155,13 +202,21 @@ def test_a_state_that_does_not_parse_is_left_as_it_is(database_url: str) -> None
                     )
                 )
             session.commit()
-        assert compact_finished(engine, made + timedelta(days=1)) == 1
+        assert compact_finished(engine, made + timedelta(days=1)) == 2
         with Session(engine) as session:
             broken = session.get(RunRow, "broken")
             kept = session.get(RunRow, "good")
             assert broken is not None
             assert kept is not None
             assert (broken.document, broken.spec) == ("{not json", '{"spec": 1}')
-            assert (kept.spec, RunState.model_validate_json(kept.document)) == ("", good)
+            assert kept.spec == ""
+            found = store.load(session, "legacy")
+            assert found is not None
+            assert run_view(found[1]) == run_view(legacy)
+            assert [n.id for n in found[1].nodes.values()] == ["a", "b"]
+            assert (
+                RunState.model_validate_json(kept.document).model_copy(update={"revision": ""})
+                == good
+            )
     finally:
         engine.dispose()

@@ -9,8 +9,8 @@ from kfp.dsl import Dataset, Input, Output
 from run_driver import Driver
 
 from headrace_runtime import SettingsError, settings_from_environment
-from headrace_scheduler.compaction import CompactionSettings, compact, compact_document
-from headrace_scheduler.state import RunState
+from headrace_scheduler.compaction import CompactionSettings, compact, compacted_rows
+from headrace_scheduler.state import Node, RunState
 from headrace_scheduler.views import run_view
 
 Compile = Callable[[Any], dict[str, Any]]
@@ -46,6 +46,10 @@ def failing(x: int = 3) -> None:
     broken(x=made.outputs["Output"])
 
 
+def stored_size(document: str, nodes: list[tuple[str, int, str]]) -> int:
+    return len(document) + sum(len(text) for _, _, text in nodes)
+
+
 def behave(node: Any) -> tuple[Any, ...]:
     if node.task == "square":
         out = [{"uri": f"file:///store/{node.id}/out", "name": "out", "metadata": {"n": 1}}]
@@ -66,10 +70,12 @@ def test_a_compacted_run_shows_the_same_view_in_less_space(
 
     small = compact(run)
     assert run_view(small) == run_view(run)
-    stored = compact_document(run)
-    assert run_view(RunState.model_validate_json(stored)) == run_view(run)
+    document, nodes = compacted_rows(run)
+    stored = RunState.model_validate_json(document)
+    stored.attach([(seq, Node.model_validate_json(text)) for _, seq, text in nodes])
+    assert run_view(stored) == run_view(run)
     assert run_view(small).steps  # the steps, their outputs and reasons are all there
-    assert len(stored) < len(run.model_dump_json())
+    assert stored_size(document, nodes) < len(run.model_dump_json())
     assert compact(small) == small
     assert "" not in small.nodes
     assert all(not node.parameters and not node.artifacts for node in small.nodes.values())
@@ -79,7 +85,7 @@ def test_a_compacted_run_shows_the_same_view_in_less_space(
 def test_a_loop_run_shrinks_to_about_half(compile_spec: Compile) -> None:
     driver = Driver(compile_spec(fan)).start(behave)
     before = len(driver.run.model_dump_json())
-    after = len(compact_document(driver.run))
+    after = stored_size(*compacted_rows(driver.run))
     assert after < 0.6 * before, (before, after)
 
 

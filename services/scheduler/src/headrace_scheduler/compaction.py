@@ -1,17 +1,18 @@
 """Compacting finished runs: what the scheduler keeps of a run once nothing can change it.
 
-While a run is going, its row holds the pipeline spec (``spec``) and the whole state of its
-machine (``document``): every node's inputs, a loop's items and children, cache keys. Once
-the run has ended none of that is read again: a finished run's events are ignored, and all
-that is still asked of it is ``GetRun`` (``headrace run get|wait|logs``, the client). So a
-run that finished and was created more than ``after_seconds`` ago is rewritten to what
-``GetRun`` shows (:func:`compact`, pure) and its spec dropped (:func:`compact_finished`);
-``GetRun`` answers the same view as before. The step cache is a table of its own and keeps
-serving the run's outputs to later runs.
+While a run is going, the scheduler keeps its pipeline spec (``runs.spec``), its own fields
+(``runs.document``) and the whole state of each node of its machine (``run_nodes``): every
+node's inputs, a loop's items and children, cache keys. Once the run has ended none of that
+is read again: a finished run's events are ignored, and all that is still asked of it is
+``GetRun`` (``headrace run get|wait|logs``, the client). So a run that finished and was
+created more than ``after_seconds`` ago is rewritten to what ``GetRun`` shows
+(:func:`compact`, pure), its spec dropped (:func:`compact_finished`); ``GetRun`` answers
+the same view as before. The step cache is a table of its own and keeps serving the run's
+outputs to later runs.
 
 The pass runs every ``interval_seconds`` in a worker thread: it reads and rewrites a batch
 of runs outside any transaction, then saves the batch in one short transaction with the same
-optimistic lock as every save (a row changed meanwhile is left for the next pass).
+optimistic lock as every save (a run changed meanwhile is left for the next pass).
 """
 
 from __future__ import annotations
@@ -19,30 +20,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import Engine, Row, and_, select, tuple_, update
+from sqlalchemy import Connection, Engine, and_, delete, insert, select, tuple_, update
+from sqlmodel import Session
 
 from headrace_contracts.run_views import RUN_FINAL_STATES
 
+from . import store
 from .state import Node, RunState
-from .store import RunRow
+from .store import NodeRow, RunRow
 
 __all__ = [
     "CompactionSettings",
     "Compactor",
     "compact",
-    "compact_document",
     "compact_finished",
+    "compacted_rows",
 ]
 
 log = logging.getLogger("headrace.scheduler.compaction")
 
-_table = RunRow.__table__  # type: ignore[attr-defined]
+_runs = RunRow.__table__  # type: ignore[attr-defined]
+_nodes = NodeRow.__table__  # type: ignore[attr-defined]
 
 # What GetRun's view of a step reads (headrace_scheduler.views.step_view), and what says
 # whether a step failed; the rest of a node (inputs, children, loop items) only drives the run.
@@ -93,10 +99,29 @@ def compact(run: RunState) -> RunState:
     return run.model_copy(update={"nodes": nodes})
 
 
-def compact_document(run: RunState) -> str:
-    """The stored text of the compacted ``run``: fields at their defaults are left out (they
-    read back the same), which alone halves a large run's document."""
-    return compact(run).model_dump_json(exclude_defaults=True)
+@dataclass(frozen=True)
+class _Compacted:
+    run_id: str
+    version: int
+    document: str
+    nodes: list[dict[str, Any]]
+
+
+def compacted_rows(run: RunState) -> tuple[str, list[tuple[str, int, str]]]:
+    """The stored text of the compacted ``run``: its own document (without nodes, with a new
+    revision) and one ``(node_id, seq, document)`` per node kept. Fields at their defaults are
+    left out (they read back the same), which alone halves a large run."""
+    small = compact(run)
+    small.revision = uuid.uuid4().hex
+    nodes = [
+        (
+            node_id,
+            RunState.order_of(run.nodes[node_id]),
+            node.model_dump_json(exclude_defaults=True),
+        )
+        for node_id, node in small.nodes.items()
+    ]
+    return small.model_dump_json(exclude={"nodes"}, exclude_defaults=True), nodes
 
 
 def compact_finished(
@@ -110,47 +135,64 @@ def compact_finished(
     spec is still there), oldest first, ``batch`` per transaction; the number compacted.
     Blocking: run it in a thread."""
     due = and_(
-        _table.c.created_at < before,
-        _table.c.state.in_(sorted(RUN_FINAL_STATES)),
-        _table.c.spec != "",
+        _runs.c.created_at < before,
+        _runs.c.state.in_(sorted(RUN_FINAL_STATES)),
+        _runs.c.spec != "",
     )
-    order = (_table.c.created_at, _table.c.run_id)
-    columns = (_table.c.run_id, _table.c.version, _table.c.document, _table.c.created_at)
+    order = (_runs.c.created_at, _runs.c.run_id)
     total = 0
     after: tuple[datetime, str] | None = None
     while not stop():
-        query = select(*columns).where(due).order_by(*order).limit(batch)
+        query = select(*order).where(due).order_by(*order).limit(batch)
         if after is not None:  # past the last batch, even if some of it was left as it was
             query = query.where(tuple_(*order) > tuple_(*after))
-        with engine.connect() as connection:
-            rows = list(connection.execute(query))
-        if not rows:
+        with Session(engine) as session:
+            keys = list(session.connection().execute(query))
+            changes = [found for key in keys if (found := _compacted(session, key.run_id))]
+        if not keys:
             break
-        after = (rows[-1].created_at, rows[-1].run_id)
+        after = (keys[-1].created_at, keys[-1].run_id)
         with engine.begin() as connection:
-            for run_id, version, document in _compacted(rows):
-                saved = connection.execute(
-                    update(_table)
-                    .where(_table.c.run_id == run_id, _table.c.version == version)
-                    .values(version=version + 1, document=document, spec="")
-                )
-                total += saved.rowcount  # 0: changed meanwhile, seen again by the next pass
-        if len(rows) < batch:
+            for change in changes:
+                total += _save(connection, change)
+        if len(keys) < batch:
             break
     return total
 
 
-def _compacted(rows: Sequence[Row[Any]]) -> list[tuple[str, int, str]]:
-    changes = []
-    for row in rows:
-        try:
-            run = RunState.model_validate_json(row.document)
-        except ValueError:
-            # Unreadable: left as it is, so GetRun keeps showing what the row says.
-            log.warning("run %s: its stored state does not parse; not compacted", row.run_id)
-            continue
-        changes.append((row.run_id, row.version, compact_document(run)))
-    return changes
+def _compacted(session: Session, run_id: str) -> _Compacted | None:
+    try:
+        found = store.load(session, run_id)
+    except ValueError:
+        # Unreadable: left as it is, so GetRun keeps showing what the row says.
+        log.warning("run %s: its stored state does not parse; not compacted", run_id)
+        return None
+    if found is None:
+        return None
+    stored, run = found
+    document, nodes = compacted_rows(run)
+    rows = [
+        {"run_id": run_id, "node_id": node_id, "seq": seq, "document": text}
+        for node_id, seq, text in nodes
+    ]
+    return _Compacted(run_id, stored.version, document, rows)
+
+
+def _save(connection: Connection, change: _Compacted) -> int:
+    """Save one compacted run if nobody changed it since it was read (1), else nothing (0:
+    the next pass sees it again). Its node rows are replaced by the compacted ones (a run
+    saved whole, before nodes had rows, gets rows now)."""
+    saved = connection.execute(
+        update(_runs)
+        .where(_runs.c.run_id == change.run_id, _runs.c.version == change.version)
+        .values(version=change.version + 1, document=change.document, spec="")
+    )
+    if saved.rowcount != 1:
+        return 0
+    connection.execute(delete(_nodes).where(_nodes.c.run_id == change.run_id))
+    if change.nodes:
+        connection.execute(insert(_nodes), change.nodes)
+    return 1
 
 
 class Compactor:
