@@ -20,6 +20,7 @@ from headrace_artifacts import FileStore
 from headrace_testing import wait_for
 from headrace_trainer.backends import GangEvent, Phase, ReplicaLaunch, ReplicaResources
 from headrace_trainer.backends.local import LocalBackend
+from headrace_trainer.backends.local.backend import _free_ports
 from headrace_trainer.capacity import Capacity
 from headrace_trainer.cgroups import probe
 from headrace_trainer.errors import GangInvalid, GangRefused, UnknownGang, WorkloadError
@@ -104,6 +105,28 @@ async def test_a_gang_starts_together_with_its_env_and_distinct_gpus(
     assert sorted(devices) == ["0", "1", "2"]  # distinct devices, one each
     assert sorted(d for s in backend.states("train") for d in s.devices) == ["0", "1", "2"]
     assert backend.capacity.gpus == ["0", "1", "2", "3"]  # all handed back
+
+
+async def test_a_gang_that_ended_gives_its_rendezvous_ports_back(
+    backend: LocalBackend, tmp_path: Path
+) -> None:
+    """Ports stay reserved only while their gang may still run: after 20,000 one-replica jobs
+    the reserved set had grown to most of the ephemeral range, and each new gang bound
+    thousands of sockets looking for a port outside it."""
+    await backend.rendezvous("ended")
+    waiting = await backend.rendezvous("not-started")
+    await backend.start(gang("ended", replica("master", 0, "pass")))
+    await collect(backend, "ended")
+    fresh = await backend.rendezvous("fresh")
+    assert set(backend._rendezvous) == {"not-started", "fresh"}
+    assert fresh.port != waiting.port  # a gang that may still start keeps its port
+
+    with pytest.raises(WorkloadError) as no_port:
+        _free_ports("127.0.0.1", 1, set(range(65536)))
+    assert str(no_port.value).startswith("no 1 free TCP port(s) on 127.0.0.1 for a gang's ")
+    assert str(no_port.value).endswith(
+        "tries (65536 held by other gangs): free ports or run fewer gangs at once"
+    )
 
 
 async def test_a_crashing_replica_is_seen_with_its_exit_code(
@@ -233,6 +256,7 @@ from decimal import Decimal
 from pathlib import Path
 from headrace_trainer.backends import Gang, ReplicaLaunch, ReplicaResources
 from headrace_trainer.backends.local import LocalBackend
+from headrace_trainer.backends.local.backend import _free_ports
 from headrace_trainer.capacity import Capacity, Machine
 
 async def main():

@@ -168,6 +168,8 @@ class LocalBackend:
         found = self._rendezvous.get(gang_id)
         if found is not None and len(found.ports) >= ports:
             return found
+        for ended in [g for g, run in self._runs.items() if run.ended.is_set()]:
+            self._rendezvous.pop(ended, None)  # its processes are gone, and so its ports
         taken = {port for other in self._rendezvous.values() for port in other.ports}
         found = Rendezvous(self.host, await asyncio.to_thread(_free_ports, self.host, ports, taken))
         self._rendezvous[gang_id] = found
@@ -649,12 +651,23 @@ def _no_replica(gang: Gang, role: str, index: int) -> str:
     return f"gang '{gang.id}' has no replica {role}-{index} (it has: {names})"
 
 
+PORT_TRIES = 256
+"""Ports bound at most to find the free ones a gang asks for, none of them another gang's."""
+
+
 def _free_ports(host: str, count: int, taken: set[int]) -> tuple[int, ...]:
-    """``count`` distinct TCP ports free on ``host`` now (each bound, then let go)."""
+    """``count`` distinct TCP ports free on ``host`` now (each bound, then let go), none in
+    ``taken``; `WorkloadError` if ``PORT_TRIES`` binds do not find them."""
     held: list[socket.socket] = []
     ports: list[int] = []
     try:
         while len(ports) < count:
+            if len(held) >= PORT_TRIES + count:
+                raise WorkloadError(
+                    f"no {count} free TCP port(s) on {host} for a gang's rendezvous after "
+                    f"{len(held)} tries ({len(taken)} held by other gangs): free ports or "
+                    "run fewer gangs at once"
+                )
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             held.append(sock)
             sock.bind((host, 0))
