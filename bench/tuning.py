@@ -15,7 +15,8 @@ median overhead around trial 1,000 and over the last 1,000 (no growth expected b
 sampler's own time). The issue's figures use ``--many 20000``.
 
     .venv/bin/python bench/tuning.py [--trials 50] [--parallel 3] [--seeds 5]
-        [--algorithms tpe,bayesianoptimization] [--many 2000] [--skip-quality]
+        [--algorithms tpe,bayesianoptimization] [--many 2000]
+        [--scale-algorithms random,tpe] [--skip-quality]
         [--skip-scale] [--json]
 """
 
@@ -208,7 +209,7 @@ def quality(client: Client, args: argparse.Namespace) -> dict[str, Any]:
 
 def scale(client: Client, args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for algorithm in ("random", "tpe"):
+    for algorithm in [a for a in args.scale_algorithms.split(",") if a]:
         name = f"many-{algorithm}"
         text = experiment(name, TRIVIAL, algorithm, 0, args.many, args.parallel, second=False)
         _, overheads, wall = run_experiment(client, text, name)
@@ -232,6 +233,7 @@ def main() -> None:
     parser.add_argument(
         "--algorithms", default="tpe,bayesianoptimization", help="of the quality part, by comma"
     )
+    parser.add_argument("--scale-algorithms", default="random,tpe", help="of the scale part")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--json", action="store_true")
