@@ -298,11 +298,7 @@ class TunerHandlers:
 
     def _get(self, query: GetExperiment) -> ExperimentDetail:
         with self._session() as session:
-            row = session.exec(
-                select(ExperimentRow).where(
-                    ExperimentRow.namespace == query.namespace, ExperimentRow.name == query.name
-                )
-            ).first()
+            row = _named(session, query.namespace, query.name)
             if row is None:
                 return ExperimentDetail()
             if not query.trials:
@@ -322,11 +318,7 @@ class TunerHandlers:
 
     def _trials(self, query: ListTrials) -> TrialList:
         with self._session() as session:
-            row = session.exec(
-                select(ExperimentRow).where(
-                    ExperimentRow.namespace == query.namespace, ExperimentRow.name == query.name
-                )
-            ).first()
+            row = _named(session, query.namespace, query.name)
             if row is None:
                 return TrialList(
                     error=f"no experiment {query.name!r} in namespace {query.namespace!r}"
@@ -349,6 +341,14 @@ class TunerHandlers:
                 select_rows.order_by(ExperimentRow.created_at.desc()).limit(query.limit)  # type: ignore[attr-defined]
             ).all()
             return ExperimentList(experiments=[_summary(session, row) for row in rows])
+
+
+def _named(session: Session, namespace: str, name: str) -> ExperimentRow | None:
+    return session.exec(
+        select(ExperimentRow).where(
+            ExperimentRow.namespace == namespace, ExperimentRow.name == name
+        )
+    ).first()
 
 
 def _summary(session: Session, row: ExperimentRow, *, spec: bool = False) -> ExperimentView:
