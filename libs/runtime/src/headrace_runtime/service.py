@@ -100,7 +100,6 @@ class Service:
         self._span_exporter = span_exporter
         self._metric_readers = tuple(metric_readers)
         self.metrics: Metrics | None = None
-        self._handling: HandlingMetrics | None = None
         self._lag_task: asyncio.Task[None] | None = None
         self._handlers: dict[type[Message], HandlerFn] = {}
         self._give_ups: dict[type[Message], GiveUpFn] = {}
@@ -243,7 +242,7 @@ class Service:
         )
         if self.metrics.url:
             self.endpoints["metrics"] = self.metrics.url
-        handling = self._handling = HandlingMetrics(self.meter)
+        handling = HandlingMetrics(self.meter)
         self._handlers = {m: handling.timed(m.ce_type(), fn) for m, fn in self._handlers.items()}
         self.engine = build_engine(self.settings.database_url_for(self.name), self.name)
         create_tables(self.engine, self._tables)
@@ -282,21 +281,7 @@ class Service:
             await hook()
         await self.bus.start()
         self._relay.start()
-        streams = {}  # durable consumer -> its stream
-        if self._handlers:
-            streams[self.durable] = self.bus.config.stream
-        if self._external is not None:
-            streams[self.external_durable] = self.bus.config.external_stream
-        if streams:
-            bus = self.bus
-
-            async def pending(consumer: str) -> int:
-                return await bus.pending(consumer, stream=streams[consumer])
-
-            self._lag_task = asyncio.create_task(
-                follow_lag(handling, list(streams), pending, self.settings.metrics_lag_interval),
-                name=f"{self.name}-consumer-lag",
-            )
+        self._lag_task = self._follow_lag(self.bus, handling)
         self._pruner = ProcessedPruner(
             self.engine,
             [self.durable, self.external_durable],
@@ -356,6 +341,24 @@ class Service:
             await self.stop()
 
     # internals -------------------------------------------------------------------------
+
+    def _follow_lag(self, bus: Bus, handling: HandlingMetrics) -> asyncio.Task[None] | None:
+        """The task reading this service's durable consumers' lag, if it has any."""
+        streams = {}  # durable consumer -> its stream
+        if self._handlers:
+            streams[self.durable] = bus.config.stream
+        if self._external is not None:
+            streams[self.external_durable] = bus.config.external_stream
+        if not streams:
+            return None
+
+        async def pending(consumer: str) -> int:
+            return await bus.pending(consumer, stream=streams[consumer])
+
+        return asyncio.create_task(
+            follow_lag(handling, list(streams), pending, self.settings.metrics_lag_interval),
+            name=f"{self.name}-consumer-lag",
+        )
 
     async def _pong(self, ping: Ping) -> Reply | None:
         if ping.service and ping.service != self.name:
