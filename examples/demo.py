@@ -125,6 +125,13 @@ class Traffic(threading.Thread):
             answer = infer(self.url, self.row, check=False)
             self.answers.append(str(answer["model_version"]) if answer else "failed")
 
+    def answered_by(self, version: int, timeout: float = 30.0) -> None:
+        """Until a request has been answered by ``version`` (at most ``timeout`` seconds):
+        the service may serve it a moment before the next request goes out."""
+        deadline = time.monotonic() + timeout
+        while str(version) not in self.answers and time.monotonic() < deadline:
+            time.sleep(0.05)
+
     def stop(self) -> str:
         """Stop sending; the answers as runs of one version: "version 1 x 212, version 2 x 40"."""
         self.done.set()
@@ -208,6 +215,7 @@ def main() -> None:
     better = production_version()
     print(f"{MODEL}@production is version {better}: {SERVICE} rolls to it")
     after = wait_serving(better)
+    traffic.answered_by(better)
     print("\nrequests sent during run 2 and the rollout, by the version that answered them:")
     print(f"  {traffic.stop()}")
     print(f"\ntraffic before (version {version}):")
