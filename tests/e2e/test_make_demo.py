@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+# The demo trains, tunes and serves: about a minute on 2 idle cores, several on a busy
+# machine; its own subprocess timeout (900 s) is what guards against a hang.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 BIN = Path(sys.executable).parent
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo.py"
