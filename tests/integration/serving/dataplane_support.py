@@ -15,6 +15,7 @@ import httpx
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from headrace_serving import RevisionPlan, ServiceKey
+from headrace_testing.metrics import data_points
 
 ROW = [5.1, 3.5, 1.4, 0.2]
 V2 = {"inputs": [{"name": "input-0", "shape": [1, 4], "datatype": "FP64", "data": ROW}]}
@@ -157,18 +158,13 @@ def served(reader: InMemoryMetricReader, service: str) -> dict[tuple[str, int], 
     each status of a revision shows that revision's count of durations."""
     requests: dict[tuple[str, int], int] = {}
     timed: dict[str, int] = {}
-    data = reader.get_metrics_data()
-    for resource in data.resource_metrics if data else []:
-        for scope in resource.scope_metrics:
-            for metric in scope.metrics:
-                for point in metric.data.data_points:
-                    labels = dict(point.attributes or {})
-                    if labels.get("inference_service") != service:
-                        continue
-                    revision = str(labels["revision"])
-                    if metric.name == "headrace.inference.requests":
-                        status = int(labels["http.response.status_code"])  # type: ignore[arg-type]
-                        requests[(revision, status)] = int(point.value)  # type: ignore[union-attr]
-                    elif metric.name == "headrace.inference.duration":
-                        timed[revision] = int(point.count)  # type: ignore[union-attr]
+    for name, labels, point in data_points(reader):
+        if labels.get("inference_service") != service:
+            continue
+        revision = str(labels["revision"])
+        if name == "headrace.inference.requests":
+            status = int(labels["http.response.status_code"])
+            requests[(revision, status)] = int(point.value)
+        elif name == "headrace.inference.duration":
+            timed[revision] = int(point.count)
     return {key: (n, timed.get(key[0], 0)) for key, n in requests.items()}

@@ -9,6 +9,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from headrace_metadata.run_metrics import RunMetrics
+from headrace_testing.metrics import data_points
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -16,17 +17,11 @@ T0 = datetime(2026, 12, 1, tzinfo=UTC)
 def measured(reader: InMemoryMetricReader) -> dict[tuple[str, str], tuple[float, ...]]:
     """(metric, state) -> (count,) for counters, (count, sum) for histograms."""
     out: dict[tuple[str, str], tuple[float, ...]] = {}
-    data = reader.get_metrics_data()
-    assert data is not None
-    for resource in data.resource_metrics:
-        for scope in resource.scope_metrics:
-            for metric in scope.metrics:
-                for point in metric.data.data_points:
-                    state = str((point.attributes or {})["state"])
-                    if hasattr(point, "count"):
-                        out[(metric.name, state)] = (point.count, point.sum)
-                    else:
-                        out[(metric.name, state)] = (point.value,)
+    for name, labels, point in data_points(reader):
+        if hasattr(point, "count"):
+            out[(name, str(labels["state"]))] = (point.count, point.sum)
+        else:
+            out[(name, str(labels["state"]))] = (point.value,)
     return out
 
 

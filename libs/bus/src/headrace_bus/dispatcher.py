@@ -27,6 +27,7 @@ from headrace_telemetry import extract, process_attributes, process_span_name
 
 from .deadletter import settle
 from .policy import Ack, DeadLetter, Nak, RetryPolicy, decide
+from .progress import keep_alive
 
 if TYPE_CHECKING:
     from .bus import Bus
@@ -108,7 +109,7 @@ class Dispatcher:
         if not decoded:
             return
         raws = [raw for raw, _ in decoded]
-        heartbeat = asyncio.create_task(self._keep_alive(*raws))
+        heartbeat = asyncio.create_task(keep_alive(self._ack_wait, *raws))
         try:
             together = await self._handle_together(decoded)
         finally:
@@ -202,7 +203,7 @@ class Dispatcher:
         handler = self._handlers[type(envelope.message)]
         with self._span(raw, envelope) as span:
             error: BaseException | None = None
-            heartbeat = asyncio.create_task(self._keep_alive(raw))
+            heartbeat = asyncio.create_task(keep_alive(self._ack_wait, raw))
             try:
                 await handler(envelope)
             except Exception as exc:
@@ -253,15 +254,6 @@ class Dispatcher:
                 action.reason, f"{action.error}; giving up failed too: {type(exc).__name__}: {exc}"
             )
         return action
-
-    async def _keep_alive(self, *raws: Msg) -> None:
-        """Tell the server a long handler is still working so it is not redelivered."""
-        interval = max(self._ack_wait / 3, 0.5)
-        while True:
-            await asyncio.sleep(interval)
-            for raw in raws:
-                with contextlib.suppress(Exception):
-                    await raw.in_progress()
 
     async def _settle(
         self, raw: Msg, headers: dict[str, str], delivered: int, action: Ack | Nak | DeadLetter

@@ -25,6 +25,7 @@ from headrace_telemetry import extract, process_attributes, process_span_name
 
 from .deadletter import settle
 from .policy import Ack, DeadLetter, Nak, RetryPolicy, decide
+from .progress import keep_alive
 
 if TYPE_CHECKING:
     from .bus import Bus
@@ -89,7 +90,7 @@ class ExternalDispatcher:
             set_status_on_exception=False,
         ) as span:
             error: BaseException | None = None
-            heartbeat = asyncio.create_task(self._keep_alive(raw))
+            heartbeat = asyncio.create_task(keep_alive(self._ack_wait, raw))
             try:
                 await self._handler(event)
             except Exception as exc:
@@ -113,13 +114,6 @@ class ExternalDispatcher:
                     type(action).__name__,
                 )
             await self._settle(raw, headers, delivered, action)
-
-    async def _keep_alive(self, raw: Msg) -> None:
-        interval = max(self._ack_wait / 3, 0.5)
-        while True:
-            await asyncio.sleep(interval)
-            with contextlib.suppress(Exception):
-                await raw.in_progress()
 
     async def _settle(
         self, raw: Msg, headers: dict[str, str], delivered: int, action: Ack | Nak | DeadLetter

@@ -43,12 +43,11 @@ class Metrics:
     url: str = ""
     """``http://host:port/metrics``; "" when the endpoint is off."""
     _server: WSGIServer | None = field(default=None, repr=False)
-    _thread: threading.Thread | None = field(default=None, repr=False)
 
     def shutdown(self) -> None:
         """Stop the endpoint and the provider. The endpoint's server notices within half a
         second; that wait happens on a thread of its own, so stopping a service does not."""
-        server, self._server, self._thread = self._server, None, None
+        server, self._server = self._server, None
         if server is not None:
             threading.Thread(target=_close, args=(server,), daemon=True).start()
         self.provider.shutdown()
@@ -85,7 +84,7 @@ def start_metrics(
     prometheus = PrometheusMetricReader(registry=registry)
     provider = MeterProvider(resource=resource, metric_readers=[prometheus, *readers])
     try:
-        server, thread = start_http_server(port, addr=host, registry=registry)
+        server, _ = start_http_server(port, addr=host, registry=registry)
     except OSError as exc:
         provider.shutdown()
         raise MetricsSettingError(
@@ -97,7 +96,7 @@ def start_metrics(
     shown = "127.0.0.1" if bound_host in ("0.0.0.0", "::") else str(bound_host)
     if ":" in shown:
         shown = f"[{shown}]"
-    return Metrics(provider, f"http://{shown}:{bound_port}/metrics", server, thread)
+    return Metrics(provider, f"http://{shown}:{bound_port}/metrics", server)
 
 
 def _port(text: str) -> int | None:

@@ -1,9 +1,13 @@
-"""Reading a service's Prometheus endpoint in tests, as Prometheus would."""
+"""Reading metrics in tests: a service's Prometheus endpoint, as Prometheus would, and an
+in-memory reader's data points."""
 
 from __future__ import annotations
 
 import urllib.request
+from collections.abc import Iterator
+from typing import Any
 
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from prometheus_client.parser import text_string_to_metric_families
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -27,3 +31,13 @@ def sample(samples: Samples, name: str, **labels: str) -> float | None:
     if len(found) > 1:
         raise AssertionError(f"{len(found)} samples {name} with {labels}: name more labels")
     return found[0] if found else None
+
+
+def data_points(reader: InMemoryMetricReader) -> Iterator[tuple[str, dict[str, Any], Any]]:
+    """Every data point ``reader`` collects now: (instrument name, attributes, point)."""
+    data = reader.get_metrics_data()
+    for resource in data.resource_metrics if data else []:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                for point in metric.data.data_points:
+                    yield metric.name, dict(point.attributes or {}), point
