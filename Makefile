@@ -11,12 +11,13 @@ PYTEST_ARGS ?=
 # A target-specific value also reaches `setup` when it runs as that target's prerequisite.
 EXTRAS ?=
 
-.PHONY: help setup demo test lint typecheck unit integration e2e bench bench-modelserver bench-serving asyncapi down clean
+.PHONY: help setup ui demo test lint typecheck unit integration e2e bench bench-modelserver bench-serving asyncapi down clean
 
 help:
 	@echo "make demo   - create the environment, start the platform, run the main job"
 	@echo "make test   - create the environment, run ruff, mypy on libs/ and the whole test suite"
 	@echo "make setup  - create or update .venv (nothing else)"
+	@echo "make ui     - rebuild the dashboard from ui/ into the metadata package (needs Node.js and npm)"
 	@echo "make bench  - run the benchmarks under bench/"
 	@echo "make bench-modelserver - the model server against KServe's (needs wrk; installs kserve into .bench-venv/)"
 	@echo "make bench-serving - the serving router's added latency over the model server (needs wrk)"
@@ -34,6 +35,12 @@ $(CURDIR)/.tools/bin/uv:
 setup: $(UV)
 	@$(UV) sync --all-packages --locked --quiet $(foreach extra,$(EXTRAS),--extra $(extra))
 	@echo "environment ready: $(VENV_BIN)"
+
+# The dashboard's built assets are committed in the metadata package, so nothing else needs
+# Node.js; rebuild them after changing ui/.
+ui:
+	@command -v npm >/dev/null || { echo "make ui needs npm (Node.js 18 or newer): apt-get install nodejs npm"; exit 1; }
+	cd ui && npm ci --no-audit --no-fund && npm run build
 
 demo: setup
 	@$(VENV_BIN)/python examples/demo.py

@@ -19,7 +19,9 @@ def test_a_replicas_http_url_is_in_the_table_and_the_json() -> None:
     status = aggregate(None, pongs, nats_url=URL)
     table = render_table(status).splitlines()
     assert f"metadata http  {API} (metadata-a)" in table
-    assert sum("http://" in line for line in table) == 1
+    assert "dashboard   http://127.0.0.1:8765/" in table
+    assert sum("http://" in line for line in table) == 2
+    assert status.to_json()["dashboard_url"] == "http://127.0.0.1:8765/"
     [instance] = status.to_json()["services"]["metadata"]["instances"]
     assert instance == {
         "instance": "metadata-a",
@@ -29,3 +31,10 @@ def test_a_replicas_http_url_is_in_the_table_and_the_json() -> None:
     }
     [other] = status.to_json()["services"]["scheduler"]["instances"]
     assert other["endpoints"] == {}
+
+
+def test_without_a_metadata_replica_serving_http_there_is_no_dashboard_url() -> None:
+    pongs = [Pong(service="metadata", instance="metadata-a", pid=7)]
+    status = aggregate(None, pongs, nats_url=URL)
+    assert status.dashboard_url is None
+    assert "dashboard" not in render_table(status)

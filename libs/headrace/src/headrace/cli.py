@@ -5,6 +5,7 @@
                 [--detach] [--scale SERVICE=N ...] [--timeout S]
     headrace down [--home DIR] [--timeout S]
     headrace status [--home DIR] [--nats-url URL] [--json]
+    headrace dashboard [--home DIR] [--nats-url URL] [--print]
     headrace run submit|list|get|watch|cancel|logs ...   (see :mod:`headrace.run_args`)
     headrace env list|prune ...                           (see :mod:`headrace.env_args`)
     headrace model list|get|versions|register|promote ... (see :mod:`headrace.model_args`)
@@ -26,6 +27,7 @@ from collections.abc import Sequence
 
 from . import commands
 from .cli_options import positive_seconds
+from .dashboard_command import add_dashboard_parser
 from .env_args import add_env_parser
 from .experiment_args import add_experiment_parser
 from .job_args import add_apply_parser, add_job_parser
@@ -112,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="ask the services on this NATS server (default: the platform's, else "
         "$HEADRACE_NATS_URL)",
     )
+    add_dashboard_parser(sub, home)
     add_run_parser(sub)
     add_env_parser(sub)
     add_model_parser(sub)
@@ -132,6 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return commands.up(args)
         if args.command == "down":
             return commands.down(args)
+        if args.command == "dashboard":
+            from .dashboard_command import dashboard
+
+            return dashboard(args)
         if args.command == "run":
             from .run_commands import run  # loads the bus and kfp's spec only when needed
 

@@ -203,28 +203,39 @@ def down(args: argparse.Namespace) -> int:
 # status --------------------------------------------------------------------------------
 
 
-def status(args: argparse.Namespace) -> int:
-    from .status import probe
-
+def platform_nats_url(args: argparse.Namespace) -> tuple[PlatformState | None, str] | None:
+    """The running platform's state (if this home has one) and the NATS URL to ask, from
+    ``--nats-url``, the home's platform or ``$HEADRACE_NATS_URL``; None (having said why on
+    stderr) when there is none."""
     home = Home(resolve_home(args.home))
     found = find_platform(home)
     state = found.state if found.running else None
     if state is not None and args.nats_url and args.nats_url != state.nats_url:
         state = None
     url = args.nats_url or (state.nats_url if state else os.environ.get("HEADRACE_NATS_URL"))
-    if not url:
-        if found.stale and found.state is not None:
-            _err(
-                f"the platform in {home.root} is not running: its supervisor "
-                f"(pid {found.state.supervisor_pid}) is gone; `headrace up` cleans up and "
-                "starts a new one (`headrace down` only cleans up)"
-            )
-        else:
-            _err(
-                f"no platform is running in {home.root}: start one with `headrace up` "
-                "(or point --home / HEADRACE_HOME / HEADRACE_NATS_URL at a running one)"
-            )
+    if url:
+        return state, url
+    if found.stale and found.state is not None:
+        _err(
+            f"the platform in {home.root} is not running: its supervisor "
+            f"(pid {found.state.supervisor_pid}) is gone; `headrace up` cleans up and "
+            "starts a new one (`headrace down` only cleans up)"
+        )
+    else:
+        _err(
+            f"no platform is running in {home.root}: start one with `headrace up` "
+            "(or point --home / HEADRACE_HOME / HEADRACE_NATS_URL at a running one)"
+        )
+    return None
+
+
+def status(args: argparse.Namespace) -> int:
+    from .status import probe
+
+    found = platform_nats_url(args)
+    if found is None:
         return EXIT_NO_PLATFORM
+    state, url = found
     result = asyncio.run(probe(state, url))
     if args.json:
         print(json.dumps(result.to_json(), indent=2))

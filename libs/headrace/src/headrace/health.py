@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # the contracts (pydantic) load only where pongs are gathered
     from headrace_contracts import Pong
 
 State = Literal["healthy", "unhealthy", "down"]
+API_PATH = "/api/v1"  # where the metadata service's HTTP API lives under its root
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,17 @@ class PlatformStatus:
     def healthy(self) -> bool:
         return bool(self.services) and all(s.state == "healthy" for s in self.services.values())
 
+    @property
+    def dashboard_url(self) -> str | None:
+        """The web dashboard's URL: the root of the first answering metadata replica's HTTP
+        API (its ``http`` endpoint ends in ``/api/v1``); None when none serves HTTP."""
+        metadata = self.services.get("metadata")
+        for instance in metadata.instances if metadata else ():
+            api = dict(instance.endpoints).get("http")
+            if instance.answering and api:
+                return api.removesuffix("/").removesuffix(API_PATH) + "/"
+        return None
+
     def not_ready(self) -> list[ServiceStatus]:
         return [s for s in self.services.values() if s.state != "healthy"]
 
@@ -60,6 +72,7 @@ class PlatformStatus:
             "nats_reachable": self.nats_reachable,
             "supervisor_pid": self.supervisor_pid,
             "healthy": self.healthy,
+            "dashboard_url": self.dashboard_url,
             "services": {
                 s.name: {
                     "state": s.state,

@@ -25,6 +25,8 @@ def render_table(status: PlatformStatus) -> str:
     lines = [f"NATS        {status.nats_url} ({where})"]
     if status.supervisor_pid:
         lines.append(f"supervisor  pid {status.supervisor_pid}")
+    if status.dashboard_url:
+        lines.append(f"dashboard   {status.dashboard_url}")
     lines.extend(
         f"{s.name} {kind}  {url} ({i.instance})"
         for s in status.services.values()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from .. import dashboard
 from . import errors
 from .routes import router
 
@@ -13,7 +14,8 @@ PREFIX = "/api/v1"
 
 def create_app(engine: Engine, *, version: str = "0.1.0") -> FastAPI:
     """The API over ``engine`` (the metadata service's database): runs, artifacts, lineage
-    and models, its OpenAPI document at ``/api/v1/openapi.json`` and docs at ``/api/v1/docs``."""
+    and models, its OpenAPI document at ``/api/v1/openapi.json`` and docs at ``/api/v1/docs``;
+    the web dashboard at ``/``."""
     app = FastAPI(
         title="Headrace metadata API",
         description="Read-only queries over the runs, artifacts, lineage and model registry "
@@ -25,4 +27,5 @@ def create_app(engine: Engine, *, version: str = "0.1.0") -> FastAPI:
     )
     errors.install(app)
     app.include_router(router(engine))
+    dashboard.install(app)  # last: its fallback answers paths no route above takes
     return app

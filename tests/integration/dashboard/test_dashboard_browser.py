@@ -1,0 +1,169 @@
+"""The dashboard in a real headless Chromium against a real platform: load it, submit a run
+from the UI, watch its graph reach SUCCEEDED without a reload, open a step's log, see a
+confusion matrix, and promote a model (refused first, with the registry's reason).
+Screenshots go to test-artifacts/dashboard/<test>/."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import Platform
+from dashboard_pipelines import ACCURACY, MODEL, demo
+from kfp import compiler
+
+pytestmark = pytest.mark.timeout(300)
+WAIT_MS = 120_000
+CLI = (sys.executable, "-m", "headrace.cli")
+
+# Every snapshot of the graph's step states, kept by the page as they change.
+RECORD_STATES = """() => {
+  window.__statesSeen = [];
+  const graph = document.getElementById('run-graph');
+  const keep = () => window.__statesSeen.push(graph.dataset.states || '{}');
+  keep();
+  new MutationObserver(keep).observe(graph, { attributes: true, attributeFilter: ['data-states'] });
+  window.__notReloaded = true;
+}"""
+ALL_SUCCEEDED = """(n) => {
+  const graph = document.getElementById('run-graph');
+  if (!graph || !graph.dataset.states) return false;
+  const states = Object.values(JSON.parse(graph.dataset.states));
+  const run = document.querySelector('h1 .state');
+  return states.length === n && states.every((s) => s === 'SUCCEEDED')
+    && run && run.dataset.state === 'SUCCEEDED';
+}"""
+
+
+@pytest.fixture(scope="module")
+def pipeline_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("pipeline") / "dash-demo.yaml"
+    compiler.Compiler().compile(demo, str(path))
+    return path
+
+
+@pytest.fixture
+def page(browser: Any, platform: Platform) -> Any:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    context.close()
+    assert not errors, f"the page raised: {errors}"
+
+
+def test_the_dashboard_is_served_at_the_root_and_its_routes_fall_back_to_it(
+    platform: Platform, page: Any, shots: Path
+) -> None:
+    index = httpx.get(f"{platform.base}/runs/no-such-run")
+    assert index.status_code == 200
+    assert '<div id="app">' in index.text
+    missing = httpx.get(f"{platform.base}/api/v1/no-such-route")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/json")
+
+    page.goto(platform.base + "/")
+    page.get_by_role("heading", name="Runs").wait_for()
+    assert page.locator("header nav a").all_inner_texts() == [
+        "Runs",
+        "Experiments",
+        "Training jobs",
+        "Models",
+        "Inference services",
+    ]
+    page.screenshot(path=shots / "runs-empty.png", full_page=True)
+
+
+def test_a_run_submitted_from_the_ui_goes_live_to_succeeded_with_its_log_and_confusion_matrix(
+    platform: Platform, page: Any, pipeline_file: Path, shots: Path
+) -> None:
+    page.goto(platform.base + "/runs")
+    page.get_by_role("button", name="Submit a run").click()
+    page.set_input_files("input[name=pipeline_file]", str(pipeline_file))
+    page.fill("textarea[name=parameters]", json.dumps({"rows": 6}))
+    page.fill("input[name=name]", "from the browser")
+    page.screenshot(path=shots / "submit-form.png", full_page=True)
+    page.get_by_role("button", name="Submit", exact=True).click()
+
+    page.wait_for_url("**/runs/*", timeout=WAIT_MS)
+    run_id = page.url.rsplit("/", 1)[1]
+    page.locator("#run-graph").wait_for()
+    page.evaluate(RECORD_STATES)
+    page.wait_for_function(ALL_SUCCEEDED, arg=2, timeout=WAIT_MS)
+    page.screenshot(path=shots / "run-succeeded.png", full_page=True)
+
+    # The graph changed in place: the same page saw earlier states before SUCCEEDED.
+    assert page.evaluate("window.__notReloaded") is True
+    seen = [json.loads(s) for s in page.evaluate("window.__statesSeen")]
+    assert any(
+        any(state != "SUCCEEDED" for state in snapshot.values()) or len(snapshot) < 2
+        for snapshot in seen
+    ), f"the graph was never seen before the end: {seen}"
+    assert seen[-1] == {"prepare": "SUCCEEDED", "train": "SUCCEEDED"}
+
+    # A step's log.
+    page.click("a[data-step=prepare]")
+    log = page.locator("#step-log")
+    log.filter(has_text="prepared row 5").wait_for(timeout=WAIT_MS)
+    assert "prepared row 0" in log.inner_text()
+
+    # The training step's confusion matrix, as a heat-map table, and its other artifacts.
+    page.get_by_role("button", name="Re-run").wait_for()
+    page.goto(f"{platform.base}/runs/{run_id}")
+    page.click("a[data-step=train]")
+    matrix = page.locator("#confusion-matrix")
+    matrix.wait_for(timeout=WAIT_MS)
+    assert matrix.locator("thead th").all_inner_texts() == ["", "cat", "dog"]
+    assert matrix.locator("tbody tr").nth(0).locator("td").all_inner_texts() == ["7", "3"]
+    assert matrix.locator("tbody tr").nth(1).locator("td").all_inner_texts() == ["1", "9"]
+    page.locator("#roc-curve canvas").wait_for()
+    page.locator(".markdown h1", has_text="Training report").wait_for()
+    page.locator("#step-log").filter(has_text="accuracy 0.6").wait_for()
+    page.screenshot(path=shots / "train-step.png", full_page=True)
+
+
+def test_a_promotion_the_registry_refuses_shows_why_and_one_it_accepts_moves_the_alias(
+    platform: Platform, page: Any, shots: Path
+) -> None:
+    page.goto(platform.base + "/runs")
+    # The model the submitted run registered (the test above ran it).
+    page.goto(platform.base + "/models")
+    page.locator("#models a", has_text=MODEL).click()
+    row = page.locator("#versions tr[data-version='1']")
+    row.wait_for()
+    assert str(ACCURACY) in row.inner_text()
+
+    row.locator("input[name=alias]").fill("production")
+    row.locator("input[name=require]").fill("metrics.accuracy >= 0.9")
+    row.get_by_role("button", name="Promote").click()
+    refusal = row.locator(".promote-result.error")
+    refusal.wait_for(timeout=WAIT_MS)
+    assert refusal.inner_text().startswith("refused:")
+    assert "accuracy" in refusal.inner_text()
+    page.screenshot(path=shots / "promotion-refused.png", full_page=True)
+
+    row.locator("input[name=require]").fill("metrics.accuracy >= 0.5")
+    row.get_by_role("button", name="Promote").click()
+    row.locator(".promote-result.ok").wait_for(timeout=WAIT_MS)
+    page.locator("#versions tr[data-version='1'] .tag", has_text="production").wait_for()
+    page.screenshot(path=shots / "promotion-accepted.png", full_page=True)
+
+
+def test_headrace_dashboard_prints_the_url_of_the_running_platform(
+    platform: Platform, tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [*CLI, "dashboard", "--print", "--home", str(tmp_path), "--nats-url", platform.url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == platform.base + "/"
+    assert '<div id="app">' in httpx.get(done.stdout.strip()).text

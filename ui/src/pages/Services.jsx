@@ -1,0 +1,106 @@
+// Inference services: state, URL, revisions, traffic split and replicas; a service's page
+// follows its InferenceServiceUpdated events live.
+import { useEffect } from 'preact/hooks';
+import { useRoute, useLocation } from 'preact-iso';
+import { get, subscribe } from '../api.js';
+import { ErrorBox, Loading, State, Time, enc, useLoad } from '../components/common.jsx';
+
+export function Services() {
+  const services = useLoad(() => get('/inferenceservices', { namespace: '' }), []);
+  return (
+    <section>
+      <h1>Inference services</h1>
+      <ErrorBox error={services.error} />
+      <Loading loading={services.loading} />
+      {services.data && (
+        <table class="list" id="services">
+          <thead><tr><th>Name</th><th>Namespace</th><th>State</th><th>Model</th><th>Traffic</th><th>URL</th></tr></thead>
+          <tbody>
+            {services.data.services.map((s) => (
+              <tr key={`${s.namespace}/${s.name}`}>
+                <td><a href={`/services/${enc(s.name)}?namespace=${enc(s.namespace)}`}>{s.name}</a></td>
+                <td>{s.namespace}</td>
+                <td><State state={s.state} /></td>
+                <td>{s.model ? `${s.model}${s.alias ? `@${s.alias}` : ''}` : s.storage_uri}</td>
+                <td><Traffic traffic={s.traffic} /></td>
+                <td class="small">{s.url}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {services.data && !services.data.services.length && <p class="muted">No inference services.</p>}
+    </section>
+  );
+}
+
+function Traffic({ traffic }) {
+  return (
+    <div class="traffic">
+      {(traffic || []).map((t) => (
+        <div key={t.revision} class={`share ${t.tag}`} style={{ width: `${Math.max(t.percent, 4)}%` }} title={`${t.revision}: ${t.percent}%`}>
+          {t.percent}%
+        </div>
+      ))}
+    </div>
+  );
+}
+
+export function ServiceDetail() {
+  const { params } = useRoute();
+  const { query } = useLocation();
+  const namespace = query.namespace || 'default';
+  const service = useLoad(() => get(`/inferenceservices/${enc(params.name)}`, { namespace }), [params.name, namespace]);
+  useEffect(
+    () =>
+      subscribe('/events', { type_prefix: 'io.headrace.inferenceservice.' }, (type, event) => {
+        const view = event?.data?.service;
+        if (view && view.name === params.name && view.namespace === namespace) service.setData(() => view);
+      }),
+    [params.name, namespace],
+  );
+  const s = service.data;
+  return (
+    <section>
+      <h1>
+        Inference service {params.name} {s && <State state={s.state} />}
+      </h1>
+      <ErrorBox error={service.error} />
+      <Loading loading={service.loading && !s} />
+      {s && (
+        <>
+          <p class="muted">
+            {s.url} · {s.model_format} · protocol {s.protocol_version} · replicas {s.min_replicas}–{s.max_replicas} · generation {s.generation}
+          </p>
+          {s.error && <div class="error">{s.error}</div>}
+          <h2>Traffic</h2>
+          <Traffic traffic={s.traffic} />
+          <table class="list">
+            <thead><tr><th>Revision</th><th>Tag</th><th>Percent</th><th>Ready</th></tr></thead>
+            <tbody>
+              {s.traffic.map((t) => (
+                <tr key={t.revision}><td>{t.revision}</td><td>{t.tag}</td><td>{t.percent}%</td><td>{t.ready ? 'yes' : 'no'}</td></tr>
+              ))}
+            </tbody>
+          </table>
+          <h2>Revisions</h2>
+          <table class="list" id="revisions">
+            <thead><tr><th>Revision</th><th>State</th><th>Model</th><th>Replicas (ready/wanted)</th><th>Created</th><th>Reason</th></tr></thead>
+            <tbody>
+              {s.revisions.map((r) => (
+                <tr key={r.name}>
+                  <td>{r.name}</td>
+                  <td><State state={r.state} /></td>
+                  <td>{r.storage_uri}</td>
+                  <td>{r.ready_replicas}/{r.replicas}</td>
+                  <td><Time at={r.created_at} /></td>
+                  <td>{r.reason}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </section>
+  );
+}
