@@ -206,10 +206,10 @@ def test_unknown_things_are_404_with_the_reason(api: Api) -> None:
     assert api.refused("/pipelines", 404) == (
         "no such path /api/v1/pipelines: the API is described at /api/v1/docs"
     )
-    response = api.http.post(f"{api.base}/runs")
+    response = api.http.post(f"{api.base}/experiments")
     assert (response.status_code, response.json()) == (
         405,
-        {"error": "POST is not allowed on /api/v1/runs: use GET"},
+        {"error": "POST is not allowed on /api/v1/experiments: use GET"},
     )
 
 
@@ -227,6 +227,15 @@ def test_the_openapi_document_lists_every_route(api: Api) -> None:
         "/api/v1/models/{name}/versions",
         "/api/v1/inferenceservices",
         "/api/v1/inferenceservices/{name}",
+        "/api/v1/events",
+        "/api/v1/runs/{run_id}/cancel",
+        "/api/v1/runs/{run_id}/rerun",
+        "/api/v1/models/{name}/promote",
+        "/api/v1/tuning/experiments",
+        "/api/v1/tuning/experiments/{name}",
+        "/api/v1/tuning/experiments/{name}/trials",
+        "/api/v1/jobs",
+        "/api/v1/jobs/{name}",
     }
     runs = document["paths"]["/api/v1/runs"]["get"]
     assert {p["name"] for p in runs["parameters"]} >= {"state", "label", "page_token", "limit"}

@@ -13,10 +13,12 @@ import logging
 from headrace_runtime import Service
 
 from .app import PREFIX, create_app
+from .deps import ApiDeps
+from .live import LiveHub
 from .server import HttpServer
 from .settings import HttpSettings
 
-__all__ = ["HttpServer", "HttpSettings", "create_app", "register"]
+__all__ = ["ApiDeps", "HttpServer", "HttpSettings", "LiveHub", "create_app", "register"]
 
 log = logging.getLogger("headrace.metadata.api")
 
@@ -26,18 +28,32 @@ def register(service: Service, settings: HttpSettings) -> None:
     if not settings.enabled:
         return
     server: HttpServer | None = None
+    live: LiveHub | None = None
 
     @service.on_start
     async def start() -> None:
-        nonlocal server
+        nonlocal server, live
         assert service.engine is not None
-        server = HttpServer(create_app(service.engine, version=service.version), settings)
+        assert service.bus is not None
+        live = LiveHub()
+        await live.start(service.bus.connection)
+        deps = ApiDeps(
+            service.engine,
+            bus=service.bus,
+            live=live,
+            s3=service.settings.s3_options(),
+            answer_timeout=settings.answer_timeout,
+        )
+        app = create_app(service.engine, version=service.version, deps=deps)
+        server = HttpServer(app, settings)
         url = await server.start()
         service.endpoints["http"] = url + PREFIX
         log.info("%s: HTTP API at %s%s", service.instance, url, PREFIX)
 
     @service.on_stop
     async def stop() -> None:
+        if live is not None:
+            await live.stop()  # ends the event streams, so the server can stop
         if server is not None:
             await server.stop()
         service.endpoints.pop("http", None)

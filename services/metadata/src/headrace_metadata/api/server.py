@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from .settings import HttpSettings
 
 log = logging.getLogger("headrace.metadata.api")
+GRACE_SECONDS = 5
 
 
 class _Embedded(uvicorn.Server):
@@ -83,7 +84,12 @@ class HttpServer:
         """Listen and serve; the base URL (``http://host:port``) once requests are taken."""
         self._socket = bind(self._settings.host, self._settings.port)
         config = uvicorn.Config(
-            self._app, lifespan="off", access_log=False, log_level="warning", log_config=None
+            self._app,
+            lifespan="off",
+            access_log=False,
+            log_level="warning",
+            log_config=None,
+            timeout_graceful_shutdown=GRACE_SECONDS,  # a stream a client holds open
         )
         self._server = _Embedded(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[self._socket]))
