@@ -29,7 +29,7 @@ function Nav() {
       <a class="brand" href="/runs">Headrace</a>
       <nav>
         {SECTIONS.map(([href, label]) => (
-          <a key={href} href={href} class={here.startsWith(href) ? 'active' : ''}>
+          <a key={href} href={href} class={here.startsWith(href) || (here === '/' && href === '/runs') ? 'active' : ''}>
             {label}
           </a>
         ))}

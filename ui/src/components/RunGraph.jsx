@@ -63,7 +63,7 @@ export function RunGraph({ steps, lineage, selected, onSelect }) {
   const shape = useRef('');
 
   useEffect(() => {
-    cy.current = cytoscape({ container: box.current, style: STYLE, wheelSensitivity: 0.3, minZoom: 0.2, maxZoom: 2 });
+    cy.current = cytoscape({ container: box.current, style: STYLE, wheelSensitivity: 0.3, minZoom: 0.2, maxZoom: 1.3 });
     cy.current.on('tap', 'node.step', (event) => onSelect(event.target.data('step')));
     return () => cy.current.destroy();
   }, []);
