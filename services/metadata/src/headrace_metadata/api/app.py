@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from . import actions, errors, events, promote, proxies
+from . import actions, errors, events, logs, previews, promote, proxies
 from .deps import ApiDeps
 from .routes import router
 
@@ -36,4 +36,6 @@ def create_app(engine: Engine, *, version: str = "0.1.0", deps: ApiDeps | None =
     app.include_router(actions.router(deps))
     app.include_router(promote.router(deps))
     app.include_router(proxies.router(deps))
+    app.include_router(logs.router(deps))
+    app.include_router(previews.router(deps))
     return app
