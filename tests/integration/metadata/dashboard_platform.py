@@ -97,7 +97,7 @@ class Events:
     """``GET /events`` read in a background thread; :meth:`wait` for what has arrived.
     Connected (the ``: listening`` comment read) once the constructor returns."""
 
-    def __init__(self, url: str, params: dict[str, str]) -> None:
+    def __init__(self, url: str, params: dict[str, str], *, first_comment: bool = True) -> None:
         self.received: list[dict[str, Any]] = []  # {"event", "id", "data"} per event
         self.comments: list[str] = []
         self.ended = False
@@ -110,7 +110,8 @@ class Events:
         assert self._response.headers["content-type"].startswith("text/event-stream")
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
-        self.wait(lambda: bool(self.comments), what="the stream's first comment")
+        if first_comment:
+            self.wait(lambda: bool(self.comments), what="the stream's first comment")
 
     def _read(self) -> None:
         fields: dict[str, str] = {}

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from .. import dashboard
-from . import actions, errors, events, promote, proxies
+from . import actions, errors, events, logs, previews, promote, proxies
 from .deps import ApiDeps
 from .routes import router
 
@@ -38,5 +38,7 @@ def create_app(engine: Engine, *, version: str = "0.1.0", deps: ApiDeps | None =
     app.include_router(actions.router(deps))
     app.include_router(promote.router(deps))
     app.include_router(proxies.router(deps))
+    app.include_router(logs.router(deps))
+    app.include_router(previews.router(deps))
     dashboard.install(app)  # last: its fallback answers paths no route above takes
     return app
