@@ -115,6 +115,11 @@ def test_a_run_submitted_from_the_ui_goes_live_to_succeeded_with_its_log_and_con
     log = page.locator("#step-log")
     log.filter(has_text="prepared row 5").wait_for(timeout=WAIT_MS)
     assert "prepared row 0" in log.inner_text()
+    # Its dataset's head, as a table.
+    head = page.locator(".table-preview")
+    head.wait_for()
+    assert head.locator("thead th").all_inner_texts() == ["x", "label"]
+    assert head.locator("tbody tr").nth(5).locator("td").all_inner_texts() == ["5", "1"]
 
     # The training step's confusion matrix, as a heat-map table, and its other artifacts.
     page.get_by_role("button", name="Re-run").wait_for()

@@ -19,26 +19,42 @@ export function ArtifactPreview({ artifact }) {
 
 export function Preview({ preview }) {
   const p = preview || {};
+  const more = p.truncated ? <p class="muted small">(cut short: more is stored)</p> : null;
   switch (p.kind) {
     case 'metrics':
-      return <MetricsTable metrics={p.metrics || {}} />;
+      return <MetricsTable metrics={p.metrics || []} />;
     case 'classification':
       return (
         <div class="classification">
-          {p.confusion_matrix && <ConfusionMatrix matrix={p.confusion_matrix} />}
-          {p.roc_curve && <RocCurve curve={p.roc_curve} />}
+          {p.matrix?.length > 0 && <ConfusionMatrix categories={p.categories || []} matrix={p.matrix} />}
+          {p.roc?.length > 0 && <RocCurve curve={p.roc} />}
         </div>
       );
     case 'html':
-      return <iframe class="html-preview" sandbox="" srcdoc={p.html ?? p.text ?? ''} title="HTML artifact" />;
+      return (
+        <>
+          <iframe class="html-preview" sandbox="" srcdoc={p.content || ''} title="HTML artifact" />
+          {more}
+        </>
+      );
     case 'markdown':
-      return <div class="markdown" dangerouslySetInnerHTML={{ __html: safeMarkdown(p.markdown ?? p.text ?? '') }} />;
+      return (
+        <>
+          <div class="markdown" dangerouslySetInnerHTML={{ __html: safeMarkdown(p.content || '') }} />
+          {more}
+        </>
+      );
     case 'table':
-      return <DataTable columns={p.columns || []} rows={p.rows || []} total={p.total_rows ?? p.total} />;
+      return <DataTable columns={p.columns || []} rows={p.rows || []} truncated={p.truncated} />;
     case 'text':
-      return <pre class="text-preview">{p.text}</pre>;
+      return (
+        <>
+          <pre class="text-preview">{p.content}</pre>
+          {more}
+        </>
+      );
     default:
-      return <p class="muted">{p.reason || p.message || `no preview (${p.kind || 'unknown'}${p.size ? `, ${p.size} bytes` : ''})`}</p>;
+      return <p class="muted small">no preview ({p.is_dir ? 'a folder' : 'binary'}{p.size ? `, ${p.size} bytes` : ''})</p>;
   }
 }
 
@@ -48,23 +64,22 @@ function safeMarkdown(text) {
   return marked.parse(escaped, { async: false });
 }
 
+// [{name, value}, ...]
 function MetricsTable({ metrics }) {
   return (
     <table class="kv metrics">
       <tbody>
-        {Object.entries(metrics).map(([k, v]) => (
-          <tr key={k}><th>{k}</th><td>{number(v)}</td></tr>
+        {metrics.map((m) => (
+          <tr key={m.name}><th>{m.name}</th><td>{number(m.value)}</td></tr>
         ))}
       </tbody>
     </table>
   );
 }
 
-// {categories: [...], rows: [[...], ...]} (rows: true class, columns: predicted)
-export function ConfusionMatrix({ matrix }) {
-  const categories = matrix.categories || matrix.annotationSpecs?.map((a) => a.displayName) || [];
-  const rows = (matrix.rows || []).map((r) => (Array.isArray(r) ? r : r.row || []));
-  const max = Math.max(1, ...rows.flat());
+// One row per actual category, one column per predicted one.
+export function ConfusionMatrix({ categories, matrix }) {
+  const max = Math.max(1, ...matrix.flat());
   return (
     <table class="confusion" id="confusion-matrix">
       <caption>Confusion matrix (rows: actual, columns: predicted)</caption>
@@ -75,14 +90,14 @@ export function ConfusionMatrix({ matrix }) {
         </tr>
       </thead>
       <tbody>
-        {rows.map((row, i) => (
+        {matrix.map((row, i) => (
           <tr key={i}>
             <th>{categories[i] ?? i}</th>
             {row.map((n, j) => {
               const shade = n / max;
               return (
                 <td key={j} style={{ background: `rgba(47, 126, 224, ${shade})`, color: shade > 0.55 ? '#fff' : '#111' }}>
-                  {n}
+                  {number(n)}
                 </td>
               );
             })}
@@ -95,7 +110,7 @@ export function ConfusionMatrix({ matrix }) {
 
 // [{fpr, tpr, threshold}, ...]
 function RocCurve({ curve }) {
-  const points = (curve || []).map((p) => [p.fpr ?? p.falsePositiveRate ?? p[0], p.tpr ?? p.recall ?? p[1]]);
+  const points = [...curve].sort((a, b) => a.fpr - b.fpr || a.tpr - b.tpr).map((p) => [p.fpr, p.tpr]);
   const option = {
     title: { text: 'ROC curve', textStyle: { fontSize: 13 } },
     tooltip: { trigger: 'axis' },
@@ -109,18 +124,18 @@ function RocCurve({ curve }) {
   return <Chart option={option} height={260} id="roc-curve" />;
 }
 
-function DataTable({ columns, rows, total }) {
+function DataTable({ columns, rows, truncated }) {
   return (
     <div class="table-preview">
       <table class="list">
         <thead><tr>{columns.map((c) => <th key={c}>{c}</th>)}</tr></thead>
         <tbody>
           {rows.map((row, i) => (
-            <tr key={i}>{(Array.isArray(row) ? row : columns.map((c) => row[c])).map((v, j) => <td key={j}>{String(v ?? '')}</td>)}</tr>
+            <tr key={i}>{row.map((v, j) => <td key={j}>{String(v ?? '')}</td>)}</tr>
           ))}
         </tbody>
       </table>
-      {total !== undefined && <p class="muted small">first {rows.length} of {total} rows</p>}
+      <p class="muted small">{truncated ? `the first ${rows.length} rows` : `${rows.length} rows`}</p>
     </div>
   );
 }

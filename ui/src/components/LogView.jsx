@@ -32,11 +32,11 @@ export function LogView({ runId, stepId, state }) {
           `/runs/${enc(runId)}/steps/${enc(stepId)}/log/stream`,
           { offset: String(chunk.size) },
           (name, data) => {
-            if (name === 'end' || name === 'complete') setStatus('complete');
-            else if (data && typeof data === 'object') {
-              if (typeof data.text === 'string') setText((t) => t + data.text);
-              if (data.complete) setStatus('complete');
-            } else if (typeof data === 'string') setText((t) => t + data);
+            if (name === 'log' && data && typeof data.text === 'string') setText((t) => t + data.text);
+            else if (name === 'end') {
+              setStatus('complete');
+              stop();
+            }
           },
         );
       },
