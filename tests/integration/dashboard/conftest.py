@@ -1,5 +1,5 @@
 """Fixtures of the dashboard's browser tests: one real platform per module (nats-server,
-scheduler, trainer, and the metadata service serving the API and the dashboard on a free
+scheduler, trainer, tuner, and the metadata service serving the API and the dashboard on a free
 port), Debian's chromium driven by Playwright, and a folder for screenshots.
 
 Without chromium every test here is skipped, and the run's summary says so plainly."""
@@ -20,6 +20,7 @@ from headrace_testing import nats_for_test, service_settings
 from headrace_testing.background import Background
 from headrace_trainer.app import build as build_trainer
 from headrace_trainer.config import TrainerSettings
+from headrace_tuner.app import build as build_tuner
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "dashboard"
 _skipped: list[str] = []
@@ -66,6 +67,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         try:
             running.start(build_scheduler(settings))
             running.start(build_trainer(settings, trainer=TrainerSettings(concurrency=4)))
+            running.start(build_tuner(settings))
             running.metadata = running.start(build_metadata(settings, http=HttpSettings(port=0)))
             yield running
         finally:

@@ -15,14 +15,27 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+import yaml
 from conftest import Platform
 from dashboard_pipelines import ACCURACY, MODEL, demo
 from kfp import compiler
+
+from headrace_contracts import CreateExperiment
 
 pytestmark = pytest.mark.timeout(300)
 WAIT_MS = 120_000
 CLI = (sys.executable, "-m", "headrace.cli")
 T = TypeVar("T")
+EXPERIMENT = Path(__file__).parents[3] / "examples" / "tuning" / "random-quadratic.yaml"
+# How many trial rows the experiment page showed, each time the table changed.
+RECORD_TRIALS = """() => {
+  window.__notReloaded = true;
+  window.__trialRows = [document.querySelectorAll('#trials tbody tr').length];
+  new MutationObserver(() => {
+    const n = document.querySelectorAll('#trials tbody tr').length;
+    if (n !== window.__trialRows[window.__trialRows.length - 1]) window.__trialRows.push(n);
+  }).observe(document.body, { childList: true, subtree: true });
+}"""
 
 # Every snapshot of the graph's step states, kept by the page as they change.
 RECORD_STATES = """() => {
@@ -204,3 +217,43 @@ def test_headrace_dashboard_prints_the_url_of_the_running_platform(
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == platform.base + "/"
     assert '<div id="app">' in httpx.get(done.stdout.strip()).text
+
+
+def test_an_experiment_page_follows_its_trials_live_with_history_and_parallel_coordinates(
+    platform: Platform, page: Any, shots: Path
+) -> None:
+    spec = yaml.safe_load(EXPERIMENT.read_text())
+    name = spec["metadata"]["name"]
+    # The page is open before the experiment exists: all it shows comes from live events.
+    page.goto(f"{platform.base}/experiments/{name}")
+    page.evaluate(RECORD_TRIALS)
+    platform.publish(CreateExperiment(experiment_id=f"default/{name}", spec=spec))
+
+    done = eventually(
+        lambda: httpx.get(f"{platform.base}/api/v1/tuning/experiments/{name}").json(),
+        lambda view: view.get("state") in ("SUCCEEDED", "FAILED"),
+    )
+    assert done["state"] == "SUCCEEDED", done
+    created = done["trials_created"]
+    page.wait_for_function(
+        """(n) => {
+          const rows = [...document.querySelectorAll('#trials tbody tr')];
+          const run = document.querySelector('h1 .state');
+          return rows.length === n && run && run.dataset.state === 'SUCCEEDED'
+            && rows.every((r) => r.querySelector('.state').dataset.state !== 'RUNNING');
+        }""",
+        arg=created,
+        timeout=WAIT_MS,
+    )
+    assert page.evaluate("window.__notReloaded") is True
+    counts = page.evaluate("window.__trialRows")
+    assert counts[0] == 0
+    assert counts[-1] == created
+    page.locator("#history canvas").wait_for()
+    page.locator("#parallel canvas").wait_for()
+    best = done["best_trial"]["objective_value"]
+    assert f"best {best:.4g}" in page.locator("section > p.muted").first.inner_text()
+    page.screenshot(path=shots / "experiment.png", full_page=True)
+
+    page.goto(f"{platform.base}/experiments")
+    page.locator("#experiments a", has_text=name).wait_for()

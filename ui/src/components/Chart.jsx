@@ -15,7 +15,9 @@ export function Chart({ option, height = 280, id }) {
     };
   }, []);
   useEffect(() => {
-    chart.current.setOption(option, { notMerge: true });
+    // No animation: live data would be caught mid-transition, and it costs time with
+    // thousands of points.
+    chart.current.setOption({ animation: false, ...option }, { notMerge: true });
   }, [option]);
   return <div class="chart" id={id} ref={box} style={{ height: `${height}px` }} />;
 }

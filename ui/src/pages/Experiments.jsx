@@ -68,6 +68,7 @@ export function ExperimentDetail() {
   const [error, setError] = useState(null);
   const [page, setPage] = useState(0);
   const cursor = useRef('');
+  const held = useRef(new Map()); // the trials shown, for loads started from event handlers
   const busy = useRef(false);
   const again = useRef(false);
 
@@ -80,14 +81,13 @@ export function ExperimentDetail() {
     }
     busy.current = true;
     try {
-      const start = full ? '' : firstUnfinished(trials, cursor.current);
+      const start = full ? '' : firstUnfinished(held.current, cursor.current);
       const { trials: found, token } = await trialsAfter(name, namespace, start);
       cursor.current = token;
-      setTrials((old) => {
-        const next = full ? new Map() : new Map(old);
-        for (const t of found) next.set(t.number, t);
-        return next;
-      });
+      const next = full ? new Map() : new Map(held.current);
+      for (const t of found) next.set(t.number, t);
+      held.current = next;
+      setTrials(next);
       setError(null);
     } catch (e) {
       setError(e);
@@ -104,15 +104,23 @@ export function ExperimentDetail() {
     cursor.current = '';
     load(true);
     let timer = null;
-    return subscribe('/events', { type_prefix: 'io.headrace.trial.' }, (type, event) => {
-      const d = event?.data || {};
-      if (d.experiment && d.experiment !== name && d.experiment_name !== name) return;
+    const mine = (event) => {
+      const id = event?.data?.experiment_id;
+      if (id && id !== `${namespace}/${name}`) return;
       clearTimeout(timer);
       timer = setTimeout(() => {
         load(false);
         experiment.reload();
       }, 300);
-    });
+    };
+    const stops = [
+      subscribe('/events', { type_prefix: 'io.headrace.trial.' }, (type, event) => mine(event)),
+      subscribe('/events', { type_prefix: 'io.headrace.experiment.' }, (type, event) => mine(event)),
+    ];
+    return () => {
+      clearTimeout(timer);
+      stops.forEach((stop) => stop());
+    };
   }, [name, namespace]);
 
   const e = experiment.data?.experiment || experiment.data;
@@ -121,7 +129,7 @@ export function ExperimentDetail() {
   return (
     <section>
       <h1>Experiment {name} {e && <State state={e.state} />}</h1>
-      <ErrorBox error={experiment.error || error} />
+      <ErrorBox error={(!e && experiment.error) || error} />
       {e && (
         <p class="muted">
           {e.algorithm} · {e.objective_type} {e.objective_metric}
@@ -140,7 +148,7 @@ export function ExperimentDetail() {
           {sorted.slice(page * SHOWN, (page + 1) * SHOWN).map((t) => (
             <tr key={t.number}>
               <td>{t.number}</td><td>{t.name}</td><td><State state={t.state} /></td><td>{number(t.objective_value)}</td>
-              <td class="small">{Object.entries(t.parameters).map(([k, v]) => `${k}=${v}`).join(' ')}</td>
+              <td class="small">{Object.entries(t.parameters).map(([k, v]) => `${k}=${short(v)}`).join(' ')}</td>
               <td><Time at={t.finished_at} /></td>
             </tr>
           ))}
@@ -212,4 +220,10 @@ function Parallel({ trials, metric }) {
     };
   }, [trials, metric]);
   return <Chart option={option} id="parallel" />;
+}
+
+// A parameter as the table shows it: numbers to 4 significant digits, the rest as given.
+function short(value) {
+  const n = Number(value);
+  return value !== '' && !isNaN(n) && !Number.isInteger(n) ? n.toPrecision(4) : value;
 }
