@@ -138,3 +138,10 @@ def test_refused_run_actions_say_why(dash: Dash, napping_spec: dict[str, Any]) -
         assert "no run 'no-such-run'" in dash.error(unknown, 404)
     wrong_method = dash.http.get(f"{dash.base}/runs/x/cancel")
     assert "use POST" in dash.error(wrong_method, 405)
+
+
+def test_the_tuner_proxy_names_the_missing_tuner(dash: Dash) -> None:
+    reason = dash.error(dash.get("/tuning/experiments"), 503)
+    assert reason.startswith("no tuner answers on NATS (ListExperiments)")
+    assert "`headrace up`" in reason
+    assert "headrace-tuner" in reason
