@@ -4,7 +4,9 @@ client of the API, and a reader of its Server-Sent Events in a thread of its own
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -149,6 +151,22 @@ class Events:
         return [e for e in self.received if e["data"]["data"].get("run_id") == run_id]
 
     def close(self) -> None:
+        """Hang up (the reader thread, blocked reading, wakes as the socket shuts)."""
+        stream = self._response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self._thread.join(timeout=10)
+        assert not self._thread.is_alive(), "the event reader did not stop"
         self._response.close()
         self._http.close()
-        self._thread.join(timeout=10)
+
+
+def first_comment(url: str) -> str:
+    """The first comment of the event stream at ``url``, read and hung up in this thread."""
+    with httpx.Client(timeout=30) as http, http.stream("GET", url) as response:
+        for line in response.iter_lines():
+            if line.startswith(":"):
+                return line[1:].strip()
+    raise AssertionError(f"{url} sent no comment")

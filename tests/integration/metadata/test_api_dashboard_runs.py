@@ -4,13 +4,14 @@ cancelling and re-running runs over HTTP; and their refusals (400, 404, 409)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import yaml
 from dashboard_pipelines import artifacts, napping
-from dashboard_platform import Dash, dashboard_platform, eventually
+from dashboard_platform import Dash, dashboard_platform, eventually, first_comment
 
 from headrace.run_source import load_source
 
@@ -73,15 +74,13 @@ def test_events_of_a_run_arrive_live_in_order_and_filtered(dash: Dash, artifacts
 
 
 def test_a_closed_stream_frees_its_listener(dash: Dash) -> None:
-    first = dash.events()
-    assert first.comments[0] == "listening (1 connected)"
-    first.close()
-    for _ in range(100):  # the server notices the closed connection a moment later
-        probe = dash.events()
-        count = probe.comments[0]
-        probe.close()
+    url = f"{dash.base}/events"
+    assert first_comment(url) == "listening (1 connected)"
+    for _ in range(200):  # the server notices the closed connection a moment later
+        count = first_comment(url)
         if count == "listening (1 connected)":
             return
+        time.sleep(0.05)
     raise AssertionError(f"the closed streams' listeners stay: {count}")
 
 
@@ -138,3 +137,10 @@ def test_refused_run_actions_say_why(dash: Dash, napping_spec: dict[str, Any]) -
         assert "no run 'no-such-run'" in dash.error(unknown, 404)
     wrong_method = dash.http.get(f"{dash.base}/runs/x/cancel")
     assert "use POST" in dash.error(wrong_method, 405)
+
+
+def test_the_tuner_proxy_names_the_missing_tuner(dash: Dash) -> None:
+    reason = dash.error(dash.get("/tuning/experiments"), 503)
+    assert reason.startswith("no tuner answers on NATS (ListExperiments)")
+    assert "`headrace up`" in reason
+    assert "headrace-tuner" in reason
