@@ -48,3 +48,21 @@ def train(
 def demo(rows: int = 4) -> None:
     data = prepare(rows=rows)
     train(data=data.outputs["data"])
+
+
+@dsl.component
+def double(x: int) -> int:
+    return 2 * x
+
+
+@dsl.component
+def announce(text: str) -> None:
+    print(text)
+
+
+@dsl.pipeline(name="dash-groups")
+def groups(threshold: int = 1) -> None:
+    with dsl.ParallelFor(items=[1, 2]) as item:
+        double(x=item)
+    with dsl.If(threshold > 0):
+        announce(text="above")

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import yaml
 from conftest import Platform
-from dashboard_pipelines import ACCURACY, MODEL, demo
+from dashboard_pipelines import ACCURACY, MODEL, demo, groups
 from kfp import compiler
 
 from headrace_contracts import CreateExperiment
@@ -257,3 +257,32 @@ def test_an_experiment_page_follows_its_trials_live_with_history_and_parallel_co
 
     page.goto(f"{platform.base}/experiments")
     page.locator("#experiments a", has_text=name).wait_for()
+
+
+def test_a_runs_loops_and_conditions_are_drawn_as_boxes_around_their_steps(
+    platform: Platform, page: Any, shots: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "dash-groups.yaml"
+    compiler.Compiler().compile(groups, str(path))
+    submitted = httpx.post(
+        f"{platform.base}/api/v1/runs", json={"pipeline": path.read_text()}, timeout=30
+    )
+    assert submitted.status_code == 202, submitted.text
+    page.goto(f"{platform.base}/runs/{submitted.json()['run_id']}")
+    page.wait_for_function(ALL_SUCCEEDED, arg=3, timeout=WAIT_MS)
+    page.screenshot(path=shots / "groups.png", full_page=True)
+
+    graph = page.locator("#run-graph")
+    steps = json.loads(graph.get_attribute("data-states"))
+    boxes = json.loads(graph.get_attribute("data-groups"))
+    assert sorted(steps) == [
+        "condition-3/announce",
+        "for-loop-2[0]/double",
+        "for-loop-2[1]/double",
+    ]
+    assert boxes == {
+        "condition-3": "condition: condition-3",
+        "for-loop-2": "loop: for-loop-2",
+        "for-loop-2[0]": "iteration 0",
+        "for-loop-2[1]": "iteration 1",
+    }

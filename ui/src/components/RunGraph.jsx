@@ -87,6 +87,9 @@ export function RunGraph({ steps, lineage, selected, onSelect }) {
     if (selected) graph.getElementById(`s:${selected}`).select();
     // For the browser tests and anyone scripting the page: each step's state, by step id.
     box.current.dataset.states = JSON.stringify(Object.fromEntries(steps.map((s) => [s.step_id, s.state])));
+    box.current.dataset.groups = JSON.stringify(
+      Object.fromEntries(graph.nodes('.group').map((n) => [n.id().slice(2), n.data('label')])),
+    );
   }, [steps, lineage, selected]);
 
   return <div class="graph" id="run-graph" ref={box} />;
