@@ -66,3 +66,16 @@ def groups(threshold: int = 1) -> None:
         double(x=item)
     with dsl.If(threshold > 0):
         announce(text="above")
+
+
+@dsl.component
+def wait_long() -> None:
+    import time
+
+    print("started waiting", flush=True)
+    time.sleep(300)  # until the run is cancelled
+
+
+@dsl.pipeline(name="dash-slow")
+def slow() -> None:
+    wait_long()

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import yaml
 from conftest import Platform
-from dashboard_pipelines import ACCURACY, MODEL, demo, groups
+from dashboard_pipelines import ACCURACY, MODEL, demo, groups, slow
 from kfp import compiler
 
 from headrace_contracts import CreateExperiment
@@ -259,16 +259,88 @@ def test_an_experiment_page_follows_its_trials_live_with_history_and_parallel_co
     page.locator("#experiments a", has_text=name).wait_for()
 
 
-def test_a_runs_loops_and_conditions_are_drawn_as_boxes_around_their_steps(
-    platform: Platform, page: Any, shots: Path, tmp_path: Path
-) -> None:
-    path = tmp_path / "dash-groups.yaml"
-    compiler.Compiler().compile(groups, str(path))
+def submit(platform: Platform, pipeline: Callable[..., Any], folder: Path) -> str:
+    """Run ``pipeline`` through the HTTP API (as the UI's form does); its run id."""
+    path = folder / "pipeline.yaml"
+    compiler.Compiler().compile(pipeline, str(path))
     submitted = httpx.post(
         f"{platform.base}/api/v1/runs", json={"pipeline": path.read_text()}, timeout=30
     )
     assert submitted.status_code == 202, submitted.text
-    page.goto(f"{platform.base}/runs/{submitted.json()['run_id']}")
+    return str(submitted.json()["run_id"])
+
+
+def test_a_running_steps_log_streams_and_the_run_is_cancelled_and_rerun_from_the_ui(
+    platform: Platform, page: Any, shots: Path, tmp_path: Path
+) -> None:
+    run_id = submit(platform, slow, tmp_path)
+    page.goto(f"{platform.base}/runs/{run_id}")
+    page.click("a[data-step=wait-long]", timeout=WAIT_MS)
+    page.locator("#step-log").filter(has_text="started waiting").wait_for(timeout=WAIT_MS)
+    assert page.locator("#step-panel .state").get_attribute("data-state") == "RUNNING"
+    assert "streaming" in page.locator(".log").inner_text()
+    page.screenshot(path=shots / "log-streaming.png", full_page=True)
+
+    page.get_by_role("button", name="Cancel").click()
+    page.wait_for_function(
+        "() => document.querySelector('h1 .state').dataset.state === 'CANCELLED'",
+        timeout=WAIT_MS,
+    )
+    page.locator(".log", has_text="complete").wait_for(timeout=WAIT_MS)
+    page.screenshot(path=shots / "cancelled.png", full_page=True)
+
+    page.get_by_role("button", name="Re-run").click()
+    page.wait_for_url(lambda url: "/runs/" in url and not url.endswith(run_id), timeout=WAIT_MS)
+    again = page.url.rsplit("/", 1)[1]
+    page.wait_for_function(
+        "() => ['PENDING', 'RUNNING'].includes(document.querySelector('h1 .state')?.dataset.state)",
+        timeout=WAIT_MS,
+    )
+    assert page.locator("h1").inner_text().startswith("dash-slow")
+    cancelled = httpx.post(f"{platform.base}/api/v1/runs/{again}/cancel", timeout=30)
+    assert cancelled.status_code in (200, 202), cancelled.text
+
+
+def test_the_runs_page_filters_and_sorts_on_the_server(
+    platform: Platform, page: Any, shots: Path, tmp_path: Path
+) -> None:
+    run_id = submit(platform, groups, tmp_path)
+    other = submit(platform, demo, tmp_path)  # of another pipeline: filtered out
+    for one in (run_id, other):
+        eventually(
+            lambda one=one: httpx.get(f"{platform.base}/api/v1/runs/{one}").json(),
+            lambda run: run.get("state") == "SUCCEEDED",
+        )
+    page.goto(platform.base + "/runs")
+    page.locator(f"#runs tr[data-run='{other}']").wait_for()
+    page.locator(f"#runs tr[data-run='{run_id}']").wait_for()
+    page.fill("input[name=pipeline]", "dash-groups")
+    page.select_option("select[name=state]", "SUCCEEDED")
+    page.wait_for_function(
+        """() => {
+          const rows = [...document.querySelectorAll('#runs tbody tr')];
+          return rows.length > 0 && rows.every((r) => r.children[2].textContent === 'dash-groups'
+            && r.querySelector('.state').dataset.state === 'SUCCEEDED');
+        }""",
+        timeout=WAIT_MS,
+    )
+    page.select_option("select[name=sort]", "duration")
+    page.check("input[name=asc]")
+    page.locator(f"#runs tr[data-run='{run_id}']").wait_for()
+    page.screenshot(path=shots / "runs-filtered.png", full_page=True)
+    assert page.input_value("input[name=pipeline]") == "dash-groups"
+    expected = httpx.get(
+        f"{platform.base}/api/v1/runs",
+        params={"pipeline": "dash-groups", "state": "SUCCEEDED", "sort": "duration", "asc": "true"},
+    ).json()
+    shown = page.locator("#runs tbody tr").evaluate_all("rows => rows.map((r) => r.dataset.run)")
+    assert shown == [run["run_id"] for run in expected["runs"]]
+
+
+def test_a_runs_loops_and_conditions_are_drawn_as_boxes_around_their_steps(
+    platform: Platform, page: Any, shots: Path, tmp_path: Path
+) -> None:
+    page.goto(f"{platform.base}/runs/{submit(platform, groups, tmp_path)}")
     page.wait_for_function(ALL_SUCCEEDED, arg=3, timeout=WAIT_MS)
     page.screenshot(path=shots / "groups.png", full_page=True)
 

@@ -36,9 +36,21 @@ export function Runs() {
     [],
   );
 
+  // Names typed in are applied once typing pauses (one request, not one per key).
+  const [typed, setTyped] = useState({ pipeline: '', experiment: '' });
+  useEffect(() => {
+    if (typed.pipeline === filters.pipeline && typed.experiment === filters.experiment) return;
+    const timer = setTimeout(() => {
+      setFilters((f) => ({ ...f, ...typed }));
+      setTokens(['']);
+    }, 300);
+    return () => clearTimeout(timer);
+  }, [typed.pipeline, typed.experiment]);
+  const type = (key) => (event) => setTyped({ ...typed, [key]: event.currentTarget.value });
+
   const change = (key) => (event) => {
     const value = event.currentTarget.type === 'checkbox' ? event.currentTarget.checked : event.currentTarget.value;
-    setFilters({ ...filters, [key]: value });
+    setFilters((f) => ({ ...f, [key]: value }));
     setTokens(['']);
   };
 
@@ -74,11 +86,11 @@ export function Runs() {
         </label>
         <label>
           Pipeline
-          <input name="pipeline" value={filters.pipeline} onChange={change('pipeline')} placeholder="name" />
+          <input name="pipeline" value={typed.pipeline} onInput={type('pipeline')} placeholder="name" />
         </label>
         <label>
           Experiment
-          <input name="experiment" value={filters.experiment} onChange={change('experiment')} placeholder="name" />
+          <input name="experiment" value={typed.experiment} onInput={type('experiment')} placeholder="name" />
         </label>
         <label>
           Sort by
