@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -258,6 +259,15 @@ def test_an_experiment_page_follows_its_trials_live_with_history_and_parallel_co
     page.goto(f"{platform.base}/experiments")
     page.locator("#experiments a", has_text=name).wait_for()
 
+    # Each trial ran as a training job: its page shows its replicas.
+    trial = done["best_trial"]["name"]
+    page.goto(f"{platform.base}/jobs")
+    page.locator("#jobs a", has_text=trial).click()
+    replica = page.locator("#replicas tbody tr").first
+    replica.wait_for()
+    assert replica.locator(".state").get_attribute("data-state") == "SUCCEEDED"
+    page.screenshot(path=shots / "training-job.png", full_page=True)
+
 
 def submit(platform: Platform, pipeline: Callable[..., Any], folder: Path) -> str:
     """Run ``pipeline`` through the HTTP API (as the UI's form does); its run id."""
@@ -358,3 +368,16 @@ def test_a_runs_loops_and_conditions_are_drawn_as_boxes_around_their_steps(
         "for-loop-2[0]": "iteration 0",
         "for-loop-2[1]": "iteration 1",
     }
+
+
+def test_an_artifacts_lineage_page_draws_what_made_it_and_what_came_of_it(
+    platform: Platform, page: Any, shots: Path, model_version: int
+) -> None:
+    version = httpx.get(f"{platform.base}/api/v1/models/{MODEL}/versions").json()["versions"]
+    uri = next(v["uri"] for v in version if v["version"] == model_version)
+    page.goto(f"{platform.base}/lineage?uri={quote(uri, safe='')}")
+    graph = page.locator("#lineage-graph[data-nodes]")
+    graph.wait_for(timeout=WAIT_MS)
+    names = set(json.loads(graph.get_attribute("data-nodes")).values())
+    assert {"prepare", "train", "data", "model"} <= names
+    page.screenshot(path=shots / "lineage.png", full_page=True)

@@ -68,6 +68,8 @@ function LineageGraph({ graph, onPick }) {
       layout: { name: 'dagre', rankDir: 'LR', nodeSep: 15, rankSep: 60 },
     });
     cy.on('tap', 'node', (e) => onPick(e.target.data('node')));
+    // What the graph holds, for scripts and the browser tests: node id -> label.
+    box.current.dataset.nodes = JSON.stringify(Object.fromEntries(graph.nodes.map((n) => [n.id, n.name || n.type])));
     return () => cy.destroy();
   }, [graph]);
   return <div class="graph" id="lineage-graph" ref={box} />;
