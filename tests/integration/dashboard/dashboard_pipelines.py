@@ -1,4 +1,5 @@
-"""The pipeline the dashboard's browser tests submit from the UI: it writes a dataset,
+"""The pipelines the dashboard's browser tests run. ``demo``, submitted from the UI, writes a
+dataset (once the file ``gate`` exists, when one is given),
 trains a "model" that it registers with a weak accuracy, and logs a confusion matrix, a ROC
 curve, a Markdown report and some log lines.
 
@@ -14,7 +15,14 @@ ACCURACY = 0.6
 
 
 @dsl.component
-def prepare(rows: int, data: Output[Dataset]) -> None:
+def prepare(rows: int, gate: str, data: Output[Dataset]) -> None:
+    import os
+    import time
+
+    # Held until the test opens the gate (a file), so it sees the step running.
+    deadline = time.monotonic() + 120
+    while gate and not os.path.exists(gate) and time.monotonic() < deadline:
+        time.sleep(0.05)
     with open(data.path, "w") as f:
         f.write("x,label\n")
         for i in range(rows):
@@ -45,8 +53,8 @@ def train(
 
 
 @dsl.pipeline(name="dash-demo")
-def demo(rows: int = 4) -> None:
-    data = prepare(rows=rows)
+def demo(rows: int = 4, gate: str = "") -> None:
+    data = prepare(rows=rows, gate=gate)
     train(data=data.outputs["data"])
 
 

@@ -114,7 +114,8 @@ export function ExperimentDetail() {
       }, 300);
     };
     const stops = [
-      subscribe('/events', { type_prefix: 'io.headrace.trial.' }, (type, event) => mine(event)),
+      // (Re)connecting reloads too: events published before then are not sent.
+      subscribe('/events', { type_prefix: 'io.headrace.trial.' }, (type, event) => mine(event), (s) => s === 'live' && mine({})),
       subscribe('/events', { type_prefix: 'io.headrace.experiment.' }, (type, event) => mine(event)),
     ];
     return () => {

@@ -1,6 +1,6 @@
 // Training jobs (PyTorchJob, TFJob, TrainJob): state, restarts, replicas and their logs,
 // and the metrics they reported.
-import { useEffect } from 'preact/hooks';
+import { useEffect, useRef } from 'preact/hooks';
 import { useRoute, useLocation } from 'preact-iso';
 import { get, subscribe } from '../api.js';
 import { ErrorBox, KeyValues, Loading, State, Time, enc, useLoad } from '../components/common.jsx';
@@ -40,10 +40,14 @@ export function JobDetail() {
   const { query } = useLocation();
   const namespace = query.namespace || 'default';
   const job = useLoad(() => get(`/jobs/${enc(params.name)}`, { namespace }), [params.name, namespace]);
+  const jobId = useRef(''); // for events that name the job by id only
+  jobId.current = job.data?.job_id || '';
   useEffect(
     () => subscribe('/events', { type_prefix: 'io.headrace.trainingjob.' }, (type, event) => {
-      if (event?.data?.name === params.name || event?.data?.job_id === job.data?.job_id) job.reload();
-    }),
+      const d = event?.data || {};
+      const id = String(d.job_id || '');
+      if ((d.name === params.name && (d.namespace || 'default') === namespace) || (id && id === jobId.current)) job.reload();
+    }, (state) => state === 'live' && job.reload()),
     [params.name, namespace],
   );
   const j = job.data?.job || job.data;

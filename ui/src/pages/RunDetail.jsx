@@ -57,7 +57,11 @@ export function RunDetail() {
         if (liveRun.current) show(applyEvent(liveRun.current, event.type || type, event.data));
         later();
       },
-      setLive,
+      // Once connected (again), read the run: events published before then are not sent.
+      (state) => {
+        setLive(state);
+        if (state === 'live') later();
+      },
     );
     return () => {
       stop();

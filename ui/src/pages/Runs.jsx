@@ -22,19 +22,19 @@ export function Runs() {
     [JSON.stringify(filters), token, tick],
   );
 
-  // A run changing state reloads this page, at most every second.
+  // A run changing state reloads this page, at most every second; so does (re)connecting,
+  // since events published before then are not sent.
   const pending = useRef(null);
-  useEffect(
-    () =>
-      subscribe('/events', { type_prefix: 'io.headrace.run.' }, () => {
-        if (pending.current) return;
-        pending.current = setTimeout(() => {
-          pending.current = null;
-          setTick((t) => t + 1);
-        }, 1000);
-      }),
-    [],
-  );
+  useEffect(() => {
+    const soon = () => {
+      if (pending.current) return;
+      pending.current = setTimeout(() => {
+        pending.current = null;
+        setTick((t) => t + 1);
+      }, 1000);
+    };
+    return subscribe('/events', { type_prefix: 'io.headrace.run.' }, soon, (state) => state === 'live' && soon());
+  }, []);
 
   // Names typed in are applied once typing pauses (one request, not one per key).
   const [typed, setTyped] = useState({ pipeline: '', experiment: '' });

@@ -56,7 +56,7 @@ export function ServiceDetail() {
       subscribe('/events', { type_prefix: 'io.headrace.inferenceservice.' }, (type, event) => {
         const view = event?.data?.service;
         if (view && view.name === params.name && view.namespace === namespace) service.setData(() => view);
-      }),
+      }, (state) => state === 'live' && service.reload()),
     [params.name, namespace],
   );
   const s = service.data;
