@@ -10,14 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser import chromium, why_skipped
+from browser_chromium import chromium, why_skipped
+from browser_platform import Platform
 
 from headrace_metadata.api import HttpSettings
 from headrace_metadata.app import build as build_metadata
-from headrace_runtime import Service
 from headrace_scheduler.app import build as build_scheduler
 from headrace_testing import nats_for_test, service_settings
-from headrace_testing.background import Background
 from headrace_trainer.app import build as build_trainer
 from headrace_trainer.config import TrainerSettings
 from headrace_tuner.app import build as build_tuner
@@ -45,17 +44,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _skipped:
         terminalreporter.write_line(_skipped[0], yellow=True, bold=True)
-
-
-class Platform(Background):
-    """The services on a background loop; :attr:`metadata` serves the dashboard."""
-
-    metadata: Service
-
-    @property
-    def base(self) -> str:
-        """The dashboard's root URL (the HTTP API is under ``/api/v1``)."""
-        return self.metadata.endpoints["http"].removesuffix("/api/v1")
 
 
 @pytest.fixture(scope="module")

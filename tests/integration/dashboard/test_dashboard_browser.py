@@ -17,8 +17,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 import yaml
-from conftest import Platform
-from dashboard_pipelines import ACCURACY, MODEL, demo, groups, slow
+from browser_pipelines import ACCURACY, MODEL, demo, groups, slow
+from browser_platform import Platform
 from kfp import compiler
 
 from headrace_contracts import CreateExperiment

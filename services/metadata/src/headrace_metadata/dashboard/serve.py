@@ -11,15 +11,16 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from starlette.routing import Match, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 log = logging.getLogger("headrace.metadata.dashboard")
 
 STATIC = Path(__file__).parent / "static"
-NOT_PAGES = ("api/", "api", "login", "logout", "metrics")
+NOT_PAGES = ("api/", "login", "logout", "metrics")
 NOT_BUILT = (
     "<!doctype html><title>Headrace</title><p>The dashboard's assets are not in this "
     "installation ({where}): build them with <code>make ui</code> (needs Node.js and npm), "
@@ -40,7 +41,7 @@ class _HashedAssets(StaticFiles):
 
 def install(app: FastAPI, static: Path = STATIC) -> None:
     """Serve the dashboard in ``static`` at ``/``. Call it after every other route is added:
-    its fallback answers any GET path the routes before it did not take."""
+    its fallback answers any GET path outside the API that the routes before it did not take."""
     index = static / "index.html"
     built = index.is_file()
     if not built:
@@ -49,13 +50,20 @@ def install(app: FastAPI, static: Path = STATIC) -> None:
     if assets.is_dir():
         app.mount("/assets", _HashedAssets(directory=assets), name="dashboard-assets")
 
-    @app.get("/{path:path}", include_in_schema=False, response_model=None)
-    async def page(path: str) -> Response:
-        if path.startswith(NOT_PAGES):
-            raise HTTPException(
-                status_code=404,
-                detail=f"no route /{path}: the HTTP API's routes are listed at /api/v1/docs",
-            )
+    async def page(request: Request) -> Response:
         if not built:
             return HTMLResponse(NOT_BUILT.format(where=static), status_code=503)
         return FileResponse(index, headers={"Cache-Control": "no-cache"})
+
+    app.router.routes.append(_PageRoute("/{path:path}", page, methods=["GET", "HEAD"]))
+
+
+class _PageRoute(Route):
+    """Any GET path outside the API and the service's own routes: the API's paths never
+    match, so an unknown one stays a JSON 404 and a GET of a POST route a 405."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = str(scope.get("path", "")).lstrip("/")
+        if path == "api" or path.startswith(NOT_PAGES):
+            return Match.NONE, {}
+        return super().matches(scope)
