@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from headrace_bus import Bus, BusConfig, BusError
@@ -53,6 +54,7 @@ class Platform:
         self.env = {k: v for k, v in os.environ.items() if k not in ISOLATE}
         self.env["HEADRACE_HOME"] = str(home)
         self.seen_pids: set[int] = set()
+        self.up_output = ""
 
     def run(self, *args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
@@ -96,6 +98,7 @@ class Platform:
         result = self.run("up", "--detach", *args)
         elapsed = time.monotonic() - started
         assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+        self.up_output = result.stdout
         print(f"\n`headrace up --detach {' '.join(args)}` healthy in {elapsed:.1f}s")
         return elapsed
 
@@ -174,6 +177,14 @@ def test_up_status_second_up_and_down(platform: Platform) -> None:
     assert status["supervisor_pid"] == state["supervisor_pid"]
     pids = platform.remember()
     assert len(pids) == 7  # five services, nats-server, supervisor
+    # The web dashboard: `up` prints its URL, `headrace dashboard --print` finds it.
+    dashboard = status["dashboard_url"]
+    assert dashboard.startswith("http://"), status
+    assert f"dashboard   {dashboard}" in platform.up_output.splitlines()
+    printed = platform.run("dashboard", "--print")
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout == f"{dashboard}\n"
+    assert '<div id="app">' in httpx.get(dashboard, timeout=10).text
     assert all(alive(pid) for pid in pids)
 
     again = platform.run("up", "--detach")

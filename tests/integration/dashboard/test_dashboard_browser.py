@@ -94,7 +94,24 @@ def test_the_dashboard_is_served_at_the_root_and_its_routes_fall_back_to_it(
         "Models",
         "Inference services",
     ]
-    page.screenshot(path=shots / "runs-empty.png", full_page=True)
+    page.screenshot(path=shots / "runs.png", full_page=True)
+
+    # Every section loads from its API without an error (the page stays the same document).
+    page.evaluate("window.__notReloaded = true")
+    for link, heading in [
+        ("Experiments", "Experiments"),
+        ("Training jobs", "Training jobs"),
+        ("Models", "Models"),
+        ("Inference services", "Inference services"),
+    ]:
+        page.locator("header nav a", has_text=link).click()
+        page.get_by_role("heading", name=heading, exact=True).wait_for()
+        page.locator("main .muted, main table").first.wait_for()
+        page.wait_for_load_state("networkidle")
+        errors = page.locator("main .error").all_inner_texts()
+        assert errors == [], errors
+        page.screenshot(path=shots / f"{link.lower().replace(' ', '-')}.png", full_page=True)
+    assert page.evaluate("window.__notReloaded") is True
 
 
 def test_a_run_submitted_from_the_ui_goes_live_to_succeeded_with_its_log_and_confusion_matrix(
