@@ -13,12 +13,13 @@ import pytest
 import yaml
 from dashboard_pipelines import artifacts, napping
 from dashboard_platform import Dash, dashboard_platform, eventually, first_comment
-from sqlalchemy import event
-from sqlmodel import Session
+from sqlalchemy import event, func
+from sqlmodel import Session, select
 
 from headrace.run_source import load_source
-from headrace_contracts import ListRuns
+from headrace_contracts import ListRuns, PruneReport, PruneRuns
 from headrace_metadata.runs import list_runs
+from headrace_metadata.runs.specs import PipelineSpecRow, SubmissionRow
 
 STEP = "io.headrace.step."
 
@@ -182,3 +183,26 @@ def test_a_page_of_runs_is_read_in_a_fixed_number_of_queries(dash: Dash) -> None
     assert len(fifty) == len(few) <= 4, fifty
     paged = [s for s in fifty if "FROM runs_runs" in s and "LIMIT" in s]
     assert len(paged) == 1
+
+
+def test_pruned_runs_take_their_kept_pipelines_with_them(dash: Dash) -> None:
+    """(Last: it prunes every run of the module.)"""
+    engine = dash.metadata.engine
+    assert engine is not None
+
+    def kept() -> tuple[int, int]:
+        with Session(engine) as session:
+            return (
+                session.exec(select(func.count()).select_from(SubmissionRow)).one(),
+                session.exec(select(func.count()).select_from(PipelineSpecRow)).one(),
+            )
+
+    submissions, pipelines = kept()
+    assert submissions == 3  # the SSE run, the nap and its rerun
+    assert pipelines == 2  # dash-artifacts and dash-nap, each kept once
+    report = dash.platform.run(dash.platform.bus.request(PruneRuns(keep=0), timeout=30))
+    assert isinstance(report, PruneReport)
+    assert len(report.runs) == submissions, report
+    assert kept() == (0, 0)
+    gone = dash.post(f"/runs/{report.runs[0]}/rerun")
+    assert gone.status_code in (404, 409), gone.text
