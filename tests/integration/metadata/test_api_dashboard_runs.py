@@ -45,6 +45,8 @@ def test_events_of_a_run_arrive_live_in_order_and_filtered(dash: Dash, artifacts
     mine = dash.events(run_id=run_id, type_prefix="io.headrace.step")
     everything = dash.events()
     try:
+        other = dash.post("/runs", {"pipeline": artifacts_yaml, "run_id": "dash-sse-other"})
+        assert other.status_code == 202, other.text
         accepted = dash.post("/runs", {"pipeline": artifacts_yaml, "run_id": run_id})
         assert accepted.status_code == 202, accepted.text
         assert accepted.json()["run_id"] == run_id
@@ -67,13 +69,20 @@ def test_events_of_a_run_arrive_live_in_order_and_filtered(dash: Dash, artifacts
 
         def ended() -> bool:
             seen = [e["event"] for e in everything.of_run(run_id)]
-            return "io.headrace.run.succeeded.v1" in seen and seen.count(written) == 6
+            others = [e["event"] for e in everything.of_run("dash-sse-other")]
+            return (
+                "io.headrace.run.succeeded.v1" in seen
+                and seen.count(written) == 6
+                and "io.headrace.run.succeeded.v1" in others
+            )
 
         everything.wait(ended, what="the run's success and its six artifacts")
         seen = [e["event"] for e in everything.of_run(run_id)]
         assert seen[0] == "io.headrace.run.submit.v1"
         assert "io.headrace.run.started.v1" in seen
         assert seen.index(f"{STEP}succeeded.v1") < seen.index("io.headrace.run.succeeded.v1")
+        assert {e["data"]["data"]["run_id"] for e in mine.received} == {run_id}
+        assert f"{STEP}succeeded.v1" in [e["event"] for e in everything.of_run("dash-sse-other")]
         subjects = [e["data"]["subject"] for e in everything.received]
         assert not [s for s in subjects if s.startswith(("headrace.query.", "headrace.dlq."))]
     finally:
@@ -198,7 +207,7 @@ def test_pruned_runs_take_their_kept_pipelines_with_them(dash: Dash) -> None:
             )
 
     submissions, pipelines = kept()
-    assert submissions == 3  # the SSE run, the nap and its rerun
+    assert submissions == 4  # the two SSE runs, the nap and its rerun
     assert pipelines == 2  # dash-artifacts and dash-nap, each kept once
     report = dash.platform.run(dash.platform.bus.request(PruneRuns(keep=0), timeout=30))
     assert isinstance(report, PruneReport)
