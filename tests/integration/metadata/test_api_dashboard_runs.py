@@ -4,6 +4,7 @@ cancelling and re-running runs over HTTP; and their refusals (400, 404, 409)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -12,8 +13,13 @@ import pytest
 import yaml
 from dashboard_pipelines import artifacts, napping
 from dashboard_platform import Dash, dashboard_platform, eventually, first_comment
+from sqlalchemy import event, func
+from sqlmodel import Session, select
 
 from headrace.run_source import load_source
+from headrace_contracts import ListRuns, PruneReport, PruneRuns
+from headrace_metadata.runs import list_runs
+from headrace_metadata.runs.specs import PipelineSpecRow, SubmissionRow
 
 STEP = "io.headrace.step."
 
@@ -39,6 +45,8 @@ def test_events_of_a_run_arrive_live_in_order_and_filtered(dash: Dash, artifacts
     mine = dash.events(run_id=run_id, type_prefix="io.headrace.step")
     everything = dash.events()
     try:
+        other = dash.post("/runs", {"pipeline": artifacts_yaml, "run_id": "dash-sse-other"})
+        assert other.status_code == 202, other.text
         accepted = dash.post("/runs", {"pipeline": artifacts_yaml, "run_id": run_id})
         assert accepted.status_code == 202, accepted.text
         assert accepted.json()["run_id"] == run_id
@@ -56,16 +64,25 @@ def test_events_of_a_run_arrive_live_in_order_and_filtered(dash: Dash, artifacts
             assert body["time"]
             assert body["data"]["run_id"] == run_id
             assert body["data"]["step_id"] == "write-all"
-        # unfiltered: the run's own events too, before and after its steps'
-        everything.wait(
-            lambda: "io.headrace.run.succeeded.v1" in [e["event"] for e in everything.received],
-            what="the run's success",
-        )
+        # unfiltered: the run's own events too, its artifacts' among them
+        written = "io.headrace.artifact.written.v1"
+
+        def ended() -> bool:
+            seen = [e["event"] for e in everything.of_run(run_id)]
+            others = [e["event"] for e in everything.of_run("dash-sse-other")]
+            return (
+                "io.headrace.run.succeeded.v1" in seen
+                and seen.count(written) == 6
+                and "io.headrace.run.succeeded.v1" in others
+            )
+
+        everything.wait(ended, what="the run's success and its six artifacts")
         seen = [e["event"] for e in everything.of_run(run_id)]
         assert seen[0] == "io.headrace.run.submit.v1"
         assert "io.headrace.run.started.v1" in seen
-        assert seen.index(f"{STEP}started.v1") < seen.index("io.headrace.artifact.written.v1")
-        assert seen[-1] == "io.headrace.run.succeeded.v1"
+        assert seen.index(f"{STEP}succeeded.v1") < seen.index("io.headrace.run.succeeded.v1")
+        assert {e["data"]["data"]["run_id"] for e in mine.received} == {run_id}
+        assert f"{STEP}succeeded.v1" in [e["event"] for e in everything.of_run("dash-sse-other")]
         subjects = [e["data"]["subject"] for e in everything.received]
         assert not [s for s in subjects if s.startswith(("headrace.query.", "headrace.dlq."))]
     finally:
@@ -140,7 +157,65 @@ def test_refused_run_actions_say_why(dash: Dash, napping_spec: dict[str, Any]) -
 
 
 def test_the_tuner_proxy_names_the_missing_tuner(dash: Dash) -> None:
+    """At once: the live events' subscription does not take queries, so NATS tells the
+    asker that nobody answers instead of letting it wait out its 5 s."""
+    began = time.monotonic()
     reason = dash.error(dash.get("/tuning/experiments"), 503)
+    assert time.monotonic() - began < 4
     assert reason.startswith("no tuner answers on NATS (ListExperiments)")
     assert "`headrace up`" in reason
     assert "headrace-tuner" in reason
+
+
+def test_a_page_of_runs_is_read_in_a_fixed_number_of_queries(dash: Dash) -> None:
+    """``GET /runs?limit=50`` (the dashboard's run list) reads its page in one paged query,
+    plus the total and the page's step counts: never a query per run."""
+    engine = dash.metadata.engine
+    assert engine is not None
+    here = threading.get_ident()
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if threading.get_ident() == here:
+            statements.append(" ".join(statement.split()))
+
+    def read(limit: int) -> tuple[int, list[str]]:
+        statements.clear()
+        with Session(engine) as session:
+            page = list_runs(session, ListRuns(limit=limit))
+        return len(page.runs), list(statements)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        one, few = read(1)
+        many, fifty = read(50)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert (one, many) == (1, dash.ok("/runs", limit=50)["total"])
+    assert many >= 3
+    assert len(fifty) == len(few) <= 4, fifty
+    paged = [s for s in fifty if "FROM runs_runs" in s and "LIMIT" in s]
+    assert len(paged) == 1
+
+
+def test_pruned_runs_take_their_kept_pipelines_with_them(dash: Dash) -> None:
+    """(Last: it prunes every run of the module.)"""
+    engine = dash.metadata.engine
+    assert engine is not None
+
+    def kept() -> tuple[int, int]:
+        with Session(engine) as session:
+            return (
+                session.exec(select(func.count()).select_from(SubmissionRow)).one(),
+                session.exec(select(func.count()).select_from(PipelineSpecRow)).one(),
+            )
+
+    submissions, pipelines = kept()
+    assert submissions == 4  # the two SSE runs, the nap and its rerun
+    assert pipelines == 2  # dash-artifacts and dash-nap, each kept once
+    report = dash.platform.run(dash.platform.bus.request(PruneRuns(keep=0), timeout=30))
+    assert isinstance(report, PruneReport)
+    assert len(report.runs) == submissions, report
+    assert kept() == (0, 0)
+    gone = dash.post(f"/runs/{report.runs[0]}/rerun")
+    assert gone.status_code in (404, 409), gone.text

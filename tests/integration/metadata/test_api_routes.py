@@ -244,6 +244,13 @@ def test_the_openapi_document_lists_every_route(api: Api) -> None:
     assert {p["name"] for p in runs["parameters"]} >= {"state", "label", "page_token", "limit"}
     assert "RunList" in document["components"]["schemas"]
     assert "InferenceServiceView" in document["components"]["schemas"]
+    dashboard = {"RunAccepted", "SubmitBody", "Preview", "PromoteBody", "PromotionOutcome"}
+    dashboard |= {"TrialPage", "ExperimentList", "ExperimentView", "TrainingJobList", "ErrorBody"}
+    assert dashboard <= set(document["components"]["schemas"])
+    paths = document["paths"]
+    assert "text/event-stream" in paths["/api/v1/events"]["get"]["responses"]["200"]["content"]
+    assert set(paths["/api/v1/runs"]) == {"get", "post"}
+    assert paths["/api/v1/runs/{run_id}/cancel"]["post"]["responses"]["409"]
     docs = api.get("/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()

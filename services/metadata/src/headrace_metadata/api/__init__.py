@@ -36,7 +36,7 @@ def register(service: Service, settings: HttpSettings) -> None:
         assert service.engine is not None
         assert service.bus is not None
         live = LiveHub()
-        await live.start(service.bus.connection)
+        await live.start(service.bus.connection, service.bus.catalogue)
         deps = ApiDeps(
             service.engine,
             bus=service.bus,

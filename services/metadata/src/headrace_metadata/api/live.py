@@ -1,6 +1,11 @@
-"""Live bus events for the dashboard: one core NATS subscription per service process to the
-domain subjects (``headrace.>`` without queries, dead letters and external events), fanned
-out to each connected listener through a bounded asyncio queue.
+"""Live bus events for the dashboard: the service process subscribes once (core NATS, not
+durable) to the domain subjects, ``headrace.<area>.>`` for each area of the catalogue's
+events and commands, and fans each event out to every connected listener through a
+bounded asyncio queue.
+
+Not ``headrace.>``: a subscriber there would also receive every query
+(``headrace.query.>``) without answering it, so an asker would wait out its timeout instead
+of learning at once that no service answers.
 
 Not durable: a listener sees what is published while it listens. A listener that falls
 ``queue_size`` events behind is ended (its stream says ``overflow``); the browser's
@@ -21,11 +26,13 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from headrace_bus.streams import domain_subjects
+from headrace_contracts import CATALOGUE, Catalogue
+
 __all__ = ["KEEPALIVE_SECONDS", "Listener", "LiveEvent", "LiveHub", "event_stream", "matcher"]
 
 log = logging.getLogger("headrace.metadata.api")
 
-SUBJECTS = "headrace.>"
 NOT_DOMAIN = ("headrace.query.", "headrace.dlq.", "headrace.ext.")
 KEEPALIVE_SECONDS = 15.0
 QUEUE_SIZE = 1000
@@ -114,21 +121,24 @@ class LiveHub:
     def __init__(self, *, queue_size: int = QUEUE_SIZE) -> None:
         self.queue_size = queue_size
         self._listeners: set[Listener] = set()
-        self._subscription: Subscription | None = None
+        self._subscriptions: list[Subscription] = []
 
     def __len__(self) -> int:
         """How many listeners are connected."""
         return len(self._listeners)
 
-    async def start(self, connection: NatsClient) -> None:
-        self._subscription = await connection.subscribe(SUBJECTS, cb=self._received)
+    async def start(self, connection: NatsClient, catalogue: Catalogue = CATALOGUE) -> None:
+        """Subscribe to the domain subjects of ``catalogue``."""
+        for subject in domain_subjects(catalogue):
+            found = await connection.subscribe(subject, cb=self._received)
+            self._subscriptions.append(found)
 
     async def stop(self) -> None:
         """Unsubscribe and end every listener (their streams close)."""
-        if self._subscription is not None:
+        for subscription in self._subscriptions:
             with contextlib.suppress(Exception):  # the connection may be closed already
-                await self._subscription.unsubscribe()
-            self._subscription = None
+                await subscription.unsubscribe()
+        self._subscriptions = []
         for listener in list(self._listeners):
             listener.end()
 
