@@ -86,4 +86,5 @@ def wait_long() -> None:
 
 @dsl.pipeline(name="dash-slow")
 def slow() -> None:
-    wait_long()
+    first = wait_long()
+    announce(text="after").after(first)

@@ -313,6 +313,12 @@ def test_a_running_steps_log_streams_and_the_run_is_cancelled_and_rerun_from_the
     page.locator("#step-log").filter(has_text="started waiting").wait_for(timeout=WAIT_MS)
     assert page.locator("#step-panel .state").get_attribute("data-state") == "RUNNING"
     assert "streaming" in page.locator(".log").inner_text()
+    # The step after it, not started yet, is drawn from the pipeline, waiting for it.
+    page.wait_for_function(
+        "() => document.getElementById('run-graph').dataset.pending === '[\"announce\"]'"
+    )
+    edges = page.locator("#run-graph").get_attribute("data-edges")
+    assert json.loads(edges) == ["wait-long->announce"]
     page.screenshot(path=shots / "log-streaming.png", full_page=True)
 
     page.get_by_role("button", name="Cancel").click()

@@ -3,7 +3,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import cytoscape from 'cytoscape';
 import dagre from 'cytoscape-dagre';
-import { elements } from './graph.js';
+import { elements, pendingSteps } from './graph.js';
 
 cytoscape.use(dagre);
 
@@ -25,6 +25,7 @@ const STYLE = [
       'border-color': '#555',
     },
   },
+  { selector: 'node.pending', style: { 'border-style': 'dashed', color: '#555' } },
   { selector: 'node.step:selected', style: { 'border-width': 3, 'border-color': '#111' } },
   {
     selector: 'node.group',
@@ -57,20 +58,21 @@ const STYLE = [
   },
 ];
 
-export function RunGraph({ steps, lineage, selected, onSelect }) {
+export function RunGraph({ steps, lineage, template, selected, onSelect }) {
   const box = useRef(null);
   const cy = useRef(null);
   const shape = useRef('');
 
   useEffect(() => {
     cy.current = cytoscape({ container: box.current, style: STYLE, wheelSensitivity: 0.3, minZoom: 0.2, maxZoom: 1.3 });
-    cy.current.on('tap', 'node.step', (event) => onSelect(event.target.data('step')));
+    cy.current.on('tap', 'node.step', (event) => !event.target.hasClass('pending') && onSelect(event.target.data('step')));
     return () => cy.current.destroy();
   }, []);
 
   useEffect(() => {
     const graph = cy.current;
-    const wanted = elements(steps, lineage);
+    const pending = pendingSteps(steps, template);
+    const wanted = elements([...steps, ...pending], lineage, template);
     const key = wanted.map((e) => e.data.id).sort().join('|');
     if (key !== shape.current) {
       shape.current = key;
@@ -87,10 +89,12 @@ export function RunGraph({ steps, lineage, selected, onSelect }) {
     if (selected) graph.getElementById(`s:${selected}`).select();
     // For the browser tests and anyone scripting the page: each step's state, by step id.
     box.current.dataset.states = JSON.stringify(Object.fromEntries(steps.map((s) => [s.step_id, s.state])));
+    box.current.dataset.pending = JSON.stringify(pending.map((s) => s.step_id));
+    box.current.dataset.edges = JSON.stringify(graph.edges().map((e) => `${e.source().id().slice(2)}->${e.target().id().slice(2)}`));
     box.current.dataset.groups = JSON.stringify(
       Object.fromEntries(graph.nodes('.group').map((n) => [n.id().slice(2), n.data('label')])),
     );
-  }, [steps, lineage, selected]);
+  }, [steps, lineage, template, selected]);
 
   return <div class="graph" id="run-graph" ref={box} />;
 }

@@ -14,6 +14,7 @@ export function RunDetail() {
   const id = params.id;
   const [run, setRun] = useState(null);
   const [lineage, setLineage] = useState(null);
+  const [template, setTemplate] = useState(null);
   const [error, setError] = useState(null);
   const [selected, setSelected] = useState('');
   const [live, setLive] = useState('connecting');
@@ -48,7 +49,10 @@ export function RunDetail() {
     liveRun.current = null;
     setRun(null);
     setSelected('');
+    setTemplate(null);
     read();
+    // The pipeline's tasks, so steps not started yet show too (absent for old runs).
+    get(`/runs/${enc(id)}/graph`).then(setTemplate, () => setTemplate(null));
     const stop = subscribe(
       '/events',
       { run_id: id },
@@ -104,10 +108,10 @@ export function RunDetail() {
       {run.error && <div class="error">{run.error}</div>}
       <div class="split">
         <div>
-          <RunGraph steps={run.steps} lineage={lineage} selected={selected} onSelect={setSelected} />
+          <RunGraph steps={run.steps} lineage={lineage} template={template} selected={selected} onSelect={setSelected} />
           <p class="muted small">
             Click a step for its log and artifacts. Dashed boxes are sub-DAGs, yellow ones conditions,
-            double-bordered ones loops (dotted: one iteration); arrows are artifacts passed on.
+            double-bordered ones loops (dotted: one iteration), dashed steps have not started; arrows show what waits for what.
           </p>
           <details>
             <summary>Arguments and outputs</summary>

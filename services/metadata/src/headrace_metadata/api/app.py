@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from .. import dashboard
-from . import actions, errors, events, logs, previews, promote, proxies
+from . import actions, errors, events, logs, previews, promote, proxies, run_graph
 from .deps import ApiDeps
 from .routes import router
 
@@ -40,5 +40,6 @@ def create_app(engine: Engine, *, version: str = "0.1.0", deps: ApiDeps | None =
     app.include_router(proxies.router(deps))
     app.include_router(logs.router(deps))
     app.include_router(previews.router(deps))
+    app.include_router(run_graph.router(deps))
     dashboard.install(app)  # last: its fallback answers paths no route above takes
     return app
