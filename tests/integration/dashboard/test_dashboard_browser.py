@@ -81,6 +81,9 @@ def test_the_dashboard_is_served_at_the_root_and_its_routes_fall_back_to_it(
     index = httpx.get(f"{platform.base}/runs/no-such-run")
     assert index.status_code == 200
     assert '<div id="app">' in index.text
+    no_graph = httpx.get(f"{platform.base}/api/v1/runs/no-such-run/graph")
+    assert no_graph.status_code == 404
+    assert "no pipeline is kept for run 'no-such-run'" in no_graph.json()["error"]
     missing = httpx.get(f"{platform.base}/api/v1/no-such-route")
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("application/json")

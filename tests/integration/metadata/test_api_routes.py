@@ -239,6 +239,7 @@ def test_the_openapi_document_lists_every_route(api: Api) -> None:
         "/api/v1/runs/{run_id}/steps/{step_id}/log",
         "/api/v1/runs/{run_id}/steps/{step_id}/log/stream",
         "/api/v1/artifacts/{artifact_id}/preview",
+        "/api/v1/runs/{run_id}/graph",
     }
     runs = document["paths"]["/api/v1/runs"]["get"]
     assert {p["name"] for p in runs["parameters"]} >= {"state", "label", "page_token", "limit"}
@@ -246,6 +247,7 @@ def test_the_openapi_document_lists_every_route(api: Api) -> None:
     assert "InferenceServiceView" in document["components"]["schemas"]
     dashboard = {"RunAccepted", "SubmitBody", "Preview", "PromoteBody", "PromotionOutcome"}
     dashboard |= {"TrialPage", "ExperimentList", "ExperimentView", "TrainingJobList", "ErrorBody"}
+    dashboard |= {"RunGraph", "GraphTask"}
     assert dashboard <= set(document["components"]["schemas"])
     paths = document["paths"]
     assert "text/event-stream" in paths["/api/v1/events"]["get"]["responses"]["200"]["content"]
