@@ -21,7 +21,8 @@ from browser_pipelines import ACCURACY, MODEL, demo, groups, slow
 from browser_platform import Platform
 from kfp import compiler
 
-from headrace_contracts import CreateExperiment
+from headrace_contracts import CreateExperiment, InferenceServiceUpdated, InferenceServiceView
+from headrace_contracts.serving_views import RevisionView, TrafficView
 
 pytestmark = pytest.mark.timeout(300)
 WAIT_MS = 120_000
@@ -414,3 +415,58 @@ def test_an_artifacts_lineage_page_draws_what_made_it_and_what_came_of_it(
     names = set(json.loads(graph.get_attribute("data-nodes")).values())
     assert {"prepare", "train", "data", "model"} <= names
     page.screenshot(path=shots / "lineage.png", full_page=True)
+
+
+def service_view(generation: int, canary: int) -> InferenceServiceView:
+    """An InferenceService as the serving service announces it: a stable revision and, when
+    ``canary`` is above 0, a canary taking that share of the traffic."""
+    stable = RevisionView(
+        name="dash-svc-predictor-00001",
+        storage_uri=f"models:/{MODEL}/1",
+        state="Ready",
+        replicas=2,
+        ready_replicas=2,
+    )
+    revisions = [stable]
+    traffic = [TrafficView(revision=stable.name, percent=100 - canary, ready=True)]
+    if canary:
+        new = RevisionView(
+            name="dash-svc-predictor-00002",
+            storage_uri=f"models:/{MODEL}/2",
+            state="Ready",
+            replicas=1,
+            ready_replicas=1,
+        )
+        revisions.insert(0, new)
+        traffic.append(TrafficView(revision=new.name, percent=canary, ready=True, tag="canary"))
+    return InferenceServiceView(
+        name="dash-svc",
+        state="Ready",
+        url="http://127.0.0.1:9/v2/models/dash-svc",
+        model=MODEL,
+        alias="production",
+        generation=generation,
+        updated_at=f"2026-01-01T00:00:0{generation}Z",
+        revisions=revisions,
+        traffic=traffic,
+    )
+
+
+def test_an_inference_service_page_shows_revisions_traffic_and_replicas_live(
+    platform: Platform, page: Any, shots: Path
+) -> None:
+    # The serving service's announcement, published on the bus as it would publish it.
+    platform.publish(InferenceServiceUpdated(service=service_view(1, canary=0)))
+    page.goto(platform.base + "/services")
+    page.locator("#services a", has_text="dash-svc").click()
+    page.locator("#revisions tbody tr").first.wait_for()
+    assert page.locator("#revisions tbody tr").count() == 1
+    assert "2/2" in page.locator("#revisions").inner_text()
+
+    page.evaluate("window.__notReloaded = true")
+    platform.publish(InferenceServiceUpdated(service=service_view(2, canary=20)))
+    page.wait_for_function("() => document.querySelectorAll('#revisions tbody tr').length === 2")
+    shares = page.locator(".traffic .share").all_inner_texts()
+    assert shares == ["80%", "20%"]
+    assert page.evaluate("window.__notReloaded") is True
+    page.screenshot(path=shots / "service.png", full_page=True)

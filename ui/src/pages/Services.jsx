@@ -70,7 +70,14 @@ export function ServiceDetail() {
       {s && (
         <>
           <p class="muted">
-            {s.url} · {s.model_format} · protocol {s.protocol_version} · replicas {s.min_replicas}–{s.max_replicas} · generation {s.generation}
+            {[
+              s.url,
+              s.model ? `model ${s.model}${s.alias ? `@${s.alias}` : ''}` : s.storage_uri,
+              s.model_format,
+              `protocol ${s.protocol_version}`,
+              `replicas ${s.min_replicas}–${s.max_replicas}`,
+              `generation ${s.generation}`,
+            ].filter(Boolean).join(' · ')}
           </p>
           {s.error && <div class="error">{s.error}</div>}
           <h2>Traffic</h2>
