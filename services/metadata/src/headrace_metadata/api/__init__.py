@@ -12,17 +12,21 @@ import logging
 
 from headrace_runtime import Service
 
+from .access import AccessSettings, AuditTrail
 from .app import PREFIX, create_app
 from .server import HttpServer
 from .settings import HttpSettings
 
-__all__ = ["HttpServer", "HttpSettings", "create_app", "register"]
+__all__ = ["AccessSettings", "HttpServer", "HttpSettings", "create_app", "register"]
 
 log = logging.getLogger("headrace.metadata.api")
 
 
-def register(service: Service, settings: HttpSettings) -> None:
-    """Serve the API while ``service`` runs, where ``settings`` say (unless disabled)."""
+def register(
+    service: Service, settings: HttpSettings, access_settings: AccessSettings | None = None
+) -> None:
+    """Serve the API while ``service`` runs, where ``settings`` say (unless disabled), to
+    whom ``access_settings`` (default: from ``HEADRACE_API_*``) allow."""
     if not settings.enabled:
         return
     server: HttpServer | None = None
@@ -31,7 +35,12 @@ def register(service: Service, settings: HttpSettings) -> None:
     async def start() -> None:
         nonlocal server
         assert service.engine is not None
-        server = HttpServer(create_app(service.engine, version=service.version), settings)
+        assert service.bus is not None
+        audit = AuditTrail(service.engine, service.bus, service.source)
+        app = create_app(
+            service.engine, version=service.version, access_settings=access_settings, audit=audit
+        )
+        server = HttpServer(app, settings)
         url = await server.start()
         service.endpoints["http"] = url + PREFIX
         log.info("%s: HTTP API at %s%s", service.instance, url, PREFIX)
