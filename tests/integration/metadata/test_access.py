@@ -261,11 +261,21 @@ def test_login_sets_a_cookie_the_dashboard_and_its_streams_carry(
         assert "Path=/" in cookie
         assert browser.cookies.get("headrace_token") == viewer
 
+        assert "Secure" not in cookie
         assert browser.get("/api/v1/runs").status_code == 200
         refused = browser.post("/api/v1/runs", headers={"X-Request-Id": "cookie-post"})
         assert refused.status_code == 403
     event = audited(access, request_id="cookie-post")
     assert (event.actor, event.auth_method) == ("browser", "cookie")
+    # Behind a TLS-terminating proxy on a trusted address, the cookie is Secure.
+    https = httpx.get(
+        f"{access.base}/login",
+        params={"token": viewer},
+        headers={"X-Forwarded-Proto": "https"},
+        timeout=10,
+    )
+    assert https.status_code == 303
+    assert "Secure" in https.headers["set-cookie"]
 
 
 def test_a_trusted_proxy_header_counts_only_where_configured(access: Access) -> None:
@@ -281,6 +291,9 @@ def test_a_trusted_proxy_header_counts_only_where_configured(access: Access) -> 
         )
     )
     assert httpx.get(f"{proxied}/api/v1/runs", headers=vouched, timeout=10).status_code == 200
+    # The address checked is the connection's: a forwarded-for header does not replace it.
+    relayed = {**vouched, "X-Forwarded-For": "203.0.113.5"}
+    assert httpx.get(f"{proxied}/api/v1/runs", headers=relayed, timeout=10).status_code == 200
     done = httpx.post(f"{proxied}/api/v1/echo/7", headers=vouched, timeout=10)
     assert done.json() == {
         "item": "7",
@@ -303,7 +316,8 @@ def test_a_trusted_proxy_header_counts_only_where_configured(access: Access) -> 
             trusted_proxies="10.0.0.0/8",  # type: ignore[arg-type]
         )
     )
-    spoofed = httpx.get(f"{elsewhere}/api/v1/runs", headers=vouched, timeout=10)
+    claimed = {**vouched, "X-Forwarded-For": "10.1.2.3"}  # claiming a trusted address
+    spoofed = httpx.get(f"{elsewhere}/api/v1/runs", headers=claimed, timeout=10)
     assert spoofed.status_code == 401
     assert (
         "the X-Forwarded-Email header was ignored: 127.0.0.1 is not in "

@@ -35,6 +35,7 @@ from .identity import (
     bearer,
     from_proxy,
     no_credentials,
+    trusted_source,
 )
 from .roles import allows, is_write, required_role
 from .settings import AccessSettings
@@ -183,9 +184,18 @@ class AccessMiddleware:
             path="/",
             httponly=True,
             samesite="strict",
-            secure=request.url.scheme == "https",
+            secure=self._over_https(request),
         )
         return response
+
+    def _over_https(self, request: Request) -> bool:
+        """Whether the browser talks HTTPS: to this server, or to a trusted proxy that says
+        so (``X-Forwarded-Proto``)."""
+        if request.url.scheme == "https":
+            return True
+        peer = request.client.host if request.client else ""
+        forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip()
+        return forwarded == "https" and trusted_source(self.settings, peer)
 
     async def _audit(
         self,
