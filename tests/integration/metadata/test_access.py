@@ -18,7 +18,13 @@ from sqlalchemy import update
 from sqlmodel import Session
 
 from headrace.token_client import local_user
-from headrace_contracts import ApiTokenCreated, ApiTokenRevoked, AuditRecorded
+from headrace_contracts import (
+    ApiTokenCreated,
+    ApiTokenRejected,
+    ApiTokenRevoked,
+    AuditRecorded,
+    CreateApiToken,
+)
 from headrace_contracts.access import token_digest
 from headrace_metadata.api import AccessSettings, HttpSettings
 from headrace_metadata.api.access.tables import ApiTokenRow
@@ -110,6 +116,15 @@ def test_bad_roles_and_expiries_are_refused_before_anything_is_sent(
     assert "expected a duration such as 90m, 12h, 30d or 2w" in capsys.readouterr().err
     assert access.cli("create", "bad name!", "--role", "viewer") == 2
     assert "token name 'bad name!' is not valid" in capsys.readouterr().err
+    # Sent on the bus by another client, past the CLI's checks: the service refuses too.
+    access.platform.publish(
+        CreateApiToken(name="x", role="root", secret_sha256="0" * 64, request_id="bad-role")
+    )
+    access.wait(lambda: access.platform.of(ApiTokenRejected, request_id="bad-role"), "refusal")
+    [rejected] = access.platform.of(ApiTokenRejected, request_id="bad-role")
+    assert rejected.reason == (
+        "role 'root' of token 'x' is not known: use one of viewer, editor, admin"
+    )
 
 
 def test_a_viewer_reads_but_cannot_write(
