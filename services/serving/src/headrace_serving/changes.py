@@ -20,6 +20,7 @@ from headrace_contracts import (
 from headrace_contracts.kubeflow import InferenceServiceSpec
 
 from .revisions import Outcome, predictor_digest, revision_name, revision_plan
+from .revisions.tracing import current_trace
 from .store import LIVE_REVISIONS, RevisionRow, ServiceRow, revision_row, revisions_of, utcnow
 from .views import service_view
 
@@ -48,11 +49,10 @@ def new_revision(
     if digest == row.revision_digest and (row.pending or row.stable or row.canary):
         return None
     name = revision_name(row.name, row.next_number)
-    plan = revision_plan(spec, name, storage_uri, model_version, env)
+    plan = revision_plan(spec, name, storage_uri, model_version, env, current_trace())
     plan_json = dataclasses.asdict(plan)
-    plan_json["env"] = dict(plan.env)
-    plan_json["requests"] = dict(plan.requests)
-    plan_json["limits"] = dict(plan.limits)
+    for mapping in ("env", "requests", "limits", "trace_context"):
+        plan_json[mapping] = dict(getattr(plan, mapping))
     session.add(
         RevisionRow(
             namespace=row.namespace,
