@@ -289,6 +289,7 @@ def test_a_run_is_one_trace_from_submit_to_the_first_request_its_model_serves(
     )
     server = next(s for s in served if s.trace_id == TRAFFIC.split("-")[1])
     assert server.service == "headrace-model-server"
+    assert server.name == "POST /v2/models/{name}/infer"
     assert server.parent_id == TRAFFIC.split("-")[2]
     # version 1's revision was made in another trace (the test's apply): not in this one
     assert not [s for s in spans if "traced-predictor-00001" in s.name]

@@ -128,7 +128,7 @@ def _default_fleet(settings: Settings, meter: Meter, tracer: Tracer) -> FleetFac
             from .kubernetes.api import connect
             from .kubernetes.fleet import KubernetesFleet
 
-            fleet: Fleet = KubernetesFleet(events, kube, connect(kube))
+            fleet: Fleet = KubernetesFleet(events, kube, connect(kube), tracer=tracer)
             return fleet
 
         return make_kubernetes

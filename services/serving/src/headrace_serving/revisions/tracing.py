@@ -2,7 +2,7 @@
 
 A revision is made while the serving service handles a message: a ``ModelPromoted`` (the
 pipeline run that registered and promoted the model) or an ``ApplyInferenceService``. The
-W3C context of that handling is kept in the revision's plan (`current_trace`), so the data
+W3C context of that handling is kept in the revision's plan (``trace_context``), so the data
 plane can add to that trace what follows, although it happens later and elsewhere:
 
 ``load <revision>``           from the revision's start until its first replica serves (or
@@ -24,18 +24,11 @@ import time
 from opentelemetry import trace
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, Tracer
 
-from headrace_telemetry import extract, inject
+from headrace_telemetry import extract
 
 from ..dataplane import RevisionPlan, ServiceKey
 
-__all__ = ["RevisionTrace", "current_trace", "request_link"]
-
-
-def current_trace() -> dict[str, str]:
-    """The current context's W3C headers (empty when there is no valid span)."""
-    carrier: dict[str, str] = {}
-    inject(carrier)
-    return carrier
+__all__ = ["RevisionTrace", "request_link"]
 
 
 def request_link(headers: list[bytes]) -> Link | None:
