@@ -166,8 +166,8 @@ def test_an_editor_writes_and_every_write_is_audited_with_its_status(
     assert (event.action, event.target) == ("POST /api/v1/echo/{item}", "/api/v1/echo/42")
     assert (event.status, event.outcome, event.source_address) == (200, "succeeded", "127.0.0.1")
 
-    # The service's own API: the editor passes the gate; the route answers 405 (no POST yet).
-    failed = post(f"{access.base}/api/v1/runs", editor)
+    # The service's own API: the editor passes the gate; the route answers 405 (GET only).
+    failed = post(f"{access.base}/api/v1/experiments", editor)
     assert failed.status_code == 405
     event = audited(access, request_id=failed.headers["x-request-id"])
     assert (event.actor, event.status, event.outcome) == ("trainer-bot", 405, "failed")

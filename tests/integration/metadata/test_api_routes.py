@@ -206,10 +206,10 @@ def test_unknown_things_are_404_with_the_reason(api: Api) -> None:
     assert api.refused("/pipelines", 404) == (
         "no such path /api/v1/pipelines: the API is described at /api/v1/docs"
     )
-    response = api.http.post(f"{api.base}/runs")
+    response = api.http.post(f"{api.base}/experiments")
     assert (response.status_code, response.json()) == (
         405,
-        {"error": "POST is not allowed on /api/v1/runs: use GET"},
+        {"error": "POST is not allowed on /api/v1/experiments: use GET"},
     )
 
 
@@ -229,11 +229,30 @@ def test_the_openapi_document_lists_every_route(api: Api) -> None:
         "/api/v1/inferenceservices/{name}",
         "/api/v1/tokens",
         "/api/v1/audit",
+        "/api/v1/events",
+        "/api/v1/runs/{run_id}/cancel",
+        "/api/v1/runs/{run_id}/rerun",
+        "/api/v1/models/{name}/promote",
+        "/api/v1/tuning/experiments",
+        "/api/v1/tuning/experiments/{name}",
+        "/api/v1/tuning/experiments/{name}/trials",
+        "/api/v1/jobs",
+        "/api/v1/jobs/{name}",
+        "/api/v1/runs/{run_id}/steps/{step_id}/log",
+        "/api/v1/runs/{run_id}/steps/{step_id}/log/stream",
+        "/api/v1/artifacts/{artifact_id}/preview",
     }
     runs = document["paths"]["/api/v1/runs"]["get"]
     assert {p["name"] for p in runs["parameters"]} >= {"state", "label", "page_token", "limit"}
     assert "RunList" in document["components"]["schemas"]
     assert "InferenceServiceView" in document["components"]["schemas"]
+    dashboard = {"RunAccepted", "SubmitBody", "Preview", "PromoteBody", "PromotionOutcome"}
+    dashboard |= {"TrialPage", "ExperimentList", "ExperimentView", "TrainingJobList", "ErrorBody"}
+    assert dashboard <= set(document["components"]["schemas"])
+    paths = document["paths"]
+    assert "text/event-stream" in paths["/api/v1/events"]["get"]["responses"]["200"]["content"]
+    assert set(paths["/api/v1/runs"]) == {"get", "post"}
+    assert paths["/api/v1/runs/{run_id}/cancel"]["post"]["responses"]["409"]
     docs = api.get("/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()

@@ -29,6 +29,7 @@ from headrace_metadata.app import build as build_metadata
 from headrace_metadata.lineage.tables import LineageContext, LineageEvent, LineageExecution
 from headrace_metadata.retention import lock
 from headrace_metadata.runs import StepRow
+from headrace_metadata.runs.specs import PipelineSpecRow, SubmissionRow
 from headrace_metadata.store import ArtifactRow
 from headrace_scheduler.app import build as build_scheduler
 from headrace_testing import database_url_for, nats_for_test, service_settings, wait_for
@@ -161,6 +162,10 @@ def test_a_dry_run_reports_and_changes_nothing_then_keep_removes_all_but_the_new
     assert trace(platform, first) == trace(platform, second) == (0, 0, 0, 0)
     assert trace(platform, newest) == before[newest]
     assert rows(platform, LineageContext, first) == 0
+    # the runs' submissions go; the pipeline stays while the newest run was submitted with it
+    assert (rows(platform, SubmissionRow, first), rows(platform, SubmissionRow, newest)) == (0, 1)
+    with Session(engine(platform)) as session:
+        assert session.exec(select(func.count()).select_from(PipelineSpecRow)).one() >= 1
     graph = lineage(platform, run_id=first)
     assert graph.error.startswith("no run"), graph.error
     assert store(platform).exists(f"runs/{first}"), "artifacts go only when asked"

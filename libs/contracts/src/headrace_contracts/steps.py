@@ -66,6 +66,10 @@ class StepStarted(Event):
         description="what the backend did not apply for this step (platform settings it "
         "cannot honour, limits it cannot enforce), said once; also in the step log",
     )
+    log_uri: str = Field(
+        default="",
+        description="where the step's log is copied while it runs (and kept after)",
+    )
 
 
 class StepSucceeded(Event):

@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel
 from .lineage.tables import LINEAGE_TABLES
 from .registry.tables import TABLES as REGISTRY_TABLES
 from .runs.counts import RunCount
+from .runs.specs import TABLES as SPEC_TABLES
 from .runs.tables import TABLES as RUNS_TABLES
 from .serving.tables import TABLES as SERVING_TABLES
 
@@ -44,6 +45,7 @@ TABLES: list[type[SQLModel]] = [
     *LINEAGE_TABLES,
     *REGISTRY_TABLES,
     *RUNS_TABLES,
+    *SPEC_TABLES,
     *SERVING_TABLES,
     RunCount,
 ]

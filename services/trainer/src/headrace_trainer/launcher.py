@@ -64,6 +64,7 @@ from .events import outcome_events
 from .executor import LOG_FILE, Outcome, Runner, StepControl, execute
 from .executor.control import kill_group
 from .executor.core import follow
+from .executor.logs import log_key
 from .ledger import Attempt, Execution, Ledger
 from .machine import detect_machine
 from .placement import NOTICE_PREFIX, Placement
@@ -373,6 +374,7 @@ class LocalLauncher:
             backend=self.backend.name,
             worker=self.worker,
             notices=notices,
+            log_uri=self.store.uri_for(log_key(step.run_id, step.step_id, step.attempt)),
         )
         event_id = derive_event_id(cause_id, self._service, message.ce_type(), "started")
         try:

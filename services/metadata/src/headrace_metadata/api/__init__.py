@@ -14,10 +14,20 @@ from headrace_runtime import Service
 
 from .access import AccessSettings, AuditTrail
 from .app import PREFIX, create_app
+from .deps import ApiDeps
+from .live import LiveHub
 from .server import HttpServer
 from .settings import HttpSettings
 
-__all__ = ["AccessSettings", "HttpServer", "HttpSettings", "create_app", "register"]
+__all__ = [
+    "AccessSettings",
+    "ApiDeps",
+    "HttpServer",
+    "HttpSettings",
+    "LiveHub",
+    "create_app",
+    "register",
+]
 
 log = logging.getLogger("headrace.metadata.api")
 
@@ -30,15 +40,29 @@ def register(
     if not settings.enabled:
         return
     server: HttpServer | None = None
+    live: LiveHub | None = None
 
     @service.on_start
     async def start() -> None:
-        nonlocal server
+        nonlocal server, live
         assert service.engine is not None
         assert service.bus is not None
         audit = AuditTrail(service.engine, service.bus, service.source)
+        live = LiveHub()
+        await live.start(service.bus.connection, service.bus.catalogue)
+        deps = ApiDeps(
+            service.engine,
+            bus=service.bus,
+            live=live,
+            s3=service.settings.s3_options(),
+            answer_timeout=settings.answer_timeout,
+        )
         app = create_app(
-            service.engine, version=service.version, access_settings=access_settings, audit=audit
+            service.engine,
+            version=service.version,
+            deps=deps,
+            access_settings=access_settings,
+            audit=audit,
         )
         server = HttpServer(app, settings)
         url = await server.start()
@@ -47,6 +71,8 @@ def register(
 
     @service.on_stop
     async def stop() -> None:
+        if live is not None:
+            await live.stop()  # ends the event streams, so the server can stop
         if server is not None:
             await server.stop()
         service.endpoints.pop("http", None)

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 DOCS = "/api/v1/docs"
@@ -23,6 +24,20 @@ class ApiError(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
+
+
+class ErrorBody(BaseModel):
+    """What every refused request answers."""
+
+    error: str
+
+
+def refusals(**described: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` of refusals, e.g. ``refusals(e404="no such run")``."""
+    return {
+        int(code.removeprefix("e")): {"model": ErrorBody, "description": text}
+        for code, text in described.items()
+    }
 
 
 def bad_request(reason: str) -> ApiError:
@@ -39,15 +54,20 @@ def error(status: int, reason: str) -> JSONResponse:
 
 def validation_reason(problem: dict[str, Any]) -> str:
     """One of FastAPI's validation problems as a sentence naming the parameter and the fix."""
-    loc = [str(part) for part in problem.get("loc", ()) if part not in ("query", "path")]
-    name = ".".join(loc) or "request"
+    where = list(problem.get("loc", ()))
+    in_body = bool(where) and where[0] == "body"
+    loc = [str(part) for part in where if part not in ("query", "path", "body")]
+    name = ".".join(loc) or ("body" if in_body else "request")
+    what = "request body field" if in_body else "query parameter"
     msg = str(problem.get("msg", "is not valid"))
     if problem.get("type") == "missing":
-        return f"query parameter {name!r} is required: pass {name}=VALUE (see {DOCS})"
+        if in_body:
+            return f"{what} {name!r} is required: send it in the JSON body (see {DOCS})"
+        return f"{what} {name!r} is required: pass {name}=VALUE (see {DOCS})"
     given = problem.get("input")
-    shown = f" (got {given!r})" if given is not None else ""
+    shown = f" (got {given!r})" if given is not None and not in_body else ""
     reason = f"{msg[:1].lower()}{msg[1:]}{shown}"
-    return f"query parameter {name!r}: {reason}; fix it or leave it out (see {DOCS})"
+    return f"{what} {name!r}: {reason}; fix it or leave it out (see {DOCS})"
 
 
 def install(app: FastAPI) -> None:
@@ -66,7 +86,10 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404:
             return error(404, f"no such path {request.url.path}: the API is described at {DOCS}")
         if exc.status_code == 405:
-            return error(405, f"{request.method} is not allowed on {request.url.path}: use GET")
+            allowed = (exc.headers or {}).get("Allow", "GET")
+            return error(
+                405, f"{request.method} is not allowed on {request.url.path}: use {allowed}"
+            )
         return error(exc.status_code, str(exc.detail))
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from .settings import HttpSettings
 
 log = logging.getLogger("headrace.metadata.api")
+GRACE_SECONDS = 5
 
 
 class _Embedded(uvicorn.Server):
@@ -91,6 +92,7 @@ class HttpServer:
             log_level="warning",
             log_config=None,
             proxy_headers=False,
+            timeout_graceful_shutdown=GRACE_SECONDS,  # a stream a client holds open
         )
         self._server = _Embedded(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[self._socket]))

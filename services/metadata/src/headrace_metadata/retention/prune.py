@@ -35,6 +35,7 @@ from ..lineage.tables import (
 )
 from ..registry.tables import StepMetricRow
 from ..runs import counts as run_counts
+from ..runs.specs import PipelineSpecRow, SubmissionRow
 from ..runs.tables import LabelRow, RunRow, StepRow
 from ..store import ArtifactRow
 from .policy import FinishedRun, Policy, select_runs
@@ -130,6 +131,25 @@ def _gone(session: Session, table: type[SQLModel], *where: Any) -> int:
     return n
 
 
+def _forget_submissions(session: Session, ids: Sequence[str]) -> None:
+    """Remove the runs' submissions, and the pipelines no other run was submitted with."""
+    digests = set(
+        session.exec(
+            select(SubmissionRow.spec_digest).where(col(SubmissionRow.run_id).in_(ids))
+        ).all()
+    )
+    _gone(session, SubmissionRow, col(SubmissionRow.run_id).in_(ids))
+    if not digests:
+        return
+    kept = set(
+        session.exec(
+            select(SubmissionRow.spec_digest).where(col(SubmissionRow.spec_digest).in_(digests))
+        ).all()
+    )
+    if digests - kept:
+        _gone(session, PipelineSpecRow, col(PipelineSpecRow.digest).in_(sorted(digests - kept)))
+
+
 def _remove(
     session: Session, ids: Sequence[str], keep: set[str], models: set[str], counts: Counts
 ) -> list[str]:
@@ -138,6 +158,7 @@ def _remove(
     counts.add("run_rows", _gone(session, RunRow, col(RunRow.run_id).in_(ids)))
     counts.add("step_rows", _gone(session, StepRow, col(StepRow.run_id).in_(ids)))
     _gone(session, LabelRow, col(LabelRow.run_id).in_(ids))
+    _forget_submissions(session, ids)
     gone = [r for r in ids if r not in keep]
     if not gone:
         return []

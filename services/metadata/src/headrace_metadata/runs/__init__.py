@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from headrace_contracts import ListRuns, RunList
+from headrace_contracts import ListRuns, RunList, SubmitRun
 from headrace_runtime import Service
 
 from ..ingest import Ingest
@@ -13,15 +13,30 @@ from . import counts
 from .fold import RUN_EVENTS, STEP_EVENTS
 from .query import list_runs
 from .record import record
-from .tables import TABLES, LabelRow, RunRow, StepRow
+from .specs import TABLES as SPEC_TABLES
+from .specs import record_submission, submission_of
+from .tables import TABLES as ROW_TABLES
+from .tables import LabelRow, RunRow, StepRow
 
-__all__ = ["TABLES", "LabelRow", "RunRow", "StepRow", "list_runs", "record", "register"]
+TABLES = [*ROW_TABLES, *SPEC_TABLES]
+
+__all__ = [
+    "TABLES",
+    "LabelRow",
+    "RunRow",
+    "StepRow",
+    "list_runs",
+    "record",
+    "register",
+    "submission_of",
+]
 
 
 def register(ingest: Ingest, service: Service) -> None:
     """Record run and step events through ``ingest``; answer ``ListRuns`` on ``service``."""
     for message in (*RUN_EVENTS, *STEP_EVENTS):
         ingest.on(message, record, records_only=True)
+    ingest.on(SubmitRun, record_submission, records_only=True)
 
     @service.on_start
     async def fill_counts() -> None:

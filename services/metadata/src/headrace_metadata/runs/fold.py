@@ -186,6 +186,8 @@ def apply_step(row: StepDraft, message: Message, at: datetime) -> None:
         ):
             row.started_attempt, row.started_at = message.attempt, at
             row.worker = message.worker
+        if message.log_uri and message.attempt > row.detail_attempt:
+            row.log_uri = message.log_uri  # copied there while it runs
         _raise_step(row, (0, message.attempt, "RUNNING"), at, reason="")
     elif isinstance(message, StepSucceeded):
         _attempt(row, message.attempt)

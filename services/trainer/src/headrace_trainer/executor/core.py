@@ -36,6 +36,7 @@ from ..errors import (
     WorkloadError,
 )
 from .control import StepControl
+from .live_log import LiveLog
 from .logs import exception_line, log_key, read_tail
 from .outcome import Metric, Outcome
 from .parameters import coerce_parameter, parse_parameter
@@ -172,12 +173,15 @@ async def follow(
     log_path = plan.launch.log_path
     control.attach(running.pid)
     timeout = step.timeout_seconds
+    live = LiveLog(store, log_path, log_key(step.run_id, step.step_id, step.attempt))
+    live.start()
     try:
         if on_start is not None:
             await on_start(running.pid)
         left = max(timeout - ran, 0.001) if timeout else None
         code, timed_out = await _wait(running, control, left)
     except ForkServerDied as error:
+        await live.stop()
         control.kill_now()
         control.exited()
         tail = read_tail(log_path)
@@ -198,6 +202,7 @@ async def follow(
     finally:
         control.exited()
         user.end()
+        await live.stop()  # before the final copy of the log
 
     with tracer.start_as_current_span(f"upload {step.task_name}"):
         return await _finish(step, plan, staging, control, code, timed_out, begun)
