@@ -52,10 +52,10 @@ class Probe:
         self.done = asyncio.Event()
         self.target = 0
 
-    def arrived(self, key: str) -> None:
+    def arrived(self, key: str, at: float | None = None) -> None:
         sent = self.sent.pop(key, None)
         if sent is not None:
-            self.latencies.append(time.perf_counter() - sent)
+            self.latencies.append((at or time.perf_counter()) - sent)
         self.count += 1
         if self.count >= self.target:
             self.done.set()
@@ -145,9 +145,12 @@ async def headrace(url: str, home: Path, latency_n: int, rate_n: int) -> dict[st
     probe = Probe()
     service = Service("bench", Settings(home=home, nats_url=url, log_level="WARNING"))
 
+    loop = asyncio.get_running_loop()
+
     @service.handles(ArtifactWritten)
     async def on_artifact(event: ArtifactWritten, ctx: HandlerContext[ArtifactWritten]) -> None:
-        probe.arrived(event.artifact.name)
+        # The handler runs on the service's handling thread: the probe belongs to this loop.
+        loop.call_soon_threadsafe(probe.arrived, event.artifact.name, time.perf_counter())
 
     await service.start()
     client = Bus(BusConfig(url=url), source="bench")
