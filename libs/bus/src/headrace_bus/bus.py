@@ -145,6 +145,7 @@ class Bus:
                     batch_size=self.config.batch_size,
                     poll=self.config.fetch_timeout,
                     workers=workers,
+                    prefetch=dispatcher.prefetch,
                 )
             )
         for external in self._external:
@@ -227,6 +228,8 @@ class Bus:
 
         ``run(fn)`` is where handlers, batches and give-up hooks run (``await fn()`` by
         default, on this loop); fetching, decoding, spans and acknowledgements stay here.
+        Given a ``run``, the next batch is fetched while one is handled (see
+        :mod:`.puller`).
         """
         if self._started:
             raise RuntimeError("register consumers before Bus.start()")

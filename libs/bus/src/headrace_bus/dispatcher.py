@@ -93,6 +93,8 @@ class Dispatcher:
         self._bus = bus
         self._batch = batch
         self._run: Runner = run or run_here
+        self.prefetch = run is not None
+        """Whether the next batch is fetched while one is handled (off this loop)."""
         self.durable = durable
         self._handlers = dict(handlers)
         self._give_ups = dict(give_ups or {})

@@ -13,6 +13,14 @@ wait on long work, such as running a step, handles that many messages at once). 
 cancels every loop, those handling a batch too: a handler may be running a step that lasts
 hours. What a cancelled handler was doing is rolled back, and its messages are given back to
 the server at once (see `Dispatcher.handle_batch`) for another replica, or this one restarted.
+
+With ``prefetch`` a loop asks for its next batch as soon as it has one, and handles that one
+meanwhile; the next is handled once this one is done (and acknowledged), so the order holds.
+For a consumer whose handlers run off the event loop (a service's handling thread): the loop
+is free to take in the next batch, and a message published while one is handled is already
+delivered when the handling ends. Not for handlers that run long work: a fetched message
+would wait behind it instead of going to another replica. Messages fetched ahead and not
+handled when the loop stops are given back to the server.
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ class Puller:
         batch_size: int,
         poll: float,
         workers: int = 1,
+        prefetch: bool = False,
     ) -> None:
         if batch_size < 1 or workers < 1:
             raise ValueError(f"{name}: batch size and workers must be at least 1")
@@ -50,6 +59,7 @@ class Puller:
         self._batch_size = batch_size
         self._poll = poll
         self._workers = workers
+        self._prefetch = prefetch
         self._closing = False
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -78,27 +88,42 @@ class Puller:
             return []
 
     async def _loop(self) -> None:
-        while not self._closing:
-            try:
-                batch = await self.fetch()
-            except asyncio.CancelledError:
-                return
-            except nats.errors.ConnectionClosedError:
-                return
-            except Exception as exc:  # reconnecting, a slow server: try again shortly
-                log.warning("%s: fetching failed (%s); retrying", self._name, exc)
-                await asyncio.sleep(min(self._poll, 1.0))
-                continue
-            if not batch:
-                continue
-            if self._closing:  # fetched while closing: give them back for another replica
-                for msg in batch:
-                    with contextlib.suppress(Exception):
-                        await msg.nak()
-                return
-            try:
-                await self._handle(batch)
-            except asyncio.CancelledError:
-                return
-            except Exception:
-                log.exception("%s: handling a batch of %d failed", self._name, len(batch))
+        ahead: asyncio.Task[list[Msg]] | None = None
+        try:
+            while not self._closing:
+                try:
+                    batch = await (ahead if ahead is not None else self.fetch())
+                except asyncio.CancelledError:
+                    return
+                except nats.errors.ConnectionClosedError:
+                    return
+                except Exception as exc:  # reconnecting, a slow server: try again shortly
+                    ahead = None
+                    log.warning("%s: fetching failed (%s); retrying", self._name, exc)
+                    await asyncio.sleep(min(self._poll, 1.0))
+                    continue
+                ahead = None
+                if not batch:
+                    continue
+                if self._closing:  # fetched while closing: give them back for another replica
+                    await _give_back(batch)
+                    return
+                if self._prefetch:
+                    ahead = asyncio.create_task(self.fetch(), name=f"{self._name}-ahead")
+                try:
+                    await self._handle(batch)
+                except asyncio.CancelledError:
+                    return
+                except Exception:
+                    log.exception("%s: handling a batch of %d failed", self._name, len(batch))
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+                with contextlib.suppress(BaseException):
+                    await _give_back(await ahead)  # it may have ended with messages first
+
+
+async def _give_back(batch: list[Msg]) -> None:
+    for msg in batch:
+        with contextlib.suppress(Exception):
+            await msg.nak()

@@ -71,7 +71,7 @@ from .outbox import OutboxRelay
 from .processed import ProcessedPruner
 from .settings import Settings, SettingsError, load_settings
 from .tables import RUNTIME_TABLES, OutboxMessage, ProcessedMessage, utcnow
-from .threads import LoopPool, LoopThread
+from .threads import LoopPool, LoopThread, share_interpreter
 
 M = TypeVar("M", bound=Message)
 Q = TypeVar("Q", bound=Query)
@@ -365,12 +365,14 @@ class Service:
 
     async def run(self) -> None:
         """Start, serve until SIGTERM or SIGINT, then stop cleanly. The process is this
-        service's own: once started, its heap is settled (see `headrace_runtime.heap`)."""
+        service's own: once started, its heap is settled (see `headrace_runtime.heap`) and
+        its threads take turns on the interpreter quickly (`threads.share_interpreter`)."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop)
         await self.start()
         settle_heap()
+        share_interpreter()
         try:
             await self._stopping.wait()
         finally:

@@ -12,6 +12,13 @@ Coroutines on one :class:`LoopThread` interleave at their ``await`` points only,
 they did on the service's loop, so handlers written for one loop keep their guarantees (no
 other handler runs between two lines without an ``await``). A :class:`LoopPool` spreads
 calls over a few such threads, for reads that may run side by side.
+
+Only one thread runs Python at a time. A thread that wants the interpreter while another
+runs Python waits until that one blocks (on a socket, in SQLite) or for the switch interval,
+5 ms by default: a message handed to the handling thread while the main loop works, or an
+acknowledgement due on the main loop while a batch is handled, would wait that long.
+:func:`share_interpreter`, called by a service process once started, makes it
+``SWITCH_INTERVAL``.
 """
 
 from __future__ import annotations
@@ -19,14 +26,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import sys
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
-__all__ = ["LoopPool", "LoopThread"]
+__all__ = ["SWITCH_INTERVAL", "LoopPool", "LoopThread", "share_interpreter"]
+
+SWITCH_INTERVAL = 0.0005  # s
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+def share_interpreter() -> None:
+    """Let a thread waiting for the interpreter have it after ``SWITCH_INTERVAL`` at most.
+
+    For a process that runs one service (``Service.run``), as `settle_heap` is."""
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 class LoopThread:
