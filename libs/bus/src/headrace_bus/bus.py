@@ -146,6 +146,7 @@ class Bus:
                     poll=self.config.fetch_timeout,
                     workers=workers,
                     prefetch=dispatcher.prefetch,
+                    ack_wait=self.config.ack_wait,
                 )
             )
         for external in self._external:

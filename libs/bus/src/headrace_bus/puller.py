@@ -34,9 +34,12 @@ import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
+from .progress import keep_alive
+
 log = logging.getLogger("headrace.bus")
 
 BatchHandler = Callable[[list[Msg]], Awaitable[None]]
+Ahead = asyncio.Task[tuple[list[Msg], asyncio.Task[None] | None]]
 
 
 class Puller:
@@ -50,6 +53,7 @@ class Puller:
         poll: float,
         workers: int = 1,
         prefetch: bool = False,
+        ack_wait: float = 30.0,
     ) -> None:
         if batch_size < 1 or workers < 1:
             raise ValueError(f"{name}: batch size and workers must be at least 1")
@@ -60,6 +64,7 @@ class Puller:
         self._poll = poll
         self._workers = workers
         self._prefetch = prefetch
+        self._ack_wait = ack_wait
         self._closing = False
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -87,12 +92,27 @@ class Puller:
         except (TimeoutError, nats.errors.TimeoutError):
             return []
 
+    async def _fetch_ahead(self) -> tuple[list[Msg], asyncio.Task[None] | None]:
+        """The next batch, and the task keeping it alive (see `keep_alive`) until the loop
+        takes it: the batch being handled meanwhile may outlast the server's ack wait."""
+        batch = await self.fetch()
+        if not batch:
+            return batch, None
+        return batch, asyncio.create_task(keep_alive(self._ack_wait, *batch))
+
+    async def _next(self, ahead: Ahead | None) -> list[Msg]:
+        if ahead is None:
+            return await self.fetch()
+        batch, holding = await ahead
+        await _stop(holding)
+        return batch
+
     async def _loop(self) -> None:
-        ahead: asyncio.Task[list[Msg]] | None = None
+        ahead: Ahead | None = None
         try:
             while not self._closing:
                 try:
-                    batch = await (ahead if ahead is not None else self.fetch())
+                    batch = await self._next(ahead)
                 except asyncio.CancelledError:
                     return
                 except nats.errors.ConnectionClosedError:
@@ -109,7 +129,7 @@ class Puller:
                     await _give_back(batch)
                     return
                 if self._prefetch:
-                    ahead = asyncio.create_task(self.fetch(), name=f"{self._name}-ahead")
+                    ahead = asyncio.create_task(self._fetch_ahead(), name=f"{self._name}-ahead")
                 try:
                     await self._handle(batch)
                 except asyncio.CancelledError:
@@ -117,10 +137,19 @@ class Puller:
                 except Exception:
                     log.exception("%s: handling a batch of %d failed", self._name, len(batch))
         finally:
-            if ahead is not None:
+            if ahead is not None:  # it may have ended with messages before it was cancelled
                 ahead.cancel()
                 with contextlib.suppress(BaseException):
-                    await _give_back(await ahead)  # it may have ended with messages first
+                    batch, holding = await ahead
+                    await _stop(holding)
+                    await _give_back(batch)
+
+
+async def _stop(task: asyncio.Task[None] | None) -> None:
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _give_back(batch: list[Msg]) -> None:

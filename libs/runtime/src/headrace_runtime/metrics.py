@@ -14,6 +14,10 @@
                                 not yet had acknowledged (pending + in flight), by
                                 ``consumer``; read from JetStream every ``lag_interval`` s
 
+The handler calls are counted in the service and observed when the metrics are read (the
+same cumulative counter to Prometheus): recorded through the SDK, whose every measurement
+cleans and hashes its attributes, counting cost more than a small handler.
+
 Prometheus shows them as ``headrace_handler_calls_total``,
 ``headrace_handler_duration_seconds``, ``headrace_messages_dead_lettered_total``,
 ``headrace_events_published_total`` and ``headrace_consumer_lag``.
