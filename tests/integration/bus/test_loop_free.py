@@ -24,8 +24,10 @@ from headrace_contracts import (
     ArtifactRef,
     ArtifactWritten,
     ListArtifacts,
+    ListRuns,
     Ping,
     Pong,
+    RunList,
 )
 from headrace_runtime import HandlerContext, Service, Settings
 from headrace_testing import wait_for
@@ -217,3 +219,35 @@ async def test_a_handler_held_in_the_database_does_not_hold_up_queries(
 
     gate.open()
     await wait_for(lambda: counted(service) == 2, HELD_FOR_AT_MOST, "the held event committed")
+
+
+async def test_handlers_and_queries_run_on_the_threads_they_are_given(
+    settings: Callable[..., Settings], client: Bus, started: Start, sqlite_url: str
+) -> None:
+    ran: dict[str, str] = {}
+    service = Service("placed", settings(database_url=sqlite_url))
+
+    @service.handles(ArtifactWritten)
+    async def record(event: ArtifactWritten, ctx: HandlerContext[ArtifactWritten]) -> None:
+        ran["handler"] = threading.current_thread().name
+
+    @service.answers(ListArtifacts)
+    async def listed(query: ListArtifacts) -> ArtifactList:
+        ran["query"] = threading.current_thread().name
+        return ArtifactList()
+
+    @service.answers(ListRuns, in_thread=False)
+    async def runs(query: ListRuns) -> RunList:
+        ran["on the loop"] = threading.current_thread().name
+        return RunList()
+
+    await started(service)
+    await client.publish(artifact("placed"))
+    await client.request(ListArtifacts())
+    await client.request(ListRuns())
+    await wait_for(lambda: "handler" in ran, HELD_FOR_AT_MOST, "the event handled")
+    assert ran == {
+        "handler": "placed-handling",
+        "query": "placed-query-0",
+        "on the loop": threading.main_thread().name,
+    }

@@ -199,8 +199,9 @@ class Service:
     ) -> Callable[[ResponderFn], ResponderFn]:
         """Register ``fn(query) -> Reply``; with ``one_replica`` a single replica answers.
 
-        ``in_thread`` (by default the service's ``threaded``): ``fn`` runs on a query thread,
-        off the event loop; False for one that uses objects of the main loop."""
+        In a ``threaded`` service ``fn`` runs on a query thread, off the event loop, unless
+        ``in_thread`` is False (for one that uses objects of the main loop); in one that is not,
+        on the main loop."""
 
         def register(fn: ResponderFn) -> ResponderFn:
             self._responders.append((query, fn, one_replica, in_thread))
