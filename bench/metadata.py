@@ -63,13 +63,16 @@ from headrace_contracts import (
     StepSucceeded,
     SubmitRun,
 )
-from headrace_metadata.api import HttpSettings
+from headrace_contracts.access import new_token_secret, token_digest
+from headrace_metadata.api import AccessSettings, HttpSettings
 from headrace_metadata.app import build
 from headrace_runtime import Service, Settings
 
 STEPS = ("load", "clean", "features", "train", "evaluate")
 MODELS = 100
 REGISTER_EVERY = 50
+TOKEN = new_token_secret()  # the HTTP API's admin token, as `headrace up` makes one
+ACCESS = AccessSettings(admin_token_sha256=token_digest(TOKEN))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -186,7 +189,7 @@ async def ingest(
     js = bus.connection.jetstream()
     with contextlib.suppress(NotFoundError):  # a previous database's: start from the first
         await js.delete_consumer(bus.config.stream, "metadata")
-    service = build(settings, http=HttpSettings(port=0))
+    service = build(settings, http=HttpSettings(port=0), access=ACCESS)
     started = time.perf_counter()
     await service.start()
     last_report = started
@@ -229,7 +232,8 @@ async def queries(service: Service, bus: Bus, facts: dict[str, Any], count: int)
         nxt = await bus.request(ListRuns(state=state, limit=50, page_token=token), timeout=10)
         assert len(nxt.runs) == 50  # type: ignore[attr-defined]
 
-    async with httpx.AsyncClient(timeout=10) as http:
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(timeout=10, headers=auth) as http:
 
         async def run_with_steps(i: int) -> None:
             run_id = f"run-{rng.randrange(runs):06d}"
@@ -314,7 +318,7 @@ async def one_database(
     )
     figures: dict[str, Any] = {}
     if args.queries_only:
-        service = build(settings, http=HttpSettings(port=0))
+        service = build(settings, http=HttpSettings(port=0), access=ACCESS)
         await service.start()
     else:
         print(f"[{kind}] ingesting ...", flush=True)

@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from headrace import dashboard_login_url
 from headrace_bus import Bus, BusConfig, BusError
 from headrace_contracts import ArtifactList, ArtifactRef, ArtifactWritten, ListArtifacts
 
@@ -263,3 +265,32 @@ def test_status_without_a_platform_exits_3_with_a_hint(tmp_path: Path) -> None:
     result = Platform(tmp_path / "empty").run("status")
     assert result.returncode == 3
     assert "headrace up" in result.stderr
+
+
+def test_up_lets_the_local_user_into_the_dashboard(platform: Platform) -> None:
+    platform.up()
+    secret_file = platform.home / "api-token"
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    url = dashboard_login_url(platform.home)
+    base, _, query = url.partition("/login?")
+    assert base.startswith("http://127.0.0.1:")
+    assert query == f"token={secret_file.read_text().strip()}"
+    with httpx.Client(timeout=10) as browser:
+        assert browser.get(f"{base}/api/v1/runs").status_code == 401
+        login = browser.get(url)
+        assert (login.status_code, login.headers["location"]) == (303, "/")
+        tokens = browser.get(f"{base}/api/v1/tokens")  # with the cookie: the local admin
+        assert tokens.status_code == 200, tokens.text
+    [local] = [t for t in tokens.json()["tokens"] if t["name"].startswith("local-admin-")]
+    assert (local["role"], local["created_by"]) == ("admin", "headrace up")
+
+    assert platform.run("down", timeout=60).returncode == 0
+    platform.up()  # the same token again, not a second one
+    after = dashboard_login_url(platform.home)
+    assert after.endswith(f"/login?{query}")
+    again = httpx.get(
+        f"{after.partition('/login?')[0]}/api/v1/tokens",
+        headers={"Authorization": f"Bearer {secret_file.read_text().strip()}"},
+        timeout=10,
+    )
+    assert [t["id"] for t in again.json()["tokens"] if t["name"] == local["name"]] == [local["id"]]

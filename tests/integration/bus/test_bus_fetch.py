@@ -48,6 +48,16 @@ async def wait_until_pulling(client: Bus, durable: str) -> None:
         await asyncio.sleep(0.02)
 
 
+async def wait_until_delivered(client: Bus, durable: str, count: int) -> None:
+    """Until ``count`` messages are delivered to the consumer and not yet acknowledged."""
+    deadline = asyncio.get_running_loop().time() + 10
+    while (
+        await client.jetstream.consumer_info(client.config.stream, durable)
+    ).num_ack_pending < count:
+        assert asyncio.get_running_loop().time() < deadline, f"{durable}: not {count} delivered"
+        await asyncio.sleep(0.02)
+
+
 async def test_a_backlog_comes_in_one_fetch(client: Bus) -> None:
     for i in range(100):
         await client.publish(artifact(i))
@@ -75,3 +85,70 @@ async def test_a_lone_message_after_an_idle_spell_is_handled_at_once(client: Bus
         assert recorder.batches == [1, 1, 1]
     finally:
         await puller.close()
+
+
+class Held:
+    """A batch handler that records each batch's messages and holds its first batch until
+    ``release`` is set; cancelled, it gives the batch back as the dispatcher does."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        self.release = asyncio.Event()
+
+    async def __call__(self, msgs: list[Msg]) -> None:
+        self.batches.append([msg.headers["ce-id"] if msg.headers else "" for msg in msgs])
+        try:
+            if len(self.batches) == 1:
+                await self.release.wait()
+        except asyncio.CancelledError:
+            for msg in msgs:
+                await msg.nak()
+            raise
+        for msg in msgs:
+            await msg.ack()
+
+
+async def test_with_prefetch_the_next_batch_is_fetched_while_one_is_handled(client: Bus) -> None:
+    held = Held()
+    await ensure_consumer(client.jetstream, client.config, "ahead", [ArtifactWritten.subject()])
+    subscription = await client.jetstream.pull_subscribe_bind("ahead", stream=client.config.stream)
+    puller = Puller(subscription, held, name="ahead", batch_size=256, poll=POLL, prefetch=True)
+    puller.start()
+    try:
+        first = await client.publish(artifact(0))
+        await wait_for(lambda: len(held.batches) == 1, what="the first batch handled")
+        await wait_until_pulling(client, "ahead")  # the next pull, while the first is held
+        later = [await client.publish(artifact(i)) for i in (1, 2)]
+        await wait_until_delivered(client, "ahead", 2)  # one at least taken in meanwhile
+        assert held.batches == [[first]]
+
+        held.release.set()
+        await wait_for(lambda: sum(len(b) for b in held.batches) == 3, what="all three")
+        assert [i for batch in held.batches for i in batch] == [first, *later]  # in order
+    finally:
+        await puller.close()
+
+
+async def test_a_batch_fetched_ahead_is_given_back_at_stop(client: Bus) -> None:
+    held = Held()
+    await ensure_consumer(client.jetstream, client.config, "back", [ArtifactWritten.subject()])
+    subscription = await client.jetstream.pull_subscribe_bind("back", stream=client.config.stream)
+    puller = Puller(subscription, held, name="back", batch_size=256, poll=POLL, prefetch=True)
+    puller.start()
+    sent = [await client.publish(artifact(10))]
+    await wait_for(lambda: len(held.batches) == 1, what="the first batch held")
+    await wait_until_pulling(client, "back")
+    sent.append(await client.publish(artifact(11)))
+    await wait_until_delivered(client, "back", 2)  # the second fetched ahead
+    await puller.close()
+
+    again = Held()
+    again.release.set()
+    subscription = await client.jetstream.pull_subscribe_bind("back", stream=client.config.stream)
+    resumed = Puller(subscription, again, name="back", batch_size=256, poll=POLL)
+    resumed.start()
+    try:  # given back, not left for the ack wait to expire (10 s): here at once
+        await wait_for(lambda: sum(len(b) for b in again.batches) == 2, 5.0, "both again")
+        assert sorted(i for batch in again.batches for i in batch) == sorted(sent)
+    finally:
+        await resumed.close()

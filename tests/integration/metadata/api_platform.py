@@ -15,7 +15,8 @@ from api_pipelines import doubling, training
 from registry_platform import Platform
 
 from headrace import Client
-from headrace_metadata.api import HttpSettings
+from headrace_contracts.access import new_token_secret, token_digest
+from headrace_metadata.api import AccessSettings, HttpSettings
 from headrace_metadata.app import build as build_metadata
 from headrace_runtime import Service
 from headrace_scheduler.app import build as build_scheduler
@@ -65,8 +66,16 @@ def api_platform(kind: str, root: Path) -> Iterator[Api]:
         try:
             platform.start(build_scheduler(settings))
             platform.start(build_trainer(settings, trainer=TrainerSettings(concurrency=4)))
-            metadata = platform.start(build_metadata(settings, http=HttpSettings(port=0)))
-            with httpx.Client(timeout=10) as http, Client(nats_url=nats.url, timeout=10) as client:
+            admin = new_token_secret()  # as `headrace up` makes one
+            access = AccessSettings(admin_token_sha256=token_digest(admin))
+            metadata = platform.start(
+                build_metadata(settings, http=HttpSettings(port=0), access=access)
+            )
+            auth = {"Authorization": f"Bearer {admin}"}
+            with (
+                httpx.Client(timeout=10, headers=auth) as http,
+                Client(nats_url=nats.url, timeout=10) as client,
+            ):
                 api = Api(platform, metadata, http)
                 _run(api, client)
                 yield api

@@ -227,6 +227,8 @@ def test_the_openapi_document_lists_every_route(api: Api) -> None:
         "/api/v1/models/{name}/versions",
         "/api/v1/inferenceservices",
         "/api/v1/inferenceservices/{name}",
+        "/api/v1/tokens",
+        "/api/v1/audit",
         "/api/v1/events",
         "/api/v1/runs/{run_id}/cancel",
         "/api/v1/runs/{run_id}/rerun",

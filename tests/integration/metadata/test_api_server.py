@@ -16,12 +16,13 @@ import pytest
 from registry_platform import Platform
 from sqlalchemy import create_engine
 
-from headrace_metadata.api import HttpServer, HttpSettings, create_app
+from headrace_metadata.api import AccessSettings, HttpServer, HttpSettings, create_app
 from headrace_metadata.app import build as build_metadata
 from headrace_runtime import Service
 from headrace_testing import nats_for_test, service_settings
 
 HEADRACE = str(Path(sys.executable).parent / "headrace")
+OPEN = AccessSettings(auth="off")  # tokens: test_access*.py
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,7 @@ def test_replicas_on_one_machine_each_serve_and_status_shows_their_urls(
 ) -> None:
     def replica(name: str, port: int) -> Service:
         settings = platform.settings.model_copy(update={"instance_id": name})
-        return platform.start(build_metadata(settings, http=HttpSettings(port=port)))
+        return platform.start(build_metadata(settings, http=HttpSettings(port=port), access=OPEN))
 
     first, second = replica("metadata-a", taken), replica("metadata-b", 0)
     urls = {first.endpoints["http"], second.endpoints["http"]}
@@ -91,7 +92,7 @@ def test_replicas_on_one_machine_each_serve_and_status_shows_their_urls(
 
 
 def test_stopping_the_service_closes_its_port(platform: Platform) -> None:
-    service = build_metadata(platform.settings, http=HttpSettings(port=0))
+    service = build_metadata(platform.settings, http=HttpSettings(port=0), access=OPEN)
     platform.run(service.start())
     url = service.endpoints["http"]
     assert httpx.get(f"{url}/models").status_code == 200
@@ -109,7 +110,7 @@ def test_a_disabled_api_is_not_served(platform: Platform) -> None:
 
 async def test_an_unexpected_failure_is_a_500_with_json(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'no-tables.db'}")  # the tables are missing
-    server = HttpServer(create_app(engine), HttpSettings(port=0))
+    server = HttpServer(create_app(engine, access_settings=OPEN), HttpSettings(port=0))
     url = await server.start()
     try:
         async with httpx.AsyncClient() as client:

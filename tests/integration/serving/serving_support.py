@@ -16,7 +16,7 @@ from nats.aio.msg import Msg
 
 from headrace_bus import Bus, BusConfig
 from headrace_contracts import Message, decode
-from headrace_metadata.api import HttpSettings
+from headrace_metadata.api import AccessSettings, HttpSettings
 from headrace_metadata.app import build as build_metadata
 from headrace_runtime import Service, Settings
 from headrace_serving.app import build as build_serving
@@ -111,7 +111,10 @@ class Platform:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
         self.run(self._connect())
-        self.metadata = self.start(build_metadata(settings, http=HttpSettings(port=0)))
+        open_api = AccessSettings(auth="off")  # tests/integration/metadata/test_access*: tokens
+        self.metadata = self.start(
+            build_metadata(settings, http=HttpSettings(port=0), access=open_api)
+        )
         self.serving = self.start_serving()
 
     @property

@@ -15,6 +15,9 @@ import pytest
 import pytest_asyncio
 from dataplane_support import V2, Recorder, iris_models, plan
 from k8s_fake import FakeApiServer
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from headrace_serving import FleetError, ServiceKey, Traffic
 from headrace_serving.kubernetes import KubernetesFleet, ServingKubernetesSettings
@@ -24,6 +27,8 @@ from headrace_serving.router.upstream import UpstreamPool
 from headrace_testing import wait_for
 
 KEY = ServiceKey("default", "iris")
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+PROMOTED = "00f067aa0ba902b7"
 REV = "iris-predictor-00001"
 KINDS = ("configmaps", "deployments", "services", "horizontalpodautoscalers", "pods")
 Make = Callable[..., KubernetesFleet]
@@ -43,11 +48,12 @@ async def make(fake: FakeApiServer, tmp_path: Path) -> AsyncIterator[Make]:
 
     def build(recorder: Recorder, **fields: Any) -> KubernetesFleet:
         clock = fields.pop("clock", time.time)
+        tracer = fields.pop("tracer", None)
         settings = ServingKubernetesSettings(
             backend="kubernetes", image="model-server:1", kubeconfig=str(kubeconfig), **fields
         )
         fleet = KubernetesFleet(
-            recorder, settings, connect(settings), cold_start_timeout=20, clock=clock
+            recorder, settings, connect(settings), cold_start_timeout=20, clock=clock, tracer=tracer
         )
         made.append(fleet)
         return fleet
@@ -65,9 +71,15 @@ async def test_a_revision_becomes_ready_and_serves_through_its_service(
     fake: FakeApiServer, make: Make, tmp_path: Path
 ) -> None:
     recorder = Recorder()
-    fleet = make(recorder)
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    fleet = make(recorder, tracer=provider.get_tracer("serving"))
     url = await fleet.open_service(KEY)
-    await fleet.start_revision(KEY, plan(REV, "models:/iris/3", max_replicas=3))
+    made = {"traceparent": f"00-{TRACE}-{PROMOTED}-01"}  # the handling of a ModelPromoted
+    await fleet.start_revision(
+        KEY, plan(REV, "models:/iris/3", max_replicas=3, model_version="3", trace_context=made)
+    )
     await fleet.set_traffic(KEY, Traffic(stable=REV))
     parent = fake.named("configmaps")["headrace-isvc-iris"]
     for plural in ("deployments", "services", "horizontalpodautoscalers"):
@@ -102,6 +114,16 @@ async def test_a_revision_becomes_ready_and_serves_through_its_service(
         assert answer.headers["x-headrace-revision"] == REV
     finally:
         await server.stop()
+    # the revision's load (until the Deployment had a ready pod) and its first request are
+    # spans of the trace that made it
+    load, first = spans.get_finished_spans()
+    assert (load.name, first.name) == (f"load {REV}", f"first request {REV}")
+    for span in (load, first):
+        assert span.parent is not None
+        assert (f"{span.context.trace_id:032x}", f"{span.parent.span_id:016x}") == (TRACE, PROMOTED)
+    assert first.attributes is not None
+    assert first.attributes["http.response.status_code"] == 200
+    assert first.attributes["headrace.model_version"] == "3"
 
 
 async def test_pods_that_cannot_pull_the_image_fail_the_revision(

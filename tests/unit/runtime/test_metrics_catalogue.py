@@ -23,14 +23,15 @@ def made() -> set[str]:
     for source in SOURCES:
         text = source.read_text()
         for kind, name, unit in re.findall(
-            r'create_(counter|histogram|observable_gauge)\(\s*"([a-z_.]+)"(?:.*?unit="([^"]*)")?',
+            r'create_(counter|histogram|observable_gauge|observable_counter)\(\s*"([a-z_.]+)"'
+            r'(?:.*?unit="([^"]*)")?',
             text,
             flags=re.S,
         ):
             base = name.replace(".", "_")
             if unit == "s":
                 base += "_seconds"
-            names.add(base + "_total" if kind == "counter" else base)
+            names.add(base + "_total" if kind.endswith("counter") else base)
     return names
 
 

@@ -4,7 +4,7 @@ service, bounded retries, dead letters, traced publish and consume, request/repl
 from . import deadletter
 from .bus import Bus
 from .config import DEFAULT_URL, DLQ_LIMITS, DOMAIN_LIMITS, EXTERNAL_LIMITS, BusConfig, StreamLimits
-from .dispatcher import Batch, BatchFactory, Dispatcher, GiveUp, Handler
+from .dispatcher import Batch, BatchFactory, Dispatcher, GiveUp, Handler, Runner, run_here
 from .errors import (
     BusError,
     NoResponders,
@@ -40,6 +40,7 @@ __all__ = [
     "RequestTimeout",
     "RetryPolicy",
     "RetryableError",
+    "Runner",
     "StreamConfigError",
     "StreamLimits",
     "deadletter",
@@ -48,5 +49,6 @@ __all__ = [
     "ensure_consumer",
     "ensure_streams",
     "is_retryable",
+    "run_here",
     "stream_configs",
 ]

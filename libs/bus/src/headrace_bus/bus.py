@@ -3,6 +3,11 @@
 Built on a FastStream :class:`NatsBroker` (connection, reconnects) and nats-py (JetStream
 management, the pull loops of :mod:`.puller`, request/reply). Tracing and the CloudEvents
 envelope are applied here and in :mod:`.dispatcher`, never in handler code.
+
+The connection belongs to the event loop that connected it. A coroutine running on another
+thread's loop (a service's handlers run there, see ``headrace_runtime.threads``) may still
+publish, ask and gather: those calls are carried over to the bus's loop (:meth:`Bus.on_loop`)
+and their results back.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, TypeVar
 
 import nats.errors
@@ -37,13 +42,14 @@ from headrace_contracts.wire import REPLY_ERROR_HEADER
 from headrace_telemetry import inject, publish_attributes, publish_span_name
 
 from .config import BusConfig
-from .dispatcher import BatchFactory, Dispatcher, GiveUp, Handler
+from .dispatcher import BatchFactory, Dispatcher, GiveUp, Handler, Runner
 from .errors import NoResponders, RequestFailed, RequestTimeout
 from .external import ExternalDispatcher, ExternalHandler
 from .puller import Puller
 from .streams import ensure_consumer, ensure_streams
 
 R = TypeVar("R", bound=Reply)
+T = TypeVar("T")
 M = TypeVar("M", bound=Message)
 Q = TypeVar("Q", bound=Query)
 Responder = Callable[[Any], Awaitable[Reply | None]]
@@ -83,6 +89,7 @@ class Bus:
         self._responders: list[tuple[str, str, Callable[[Msg], Awaitable[None]]]] = []
         self._subscriptions: list[Any] = []
         self._jetstream: JetStreamContext | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._started = False
         self.on_dead_letter: Callable[[str, str], None] | None = None
         """Called with (CloudEvents type, reason) each time a message is dead-lettered."""
@@ -106,8 +113,22 @@ class Bus:
     async def connect(self) -> None:
         """Connect and declare the streams; consumers and responders start in :meth:`start`."""
         await self._broker.connect()
+        self._loop = asyncio.get_running_loop()
         self._jetstream = None  # a new connection, a new context
         await ensure_streams(self.jetstream, self.config, self.catalogue)
+
+    async def on_loop(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Await ``coroutine`` on the loop that owns the connection: here if the caller runs
+        on it, else carried over to it (in a copy of the caller's context, so its trace
+        context goes along) and awaited from the caller's loop."""
+        loop = self._loop
+        if loop is None or loop is asyncio.get_running_loop():
+            return await coroutine
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, loop))
+
+    def _elsewhere(self) -> bool:
+        """Whether the caller runs on another loop than the connection's."""
+        return self._loop is not None and self._loop is not asyncio.get_running_loop()
 
     async def start(self) -> None:
         js = self.jetstream
@@ -124,6 +145,8 @@ class Bus:
                     batch_size=self.config.batch_size,
                     poll=self.config.fetch_timeout,
                     workers=workers,
+                    prefetch=dispatcher.prefetch,
+                    ack_wait=self.config.ack_wait,
                 )
             )
         for external in self._external:
@@ -162,6 +185,8 @@ class Bus:
         """How many messages of ``stream`` (the domain stream by default) the durable
         consumer ``durable`` has not had acknowledged yet: not delivered, plus delivered and
         not acknowledged."""
+        if self._elsewhere():
+            return await self.on_loop(self.pending(durable, stream=stream))
         js = self.connection.jetstream()
         info = await js.consumer_info(stream or self.config.stream, durable)
         return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
@@ -189,6 +214,7 @@ class Bus:
         max_workers: int = 1,
         give_ups: Mapping[type[Message], GiveUp] | None = None,
         batch: BatchFactory | None = None,
+        run: Runner | None = None,
     ) -> Dispatcher:
         """Handle ``handlers`` through the durable pull consumer ``durable``.
 
@@ -200,6 +226,11 @@ class Bus:
         Every replica that registers the same durable shares its messages. With
         ``max_workers`` > 1 this replica handles that many batches at once (for handlers
         that wait on long work, such as running a step).
+
+        ``run(fn)`` is where handlers, batches and give-up hooks run (``await fn()`` by
+        default, on this loop); fetching, decoding, spans and acknowledgements stay here.
+        Given a ``run``, the next batch is fetched while one is handled (see
+        :mod:`.puller`).
         """
         if self._started:
             raise RuntimeError("register consumers before Bus.start()")
@@ -215,16 +246,23 @@ class Bus:
             self.config.ack_wait,
             give_ups=give_ups,
             batch=batch,
+            run=run,
         )
         self._dispatchers.append((dispatcher, max_workers))
         return dispatcher
 
     def consume_external(
-        self, durable: str, subjects: list[str], handler: ExternalHandler
+        self,
+        durable: str,
+        subjects: list[str],
+        handler: ExternalHandler,
+        *,
+        run: Runner | None = None,
     ) -> ExternalDispatcher:
         """Hand other systems' CloudEvents on ``subjects`` (under ``headrace.ext.``, in the
         stream ``BusConfig.external_stream``) to ``handler``, through the durable pull
-        consumer ``durable`` that every replica registering it shares."""
+        consumer ``durable`` that every replica registering it shares; ``run`` as in
+        :meth:`consume`."""
         if self._started:
             raise RuntimeError("register consumers before Bus.start()")
         prefix = f"{self.config.external_prefix}."
@@ -232,7 +270,7 @@ class Bus:
         if outside:
             raise ValueError(f"external subjects must be under {prefix}: {outside}")
         dispatcher = ExternalDispatcher(
-            self, durable, subjects, handler, self.config.retry, self.config.ack_wait
+            self, durable, subjects, handler, self.config.retry, self.config.ack_wait, run=run
         )
         self._external.append(dispatcher)
         return dispatcher
@@ -270,6 +308,10 @@ class Bus:
         """Publish an event or command durably; returns its event id."""
         if message.KIND not in ("event", "command"):
             raise TypeError(f"{type(message).__name__} is a {message.KIND}: use Bus.request()")
+        if self._elsewhere():
+            return await self.on_loop(
+                self.publish(message, event_id=event_id, ce_subject=ce_subject)
+            )
         subject, data, headers = encode(
             message, source=self.source, event_id=event_id, ce_subject=ce_subject
         )
@@ -305,6 +347,8 @@ class Bus:
 
         ``Nats-Msg-Id`` in ``headers`` makes the retries safe: JetStream keeps one copy.
         """
+        if self._elsewhere():
+            return await self.on_loop(self.publish_raw(subject, data, headers, stream=stream))
         js = self.jetstream
         delay = 0.1
         for attempt in range(1, self.config.publish_attempts + 1):
@@ -377,6 +421,8 @@ class Bus:
 
     async def request(self, query: Query, *, timeout: float = 2.0) -> Reply:
         """Ask one responder; returns its reply decoded into ``query.REPLY``."""
+        if self._elsewhere():
+            return await self.on_loop(self.request(query, timeout=timeout))
         subject, data, headers = self._encode_query(query)
         try:
             msg = await self.connection.request(subject, data, timeout=timeout, headers=headers)
@@ -390,6 +436,8 @@ class Bus:
         self, query: Query, *, timeout: float = 0.5, expected: int | None = None
     ) -> list[Reply]:
         """Ask every responder; collect replies for ``timeout`` s (or until ``expected``)."""
+        if self._elsewhere():
+            return await self.on_loop(self.gather(query, timeout=timeout, expected=expected))
         subject, data, headers = self._encode_query(query)
         inbox = self.connection.new_inbox()
         replies: list[Reply] = []

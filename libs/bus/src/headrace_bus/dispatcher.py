@@ -9,6 +9,11 @@ Before a message that was decoded is dead-lettered, its *give-up* hook (if the c
 one for its type) runs, so whatever the message belongs to (a run, a step) can be ended
 visibly rather than wait forever. If the hook itself fails, the message is redelivered while
 the server still holds a delivery for it, and dead-lettered with both errors after that.
+
+Where handlers run is the owner's choice (a `Runner`): a service runs them, with their
+database work, on a thread of its own, so this loop stays free to fetch, acknowledge and
+answer queries. A batch goes there whole (its handlers and its commit, one hop); decoding,
+the heartbeat and the acknowledgements after it stay on the bus's loop.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from nats.aio.msg import Msg
 from opentelemetry.trace import SpanKind, Status, StatusCode, use_span
@@ -34,6 +39,19 @@ if TYPE_CHECKING:
 
 Handler = Callable[[Envelope[Any]], Awaitable[None]]
 GiveUp = Callable[[Envelope[Any], DeadLetter], Awaitable[None]]
+T = TypeVar("T")
+
+
+class Runner(Protocol):
+    """Where a consumer's handling runs: ``await runner(fn)`` awaits ``fn()`` there, in a
+    copy of the caller's context, and cancelling the caller cancels it."""
+
+    def __call__(self, fn: Callable[[], Awaitable[T]], /) -> Awaitable[T]: ...
+
+
+async def run_here(fn: Callable[[], Awaitable[T]], /) -> T:
+    """The default `Runner`: on the caller's loop."""
+    return await fn()
 
 
 class Batch(Protocol):
@@ -70,9 +88,13 @@ class Dispatcher:
         ack_wait: float,
         give_ups: Mapping[type[Message], GiveUp] | None = None,
         batch: BatchFactory | None = None,
+        run: Runner | None = None,
     ) -> None:
         self._bus = bus
         self._batch = batch
+        self._run: Runner = run or run_here
+        self.prefetch = run is not None
+        """Whether the next batch is fetched while one is handled (off this loop)."""
         self.durable = durable
         self._handlers = dict(handlers)
         self._give_ups = dict(give_ups or {})
@@ -111,7 +133,7 @@ class Dispatcher:
         raws = [raw for raw, _ in decoded]
         heartbeat = asyncio.create_task(keep_alive(self._ack_wait, *raws))
         try:
-            together = await self._handle_together(decoded)
+            together = await self._run(lambda: self._handle_together(decoded))
         finally:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -205,7 +227,7 @@ class Dispatcher:
             error: BaseException | None = None
             heartbeat = asyncio.create_task(keep_alive(self._ack_wait, raw))
             try:
-                await handler(envelope)
+                await self._run(lambda: handler(envelope))
             except Exception as exc:
                 error = exc
                 span.record_exception(exc)
@@ -243,7 +265,7 @@ class Dispatcher:
         if hook is None:
             return action
         try:
-            await hook(envelope, action)
+            await self._run(lambda: hook(envelope, action))
         except Exception as exc:
             log.exception(
                 "%s: giving up on %s (%s) failed", self.durable, envelope.type, envelope.id

@@ -24,6 +24,7 @@ from headrace_contracts.external import ExternalEvent, decode_external
 from headrace_telemetry import extract, process_attributes, process_span_name
 
 from .deadletter import settle
+from .dispatcher import Runner, run_here
 from .policy import Ack, DeadLetter, Nak, RetryPolicy, decide
 from .progress import keep_alive
 
@@ -46,8 +47,10 @@ class ExternalDispatcher:
         handler: ExternalHandler,
         policy: RetryPolicy,
         ack_wait: float,
+        run: Runner | None = None,
     ) -> None:
         self._bus = bus
+        self._run: Runner = run or run_here
         self.durable = durable
         self.subjects = sorted(subjects)
         self._handler = handler
@@ -92,7 +95,7 @@ class ExternalDispatcher:
             error: BaseException | None = None
             heartbeat = asyncio.create_task(keep_alive(self._ack_wait, raw))
             try:
-                await self._handler(event)
+                await self._run(lambda: self._handler(event))
             except Exception as exc:
                 error = exc
                 span.record_exception(exc)

@@ -13,6 +13,14 @@ wait on long work, such as running a step, handles that many messages at once). 
 cancels every loop, those handling a batch too: a handler may be running a step that lasts
 hours. What a cancelled handler was doing is rolled back, and its messages are given back to
 the server at once (see `Dispatcher.handle_batch`) for another replica, or this one restarted.
+
+With ``prefetch`` a loop asks for its next batch as soon as it has one, and handles that one
+meanwhile; the next is handled once this one is done (and acknowledged), so the order holds.
+For a consumer whose handlers run off the event loop (a service's handling thread): the loop
+is free to take in the next batch, and a message published while one is handled is already
+delivered when the handling ends. Not for handlers that run long work: a fetched message
+would wait behind it instead of going to another replica. Messages fetched ahead and not
+handled when the loop stops are given back to the server.
 """
 
 from __future__ import annotations
@@ -26,9 +34,12 @@ import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
+from .progress import keep_alive
+
 log = logging.getLogger("headrace.bus")
 
 BatchHandler = Callable[[list[Msg]], Awaitable[None]]
+Ahead = asyncio.Task[tuple[list[Msg], asyncio.Task[None] | None]]
 
 
 class Puller:
@@ -41,6 +52,8 @@ class Puller:
         batch_size: int,
         poll: float,
         workers: int = 1,
+        prefetch: bool = False,
+        ack_wait: float = 30.0,
     ) -> None:
         if batch_size < 1 or workers < 1:
             raise ValueError(f"{name}: batch size and workers must be at least 1")
@@ -50,6 +63,8 @@ class Puller:
         self._batch_size = batch_size
         self._poll = poll
         self._workers = workers
+        self._prefetch = prefetch
+        self._ack_wait = ack_wait
         self._closing = False
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -77,28 +92,67 @@ class Puller:
         except (TimeoutError, nats.errors.TimeoutError):
             return []
 
+    async def _fetch_ahead(self) -> tuple[list[Msg], asyncio.Task[None] | None]:
+        """The next batch, and the task keeping it alive (see `keep_alive`) until the loop
+        takes it: the batch being handled meanwhile may outlast the server's ack wait."""
+        batch = await self.fetch()
+        if not batch:
+            return batch, None
+        return batch, asyncio.create_task(keep_alive(self._ack_wait, *batch))
+
+    async def _next(self, ahead: Ahead | None) -> list[Msg]:
+        if ahead is None:
+            return await self.fetch()
+        batch, holding = await ahead
+        await _stop(holding)
+        return batch
+
     async def _loop(self) -> None:
-        while not self._closing:
-            try:
-                batch = await self.fetch()
-            except asyncio.CancelledError:
-                return
-            except nats.errors.ConnectionClosedError:
-                return
-            except Exception as exc:  # reconnecting, a slow server: try again shortly
-                log.warning("%s: fetching failed (%s); retrying", self._name, exc)
-                await asyncio.sleep(min(self._poll, 1.0))
-                continue
-            if not batch:
-                continue
-            if self._closing:  # fetched while closing: give them back for another replica
-                for msg in batch:
-                    with contextlib.suppress(Exception):
-                        await msg.nak()
-                return
-            try:
-                await self._handle(batch)
-            except asyncio.CancelledError:
-                return
-            except Exception:
-                log.exception("%s: handling a batch of %d failed", self._name, len(batch))
+        ahead: Ahead | None = None
+        try:
+            while not self._closing:
+                try:
+                    batch = await self._next(ahead)
+                except asyncio.CancelledError:
+                    return
+                except nats.errors.ConnectionClosedError:
+                    return
+                except Exception as exc:  # reconnecting, a slow server: try again shortly
+                    ahead = None
+                    log.warning("%s: fetching failed (%s); retrying", self._name, exc)
+                    await asyncio.sleep(min(self._poll, 1.0))
+                    continue
+                ahead = None
+                if not batch:
+                    continue
+                if self._closing:  # fetched while closing: give them back for another replica
+                    await _give_back(batch)
+                    return
+                if self._prefetch:
+                    ahead = asyncio.create_task(self._fetch_ahead(), name=f"{self._name}-ahead")
+                try:
+                    await self._handle(batch)
+                except asyncio.CancelledError:
+                    return
+                except Exception:
+                    log.exception("%s: handling a batch of %d failed", self._name, len(batch))
+        finally:
+            if ahead is not None:  # it may have ended with messages before it was cancelled
+                ahead.cancel()
+                with contextlib.suppress(BaseException):
+                    batch, holding = await ahead
+                    await _stop(holding)
+                    await _give_back(batch)
+
+
+async def _stop(task: asyncio.Task[None] | None) -> None:
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _give_back(batch: list[Msg]) -> None:
+    for msg in batch:
+        with contextlib.suppress(Exception):
+            await msg.nak()

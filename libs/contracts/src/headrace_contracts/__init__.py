@@ -5,7 +5,9 @@ CloudEvents type and subject; :mod:`headrace_contracts.cloudevents` puts them on
 """
 
 from . import (
+    access,
     artifacts,
+    audit,
     environments,
     lineage,
     model_views,
@@ -24,7 +26,18 @@ from . import (
     tuning,
     tuning_views,
 )
+from .access import (
+    ApiTokenCreated,
+    ApiTokenList,
+    ApiTokenRejected,
+    ApiTokenRevoked,
+    ApiTokenView,
+    CreateApiToken,
+    ListApiTokens,
+    RevokeApiToken,
+)
 from .artifacts import ArtifactList, ArtifactRecord, ArtifactWritten, ListArtifacts, MetricReported
+from .audit import AuditRecorded
 from .base import Command, Event, Message, Query, Reply
 from .catalogue import Catalogue
 from .cloudevents import Envelope, decode, derive_event_id, encode, new_event_id
@@ -220,6 +233,8 @@ def _collect() -> Catalogue:
         retention,
         schedules,
         triggers,
+        access,
+        audit,
     )
     found: list[type[Message]] = []
     for module in modules:
@@ -239,6 +254,11 @@ CATALOGUE = _collect()
 
 __all__ = [
     "CATALOGUE",
+    "ApiTokenCreated",
+    "ApiTokenList",
+    "ApiTokenRejected",
+    "ApiTokenRevoked",
+    "ApiTokenView",
     "ApplyInferenceService",
     "ArchiveModelVersion",
     "ArchiveRejected",
@@ -246,12 +266,14 @@ __all__ = [
     "ArtifactRecord",
     "ArtifactRef",
     "ArtifactWritten",
+    "AuditRecorded",
     "CancelRun",
     "CancelStep",
     "CancelTrainingJob",
     "Catalogue",
     "Command",
     "ContractError",
+    "CreateApiToken",
     "CreateExperiment",
     "CreateSchedule",
     "CreateTrigger",
@@ -296,6 +318,7 @@ __all__ = [
     "LineageEdge",
     "LineageGraph",
     "LineageNode",
+    "ListApiTokens",
     "ListArtifacts",
     "ListEnvironments",
     "ListExperiments",
@@ -337,6 +360,7 @@ __all__ = [
     "ResumeSchedule",
     "ResumeTrainingJob",
     "RevisionView",
+    "RevokeApiToken",
     "RunCancelled",
     "RunDetail",
     "RunExperiment",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .client import Client
+    from .dashboard_access import DashboardUnavailable, dashboard_login_url
     from .metrics import report_metrics
     from .run_errors import (
         BadListQuery,
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "BadListQuery": "run_errors",
     "Client": "client",
+    "DashboardUnavailable": "dashboard_access",
+    "dashboard_login_url": "dashboard_access",
     "ClientError": "run_errors",
     "PipelineLoadError": "run_errors",
     "PlatformUnavailable": "run_errors",
@@ -43,6 +46,7 @@ __all__ = [
     "BadListQuery",
     "Client",
     "ClientError",
+    "DashboardUnavailable",
     "PipelineLoadError",
     "PlatformUnavailable",
     "RunExistsError",
@@ -51,6 +55,7 @@ __all__ = [
     "RunTimeout",
     "ScheduleNotFound",
     "ScheduleRejectedError",
+    "dashboard_login_url",
     "report_metrics",
 ]
 

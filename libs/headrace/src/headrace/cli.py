@@ -16,6 +16,7 @@
     headrace experiment list|get|trials|delete ...        (see :mod:`headrace.experiment_args`)
     headrace serve list|get|wait|delete|traffic ...       (see :mod:`headrace.serve_args`)
     headrace trigger create|list|get|delete ...           (see :mod:`headrace.trigger_args`)
+    headrace token create|list|revoke ...                 (see :mod:`headrace.token_args`)
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from .run_args import add_run_parser
 from .scale import SERVICES, ScaleError, parse_scale_item
 from .schedule_args import add_schedule_parser
 from .serve_args import add_serve_parser
+from .token_args import add_token_parser
 from .trigger_args import add_trigger_parser
 
 
@@ -125,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_parser(sub)
     add_trigger_parser(sub)
     add_schedule_parser(sub)
+    add_token_parser(sub)
     return parser
 
 
@@ -175,6 +178,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .schedule_commands import schedule
 
             return schedule(args)
+        if args.command == "token":
+            from .token_commands import token
+
+            return token(args)
         if args.command == "lineage":
             from .lineage_commands import lineage
 

@@ -80,6 +80,7 @@ from .run_ids import check_run_id, new_run_id
 from .run_source import load_source
 from .schedule_client import ScheduleCalls
 from .serving import ServingCalls
+from .token_client import TokenCalls
 from .trace_context import callers_context, within
 from .trigger_client import TriggerCalls
 
@@ -115,7 +116,13 @@ def platform_nats_url(home: str | os.PathLike[str] | None = None) -> str:
 
 
 class Client(
-    ModelRegistryCalls, TrainingJobCalls, ExperimentCalls, ServingCalls, TriggerCalls, ScheduleCalls
+    ModelRegistryCalls,
+    TrainingJobCalls,
+    ExperimentCalls,
+    ServingCalls,
+    TriggerCalls,
+    ScheduleCalls,
+    TokenCalls,
 ):
     """A synchronous connection to a Headrace platform; use it as a context manager.
 

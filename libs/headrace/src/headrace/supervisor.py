@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .backoff import Backoff, describe_exit
+from .dashboard_access import admin_token_env
 from .home import (
     Home,
     PlatformLock,
@@ -82,6 +83,7 @@ class Supervisor:
             for i in range(n)
         ]
         self._stop = asyncio.Event()
+        self._admin_env: dict[str, str] = {}
 
     @property
     def nats_url(self) -> str:
@@ -112,6 +114,7 @@ class Supervisor:
     def start(self) -> None:
         """Start nats-server (when embedded), then every replica at once; no waiting."""
         self.home.create()
+        self._admin_env = admin_token_env(self.home)  # the dashboard's login (see headrace up)
         if not self.config.nats_url:
             self.nats = NatsServer(store_dir=self.home.nats_dir, log_file=self.home.nats_log)
             self.nats.start(detach=True)
@@ -135,6 +138,8 @@ class Supervisor:
             database_url=self.config.database_url,
             artifacts=self.config.artifacts,
         )
+        if child.service == "metadata":
+            env.update(self._admin_env)
         child.started = time.monotonic()
         child.restart_at = None
         try:

@@ -14,6 +14,7 @@ from .settings import (
     settings_from_environment,
 )
 from .tables import RUNTIME_TABLES, OutboxMessage, ProcessedMessage
+from .threads import share_interpreter
 
 __all__ = [
     "RUNTIME_TABLES",
@@ -35,4 +36,5 @@ __all__ = [
     "schema_for",
     "settings_from_environment",
     "settle_heap",
+    "share_interpreter",
 ]

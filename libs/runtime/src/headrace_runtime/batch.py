@@ -23,10 +23,10 @@ from headrace_contracts import Envelope, Message
 
 from .bulk import among, insert_rows
 from .context import HandlerContext, flush_pending
-from .tables import ProcessedMessage, utcnow
+from .tables import OutboxMessage, ProcessedMessage, utcnow
 
 HandlerFn = Callable[[Any, HandlerContext[Any]], Awaitable[None]]
-Publish = Callable[[list[str]], Awaitable[None]]
+Publish = Callable[[list[OutboxMessage]], Awaitable[None]]
 
 _table = ProcessedMessage.__table__  # type: ignore[attr-defined]
 
@@ -58,7 +58,7 @@ class BatchTransaction:
         self._publish = publish
         self._done: set[str] = set(self._already_handled([e.id for e in envelopes]))
         self._marked: list[str] = []
-        self._published: list[str] = []
+        self._published: list[OutboxMessage] = []
         self._committed = False
 
     def _already_handled(self, ids: list[str]) -> list[str]:
@@ -77,7 +77,7 @@ class BatchTransaction:
         await self._handlers[type(envelope.message)](envelope.message, ctx)
         self._done.add(envelope.id)
         self._marked.append(envelope.id)
-        self._published += ctx.published
+        self._published += ctx.outbox
 
     async def commit(self) -> None:
         flush_pending(self._session)

@@ -70,6 +70,11 @@ class HandlerContext(Generic[M]):
     def published(self) -> list[str]:
         return [row.event_id for row in self._outbox]
 
+    @property
+    def outbox(self) -> list[OutboxMessage]:
+        """The outbox rows written so far, in order (sent as they are after the commit)."""
+        return list(self._outbox)
+
     def pending(self, key: str, make: Callable[[], P]) -> P:
         """The transaction's ``key`` object, made by ``make()`` on first use, whose
         ``flush(session)`` runs once just before the transaction commits.

@@ -3,6 +3,13 @@ that caused it and published after commit, so a crash loses neither.
 
 The relay publishes with ``Nats-Msg-Id`` = event id, so a row published twice (by a replica
 sweeping at the same time, or after a crash between publish and delete) is stored once.
+
+Rows are published together: every publish of a round is written to the connection at once,
+in the rows' order (one connection keeps that order on the server), and their
+acknowledgements are awaited together; the rows acknowledged are then deleted in one
+statement. The relay's database work runs where its ``run`` says (a service passes its
+handling thread, so it never blocks the event loop and queues behind the handlers' writes
+instead of contending with them); the publishes always go out from the bus's own loop.
 """
 
 from __future__ import annotations
@@ -12,12 +19,13 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from opentelemetry.trace import SpanKind
 from sqlalchemy import Engine, delete
 from sqlmodel import Session, col, select
 
-from headrace_bus import Bus
+from headrace_bus import Bus, Runner, run_here
 from headrace_contracts import Message, encode
 from headrace_telemetry import extract, inject, publish_attributes, publish_span_name
 
@@ -38,22 +46,39 @@ def outbox_row(message: Message, *, source: str, event_id: str) -> OutboxMessage
 class OutboxRelay:
     """Publishes committed outbox rows: right after each commit, and by a periodic sweep."""
 
-    def __init__(self, bus: Bus, engine: Engine, *, interval: float = 1.0) -> None:
+    def __init__(
+        self, bus: Bus, engine: Engine, *, interval: float = 1.0, run: Runner | None = None
+    ) -> None:
         self._bus = bus
         self._engine = engine
         self._interval = interval
+        self._run: Runner = run or run_here
         self._task: asyncio.Task[None] | None = None
 
     async def publish(self, event_ids: Sequence[str]) -> None:
-        if not event_ids:
-            return
+        """Publish the committed rows of ``event_ids`` (read back from the outbox)."""
+        if event_ids:
+            await self._run(lambda: self._publish(event_ids))
+
+    async def send(self, rows: Sequence[OutboxMessage]) -> None:
+        """Publish ``rows``, just committed, as they are (not read back), then delete them."""
+        if rows:
+            await self._run(lambda: self._send(rows))
+
+    async def sweep(self, *, min_age: float = 0.0, limit: int = 500) -> int:
+        """Publish the rows at least ``min_age`` seconds old, oldest first (up to ``limit``);
+        how many there were."""
+        return await self._run(lambda: self._sweep(min_age, limit))
+
+    async def _publish(self, event_ids: Sequence[str]) -> None:
         with Session(self._engine) as session:
             rows = session.exec(
                 select(OutboxMessage).where(col(OutboxMessage.event_id).in_(event_ids))
             ).all()
-        await self._send(rows)
+        order = {event_id: index for index, event_id in enumerate(event_ids)}
+        await self._send(sorted(rows, key=lambda row: order[row.event_id]))
 
-    async def sweep(self, *, min_age: float = 0.0, limit: int = 500) -> int:
+    async def _sweep(self, min_age: float, limit: int) -> int:
         cutoff = utcnow() - timedelta(seconds=min_age)
         with Session(self._engine) as session:
             rows = session.exec(
@@ -66,32 +91,44 @@ class OutboxRelay:
         return len(rows)
 
     async def _send(self, rows: Sequence[OutboxMessage]) -> None:
-        sent: list[str] = []
-        try:
-            for row in rows:
-                headers = dict(row.headers)
-                with self._bus.tracer.start_as_current_span(
-                    publish_span_name(row.subject),
-                    context=extract(headers),
-                    kind=SpanKind.PRODUCER,
-                    attributes=publish_attributes(
-                        row.subject,
-                        message_id=row.event_id,
-                        ce_type=headers.get("ce-type", ""),
-                        body_size=len(row.data),
-                        client_id=self._bus.source,
-                    ),
-                ):
-                    inject(headers)
-                    await self._bus.publish_raw(
-                        row.subject, row.data, headers, stream=self._bus.config.stream
-                    )
-                sent.append(row.event_id)
-        finally:
-            if sent:
-                with Session(self._engine) as session:
-                    session.exec(delete(OutboxMessage).where(col(OutboxMessage.event_id).in_(sent)))
-                    session.commit()
+        sent, error = await self._bus.on_loop(self._publish_all(rows))
+        if sent:
+            with Session(self._engine) as session:
+                session.exec(delete(OutboxMessage).where(col(OutboxMessage.event_id).in_(sent)))
+                session.commit()
+        if error is not None:
+            raise error
+
+    async def _publish_all(
+        self, rows: Sequence[OutboxMessage]
+    ) -> tuple[list[str], BaseException | None]:
+        """Publish ``rows`` together, on the bus's loop: the event ids stored, and the first
+        failure if any publish failed (its row stays for the sweep)."""
+        outcomes: list[Any] = await asyncio.gather(
+            *(self._publish_one(row) for row in rows), return_exceptions=True
+        )
+        sent = [row.event_id for row, done in zip(rows, outcomes, strict=True) if done is None]
+        failed = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+        return sent, failed[0] if failed else None
+
+    async def _publish_one(self, row: OutboxMessage) -> None:
+        headers = dict(row.headers)
+        with self._bus.tracer.start_as_current_span(
+            publish_span_name(row.subject),
+            context=extract(headers),
+            kind=SpanKind.PRODUCER,
+            attributes=publish_attributes(
+                row.subject,
+                message_id=row.event_id,
+                ce_type=headers.get("ce-type", ""),
+                body_size=len(row.data),
+                client_id=self._bus.source,
+            ),
+        ):
+            inject(headers)
+            await self._bus.publish_raw(
+                row.subject, row.data, headers, stream=self._bus.config.stream
+            )
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="outbox-relay")

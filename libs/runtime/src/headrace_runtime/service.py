@@ -14,6 +14,16 @@ before the message goes to the dead-letter stream. That is where a service ends 
 message belonged to (the scheduler fails the run), so nothing waits forever on a message
 that only the dead-letter stream remembers.
 
+Database work runs off the event loop (`headrace_runtime.threads`). A service that batches
+(the default) runs its handlers, batches, give-up hooks and outbox relay on one *handling
+thread* with an event loop of its own: handlers interleave at their ``await`` points only, as
+they did on the main loop, and the one thread is the service's one writer (what SQLite
+wants). Its query responders run on a small pool of *query threads* (reads, side by side), so
+a slow query never holds up handling and handling never holds up a query. The main loop keeps
+the bus: fetching, decoding, heartbeats, acknowledgements (after the commit), publishing,
+``Ping``. A service with ``threaded=False`` (by default one with ``batch=False``, whose
+handlers wait on long work and use objects of the main loop) runs them all on the main loop.
+
 Each replica also forgets, every ``processed_prune_interval_seconds``, the handled-message
 records older than ``processed_retain_seconds`` (`processed.ProcessedPruner`).
 """
@@ -60,7 +70,8 @@ from .metrics import HandlingMetrics, follow_lag
 from .outbox import OutboxRelay
 from .processed import ProcessedPruner
 from .settings import Settings, SettingsError, load_settings
-from .tables import RUNTIME_TABLES, ProcessedMessage, utcnow
+from .tables import RUNTIME_TABLES, OutboxMessage, ProcessedMessage, utcnow
+from .threads import LoopPool, LoopThread, share_interpreter
 
 M = TypeVar("M", bound=Message)
 Q = TypeVar("Q", bound=Query)
@@ -86,12 +97,20 @@ class Service:
         metric_readers: Sequence[MetricReader] = (),
         concurrency: int = 1,
         batch: bool = True,
+        threaded: bool | None = None,
+        query_threads: int = 2,
     ) -> None:
         """``concurrency`` batches are handled at once; with ``batch`` False a batch is one
-        message, for handlers that wait on long work (which must not hold a transaction)."""
+        message, for handlers that wait on long work (which must not hold a transaction).
+        ``threaded`` (by default ``batch``): handlers and queries run off the event loop, on
+        the handling thread and ``query_threads`` query threads (see the module docstring)."""
+        if query_threads < 1:
+            raise ValueError(f"{name}: query_threads must be at least 1, not {query_threads}")
         self.name = name
         self.concurrency = concurrency
         self.batch = batch
+        self.threaded = batch if threaded is None else threaded
+        self.query_threads = query_threads
         self.settings = settings
         self.version = version
         self.instance = settings.instance(name)
@@ -104,7 +123,7 @@ class Service:
         self._handlers: dict[type[Message], HandlerFn] = {}
         self._give_ups: dict[type[Message], GiveUpFn] = {}
         self._observed: set[type[Message]] = set()
-        self._responders: list[tuple[type[Query], ResponderFn, bool]] = []
+        self._responders: list[tuple[type[Query], ResponderFn, bool, bool | None]] = []
         self._listeners: list[tuple[type[Message], ListenerFn]] = []
         self._external: tuple[list[str], ExternalFn] | None = None
         self._on_start: list[HookFn] = []
@@ -116,6 +135,8 @@ class Service:
         self.tracer_provider: TracerProvider | None = None
         self._relay: OutboxRelay | None = None
         self._pruner: ProcessedPruner | None = None
+        self._handling: LoopThread | None = None
+        self._queries: LoopPool | None = None
         self.endpoints: dict[str, str] = {}
         """What this replica serves besides the bus (name -> URL), shown in its ``Pong``."""
 
@@ -174,12 +195,16 @@ class Service:
         return f"{self.name}-ext"
 
     def answers(
-        self, query: type[Q], *, one_replica: bool = True
+        self, query: type[Q], *, one_replica: bool = True, in_thread: bool | None = None
     ) -> Callable[[ResponderFn], ResponderFn]:
-        """Register ``fn(query) -> Reply``; with ``one_replica`` a single replica answers."""
+        """Register ``fn(query) -> Reply``; with ``one_replica`` a single replica answers.
+
+        In a ``threaded`` service ``fn`` runs on a query thread, off the event loop, unless
+        ``in_thread`` is False (for one that uses objects of the main loop); in one that is not,
+        on the main loop."""
 
         def register(fn: ResponderFn) -> ResponderFn:
-            self._responders.append((query, fn, one_replica))
+            self._responders.append((query, fn, one_replica, in_thread))
             return fn
 
         return register
@@ -216,7 +241,7 @@ class Service:
             [
                 *(m for m in self._handlers if m not in self._observed),
                 *(message for message, _ in self._listeners),
-                *(query for query, _, _ in self._responders),
+                *(query for query, _, _, _ in self._responders),
             ]
         )
 
@@ -246,6 +271,10 @@ class Service:
         self._handlers = {m: handling.timed(m.ce_type(), fn) for m, fn in self._handlers.items()}
         self.engine = build_engine(self.settings.database_url_for(self.name), self.name)
         create_tables(self.engine, self._tables)
+        if self.threaded:
+            self._handling = LoopThread(f"{self.name}-handling")
+            self._queries = LoopPool(f"{self.name}-query", self.query_threads)
+        run = self._handling.call if self._handling is not None else None
         bus_config = self.settings.bus_config(self.name)
         if not self.batch:
             bus_config = dataclasses.replace(bus_config, batch_size=1)
@@ -264,18 +293,22 @@ class Service:
                 max_workers=self.concurrency,
                 give_ups={m: self._wrap_give_up(m, fn) for m, fn in self._give_ups.items()},
                 batch=self._batch if self.batch else None,
+                run=run,
             )
         if self._external is not None:
             subjects, external = self._external
             self.bus.consume_external(
-                self.external_durable, subjects, self._wrap_external(external)
+                self.external_durable, subjects, self._wrap_external(external), run=run
             )
         for message, listener in self._listeners:
             self.bus.listen(message, self._listener(listener))
         self.bus.respond(Ping, self._pong)
-        for query, fn, one in self._responders:
-            self.bus.respond(query, fn, queue=self.name if one else "")
-        self._relay = OutboxRelay(self.bus, self.engine, interval=self.settings.outbox_interval)
+        for query, fn, one, in_thread in self._responders:
+            answer = self._in_query_thread(fn) if in_thread is not False else fn
+            self.bus.respond(query, answer, queue=self.name if one else "")
+        self._relay = OutboxRelay(
+            self.bus, self.engine, interval=self.settings.outbox_interval, run=run
+        )
         await self._relay.sweep()
         for hook in self._on_start:
             await hook()
@@ -315,6 +348,10 @@ class Service:
                 log.exception("%s: stop hook %s failed", self.name, hook)
         if self._relay:
             await self._relay.stop()
+        for threads in (self._handling, self._queries):
+            if threads is not None:
+                await threads.close()
+        self._handling = self._queries = None
         if self.engine:
             self.engine.dispose()
         if self.tracer_provider:
@@ -329,12 +366,14 @@ class Service:
 
     async def run(self) -> None:
         """Start, serve until SIGTERM or SIGINT, then stop cleanly. The process is this
-        service's own: once started, its heap is settled (see `headrace_runtime.heap`)."""
+        service's own: once started, its heap is settled (see `headrace_runtime.heap`) and
+        its threads take turns on the interpreter quickly (`threads.share_interpreter`)."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop)
         await self.start()
         settle_heap()
+        share_interpreter()
         try:
             await self._stopping.wait()
         finally:
@@ -386,9 +425,9 @@ class Service:
             assert self.engine is not None
             assert self._relay is not None
             with Session(self.engine, expire_on_commit=False) as session:
-                # _handled gives the connection back: a handler that waits on long work (a
-                # running step) must not hold a pooled connection or a snapshot.
-                if self._handled(session, envelope.id):
+                # Without batches _handled gives the connection back: a handler that waits on
+                # long work (a running step) must not hold a pooled connection or a snapshot.
+                if self._handled(session, envelope.id, release=not self.batch):
                     log.info("%s: %s %s already handled", self.name, envelope.type, envelope.id)
                     return
                 ctx: HandlerContext[Any] = HandlerContext(
@@ -409,7 +448,7 @@ class Service:
                         raise  # another row's key clashed: not handled, so try it again
                     log.info("%s: %s handled concurrently elsewhere", self.name, envelope.id)
                     return
-            await self._publish_committed(ctx.published)
+            await self._publish_committed(ctx.outbox)
 
         handle.__name__ = f"handle_{message.__name__}"
         return handle
@@ -447,7 +486,7 @@ class Service:
                     if not self._handled(session, key, consumer=consumer):
                         raise
                     return
-            await self._publish_committed(ctx.published)
+            await self._publish_committed(ctx.outbox)
 
         return handle
 
@@ -463,22 +502,36 @@ class Service:
             envelopes=envelopes,
         )
 
-    def _handled(self, session: Session, event_id: str, *, consumer: str = "") -> bool:
-        """Whether this consumer has recorded ``event_id`` as handled (by any replica); ends
-        the session's transaction. Core statements, not the ORM: this runs for every message."""
+    def _handled(
+        self, session: Session, event_id: str, *, consumer: str = "", release: bool = True
+    ) -> bool:
+        """Whether this consumer has recorded ``event_id`` as handled (by any replica); with
+        ``release``, ends the session's transaction. Core statements, not the ORM: this runs
+        for every message."""
         found = session.connection().execute(
             self._seen, {"c": consumer or self.durable, "e": event_id}
         )
         handled = found.first() is not None
-        session.rollback()
+        if release:
+            session.rollback()
         return handled
 
-    async def _publish_committed(self, event_ids: list[str]) -> None:
+    def _in_query_thread(self, fn: ResponderFn) -> ResponderFn:
+        """``fn`` run on a query thread when the service has them (from start on)."""
+
+        async def answer(query: Any) -> Reply | None:
+            if self._queries is None:
+                return await fn(query)
+            return await self._queries.call(fn, query)
+
+        return answer
+
+    async def _publish_committed(self, rows: list[OutboxMessage]) -> None:
         """Publish what a committed transaction wrote to the outbox. The message is handled
         whatever happens here: rows that cannot be sent now are sent by the relay's sweep."""
         assert self._relay is not None
         try:
-            await self._relay.publish(event_ids)
+            await self._relay.send(rows)
         except Exception:
             log.warning("%s: publishing after commit failed; the outbox sweep will", self.name)
 
@@ -495,7 +548,7 @@ class Service:
                 await fn(envelope.message, ctx, dead)
                 flush_pending(session)
                 session.commit()
-            await self._publish_committed(ctx.published)
+            await self._publish_committed(ctx.outbox)
 
         give_up.__name__ = f"give_up_{message.__name__}"
         return give_up

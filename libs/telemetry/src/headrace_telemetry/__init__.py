@@ -8,7 +8,7 @@ from .messaging import (
     publish_attributes,
     publish_span_name,
 )
-from .propagation import TRACE_HEADERS, extract, inject
+from .propagation import TRACE_HEADERS, extract, headers_of, inject
 from .setup import build_tracer_provider
 from .tracer import ServiceTracerProvider
 
@@ -18,6 +18,7 @@ __all__ = [
     "ServiceTracerProvider",
     "build_tracer_provider",
     "extract",
+    "headers_of",
     "inject",
     "process_attributes",
     "process_span_name",

@@ -20,6 +20,15 @@ def inject(headers: MutableMapping[str, str], context: Context | None = None) ->
     _W3C.inject(headers, context=context)
 
 
+def headers_of(context: Context | None = None) -> dict[str, str]:
+    """The W3C headers of ``context`` (the current one by default), to keep with something
+    that continues its trace later (a revision, a training job); empty when it holds no
+    valid span."""
+    carrier: dict[str, str] = {}
+    _W3C.inject(carrier, context=context)
+    return carrier
+
+
 def extract(headers: Mapping[str, str] | None) -> Context:
     """The remote context carried by ``headers`` (empty if none or malformed)."""
     return _W3C.extract(headers or {})

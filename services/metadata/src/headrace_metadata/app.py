@@ -14,7 +14,14 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from sqlmodel import Session
 
 from headrace_contracts import ArtifactList, ArtifactWritten, ListArtifacts
-from headrace_runtime import Service, Settings, SettingsError, load_settings, run_service
+from headrace_runtime import (
+    Service,
+    Settings,
+    SettingsError,
+    load_settings,
+    run_service,
+    settings_from_environment,
+)
 
 from . import api, lineage, registry, retention, run_metrics, runs, serving
 from .handlers import list_artifacts, record_artifact
@@ -29,11 +36,16 @@ def build(
     *,
     span_exporter: SpanExporter | None = None,
     http: api.HttpSettings | None = None,
+    access: api.AccessSettings | None = None,
 ) -> Service:
     """The metadata service; ``http`` (default: from ``HEADRACE_METADATA_HTTP_*``) places
-    its HTTP API."""
+    its HTTP API, ``access`` (default: from ``HEADRACE_API_*``) says who may use it."""
+    access = access or settings_from_environment(api.AccessSettings)
     service = Service(
-        NAME, settings, tables=[*TABLES, *retention.TABLES], span_exporter=span_exporter
+        NAME,
+        settings,
+        tables=[*TABLES, *retention.TABLES, *api.access.TABLES],
+        span_exporter=span_exporter,
     )
     ingest = Ingest()
     ingest.on(ArtifactWritten, record_artifact)
@@ -43,8 +55,9 @@ def build(
     serving.register(ingest)
     run_metrics.register(ingest, service)
     retention.register(service)
+    api.access.register(ingest, service, access)
     ingest.register(service)
-    api.register(service, http or api.HttpSettings())
+    api.register(service, http or api.HttpSettings(), access)
 
     @service.answers(ListArtifacts)
     async def answer_list(query: ListArtifacts) -> ArtifactList:

@@ -17,6 +17,7 @@ from typing import Any
 
 from opentelemetry.metrics import Meter
 from opentelemetry.sdk.trace.export import SpanExporter
+from opentelemetry.trace import Tracer
 from pydantic import ValidationError
 from sqlmodel import Session
 
@@ -88,7 +89,9 @@ def build(
         engine, bus = service.engine, service.bus
         relay = OutboxRelay(bus, engine, interval=settings.outbox_interval)
         controller = Controller(engine, relay, bus, service.source)
-        make = fleet_factory or _default_fleet(settings, service.meter)
+        assert service.tracer_provider is not None
+        tracer = service.tracer_provider.get_tracer("headrace.serving")
+        make = fleet_factory or _default_fleet(settings, service.meter, tracer)
         env = {"HEADRACE_NATS_URL": settings.nats_url}
         held.append(
             ServingHandlers(
@@ -109,7 +112,7 @@ def build(
     return service
 
 
-def _default_fleet(settings: Settings, meter: Meter) -> FleetFactory:
+def _default_fleet(settings: Settings, meter: Meter, tracer: Tracer) -> FleetFactory:
     from .kubernetes.settings import ServingKubernetesSettings
 
     try:
@@ -125,7 +128,7 @@ def _default_fleet(settings: Settings, meter: Meter) -> FleetFactory:
             from .kubernetes.api import connect
             from .kubernetes.fleet import KubernetesFleet
 
-            fleet: Fleet = KubernetesFleet(events, kube, connect(kube))
+            fleet: Fleet = KubernetesFleet(events, kube, connect(kube), tracer=tracer)
             return fleet
 
         return make_kubernetes
@@ -133,7 +136,9 @@ def _default_fleet(settings: Settings, meter: Meter) -> FleetFactory:
     def make(events: FleetEvents) -> Fleet:
         from .fleet import LocalFleet
 
-        fleet: Fleet = LocalFleet(events, logs_dir=settings.home / "logs" / "serving", meter=meter)
+        fleet: Fleet = LocalFleet(
+            events, logs_dir=settings.home / "logs" / "serving", meter=meter, tracer=tracer
+        )
         return fleet
 
     return make

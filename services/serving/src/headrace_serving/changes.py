@@ -18,6 +18,7 @@ from headrace_contracts import (
     TrafficShifted,
 )
 from headrace_contracts.kubeflow import InferenceServiceSpec
+from headrace_telemetry import headers_of
 
 from .revisions import Outcome, predictor_digest, revision_name, revision_plan
 from .store import LIVE_REVISIONS, RevisionRow, ServiceRow, revision_row, revisions_of, utcnow
@@ -48,11 +49,10 @@ def new_revision(
     if digest == row.revision_digest and (row.pending or row.stable or row.canary):
         return None
     name = revision_name(row.name, row.next_number)
-    plan = revision_plan(spec, name, storage_uri, model_version, env)
+    plan = revision_plan(spec, name, storage_uri, model_version, env, headers_of())
     plan_json = dataclasses.asdict(plan)
-    plan_json["env"] = dict(plan.env)
-    plan_json["requests"] = dict(plan.requests)
-    plan_json["limits"] = dict(plan.limits)
+    for mapping in ("env", "requests", "limits", "trace_context"):
+        plan_json[mapping] = dict(getattr(plan, mapping))
     session.add(
         RevisionRow(
             namespace=row.namespace,

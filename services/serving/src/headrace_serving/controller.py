@@ -222,6 +222,6 @@ def _logger(row: ServiceRow) -> LoggerPlan | None:
 
 def _plan(rev: RevisionRow) -> RevisionPlan:
     fields = dict(rev.plan)
-    for name in ("env", "requests", "limits"):
+    for name in ("env", "requests", "limits", "trace_context"):
         fields[name] = dict(fields.get(name) or {})
     return RevisionPlan(**fields)

@@ -75,6 +75,10 @@ class RevisionPlan:
     by local replicas."""
     limits: Mapping[str, str] = field(default_factory=dict)
     """The predictor's ``resources.limits``, as ``requests``."""
+    trace_context: Mapping[str, str] = field(default_factory=dict)
+    """W3C ``traceparent`` (and ``tracestate``) of the handling that made the revision (a
+    ``ModelPromoted`` or an ``ApplyInferenceService``, whose headers carried its trace): the
+    revision's load and the first request it serves are spans of that trace."""
 
 
 @dataclass(frozen=True, slots=True)

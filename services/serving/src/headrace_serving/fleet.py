@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 
 from opentelemetry.metrics import Meter
+from opentelemetry.trace import Tracer
 
 from .autoscale.loop import run_autoscaler
 from .autoscale.policy import ScaleSettings
@@ -45,7 +46,8 @@ class LocalFleet:
     zero. ``cold_start_timeout``: how long a request waits for a replica. ``load_timeout``:
     how long a replica may take to load its model before its revision fails.
     ``scale_interval``, ``stable_window``, ``panic_window``: the autoscaler's sampling period
-    and averaging windows (seconds).
+    and averaging windows (seconds). ``tracer``: each revision's load and first request
+    served are spans of the trace its plan names (`headrace_serving.revisions.tracing`).
     """
 
     def __init__(
@@ -61,8 +63,10 @@ class LocalFleet:
         stable_window: float = 6.0,
         panic_window: float = 1.0,
         meter: Meter | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.events = events
+        self.tracer = tracer
         self.metrics = RequestMetrics(meter) if meter is not None else None
         self.logs_dir = Path(logs_dir)
         self.host = host
@@ -130,6 +134,7 @@ class LocalFleet:
             load_timeout=self.load_timeout,
             scale=scale,
             on_change=router.notify,
+            tracer=self.tracer,
         )
         router.revisions[plan.name] = revision
         revision.start()

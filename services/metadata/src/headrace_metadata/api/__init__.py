@@ -12,19 +12,31 @@ import logging
 
 from headrace_runtime import Service
 
+from .access import AccessSettings, AuditTrail
 from .app import PREFIX, create_app
 from .deps import ApiDeps
 from .live import LiveHub
 from .server import HttpServer
 from .settings import HttpSettings
 
-__all__ = ["ApiDeps", "HttpServer", "HttpSettings", "LiveHub", "create_app", "register"]
+__all__ = [
+    "AccessSettings",
+    "ApiDeps",
+    "HttpServer",
+    "HttpSettings",
+    "LiveHub",
+    "create_app",
+    "register",
+]
 
 log = logging.getLogger("headrace.metadata.api")
 
 
-def register(service: Service, settings: HttpSettings) -> None:
-    """Serve the API while ``service`` runs, where ``settings`` say (unless disabled)."""
+def register(
+    service: Service, settings: HttpSettings, access_settings: AccessSettings | None = None
+) -> None:
+    """Serve the API while ``service`` runs, where ``settings`` say (unless disabled), to
+    whom ``access_settings`` (default: from ``HEADRACE_API_*``) allow."""
     if not settings.enabled:
         return
     server: HttpServer | None = None
@@ -35,6 +47,7 @@ def register(service: Service, settings: HttpSettings) -> None:
         nonlocal server, live
         assert service.engine is not None
         assert service.bus is not None
+        audit = AuditTrail(service.engine, service.bus, service.source)
         live = LiveHub()
         await live.start(service.bus.connection, service.bus.catalogue)
         deps = ApiDeps(
@@ -44,7 +57,13 @@ def register(service: Service, settings: HttpSettings) -> None:
             s3=service.settings.s3_options(),
             answer_timeout=settings.answer_timeout,
         )
-        app = create_app(service.engine, version=service.version, deps=deps)
+        app = create_app(
+            service.engine,
+            version=service.version,
+            deps=deps,
+            access_settings=access_settings,
+            audit=audit,
+        )
         server = HttpServer(app, settings)
         url = await server.start()
         service.endpoints["http"] = url + PREFIX

@@ -83,12 +83,15 @@ class HttpServer:
     async def start(self) -> str:
         """Listen and serve; the base URL (``http://host:port``) once requests are taken."""
         self._socket = bind(self._settings.host, self._settings.port)
+        # proxy_headers off: the client address stays the connection's peer, which is what
+        # HEADRACE_API_TRUSTED_PROXIES is checked against (see api/access/identity.py).
         config = uvicorn.Config(
             self._app,
             lifespan="off",
             access_log=False,
             log_level="warning",
             log_config=None,
+            proxy_headers=False,
             timeout_graceful_shutdown=GRACE_SECONDS,  # a stream a client holds open
         )
         self._server = _Embedded(config)

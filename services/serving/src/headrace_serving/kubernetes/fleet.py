@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from opentelemetry.trace import Tracer
+
 from ..dataplane import (
     FleetError,
     FleetEvents,
@@ -76,7 +78,8 @@ class _Service:
 
 class KubernetesFleet:
     """See the module docstring. ``host``: where the routers listen; ``clock``: the time
-    pods' waits are measured with."""
+    pods' waits are measured with; ``tracer``: each revision's load and first request
+    served are spans of the trace its plan names (`headrace_serving.revisions.tracing`)."""
 
     def __init__(
         self,
@@ -87,8 +90,10 @@ class KubernetesFleet:
         host: str = "127.0.0.1",
         cold_start_timeout: float = 300.0,
         clock: Callable[[], float] = time.time,
+        tracer: Tracer | None = None,
     ) -> None:
         self.events = events
+        self.tracer = tracer
         self.settings = settings
         self.k8s = k8s
         self.host = host
@@ -166,7 +171,7 @@ class KubernetesFleet:
             return
         revision = KubeRevision(
             key, plan, objects, events=self.events, on_change=router.notify,
-            unschedulable_seconds=self.settings.unschedulable_seconds,
+            unschedulable_seconds=self.settings.unschedulable_seconds, tracer=self.tracer,
         )  # fmt: skip
         router.revisions[plan.name] = revision
         assert service.deployments is not None

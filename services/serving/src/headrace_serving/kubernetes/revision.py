@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from opentelemetry.trace import Tracer
+
 from ..autoscale.policy import ScaleSettings
 from ..dataplane import FleetEvents, RevisionPlan, RevisionStatus, ServiceKey
 from ..revisions.replica import Replica
@@ -41,6 +43,7 @@ class KubeRevision(Revision):
         events: FleetEvents,
         on_change: Callable[[], None],
         unschedulable_seconds: float,
+        tracer: Tracer | None = None,
     ) -> None:
         high = max(plan.max_replicas, plan.min_replicas, 1)
         super().__init__(
@@ -52,7 +55,10 @@ class KubeRevision(Revision):
             load_timeout=0.0,
             scale=ScaleSettings(min_replicas=plan.min_replicas, max_replicas=high),
             on_change=on_change,
+            tracer=tracer,
         )
+        if self.trace is not None:
+            self.trace.loading()  # its objects are being created (or adopted)
         self.objects = objects
         self.unschedulable_seconds = unschedulable_seconds
         self.endpoint = Replica(plan.name, 0, objects.host, Path())
@@ -96,6 +102,8 @@ class KubeRevision(Revision):
                 self.ever_ready = True
                 self._reported = ready
                 self.problems.clear()
+                if self.trace is not None:
+                    self.trace.loaded()
                 self.events.revision_ready(self.key, self.name, ready)
                 self.on_change()
                 return
@@ -139,6 +147,8 @@ class KubeRevision(Revision):
         self.state = "Failed"
         self.reason = reason
         self.serving = []
+        if self.trace is not None:
+            self.trace.loaded(reason)
         log.error("revision %s of %s failed: %s", self.name, self.key, reason)
         self.events.revision_failed(self.key, self.name, reason)
         self.on_change()

@@ -37,8 +37,10 @@ def revision_plan(
     storage_uri: str,
     model_version: str | None,
     env: Mapping[str, str],
+    trace_context: Mapping[str, str] | None = None,
 ) -> RevisionPlan:
-    """What revision ``name`` of ``spec`` runs, loading ``storage_uri``."""
+    """What revision ``name`` of ``spec`` runs, loading ``storage_uri``; ``trace_context``:
+    the W3C headers of the trace that made it."""
     return RevisionPlan(
         name=name,
         model_name=spec.name,
@@ -55,4 +57,5 @@ def revision_plan(
         namespace=spec.namespace,
         requests=dict(spec.requests),
         limits=dict(spec.limits),
+        trace_context=dict(trace_context or {}),
     )

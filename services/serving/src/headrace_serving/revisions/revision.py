@@ -15,11 +15,14 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from opentelemetry.trace import Tracer
+
 from ..autoscale.meter import ConcurrencyMeter
 from ..autoscale.policy import ScalePolicy, ScaleSettings
 from ..dataplane import FleetEvents, RevisionPlan, RevisionState, RevisionStatus, ServiceKey
 from .process import last_error
 from .replica import Replica
+from .tracing import RevisionTrace
 
 __all__ = ["Revision"]
 
@@ -38,6 +41,7 @@ class Revision:
         load_timeout: float,
         scale: ScaleSettings,
         on_change: Callable[[], None],
+        tracer: Tracer | None = None,
     ) -> None:
         self.loop = asyncio.get_running_loop()
         self.key = key
@@ -64,6 +68,10 @@ class Revision:
         self._reported = 0
         self._count = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self.trace = RevisionTrace.of(tracer, key, plan)
+        self.first_request = self.trace
+        """Until the revision has answered a request: its trace, where the router records
+        that first request (then None)."""
 
     # requests (called by the router, on its hot path) ----------------------------------
 
@@ -135,6 +143,8 @@ class Revision:
         return [r for r in self.replicas if r.state in ("starting", "ready")]
 
     def start(self) -> None:
+        if self.trace is not None:
+            self.trace.loading()
         self.scale_to(max(self.plan.min_replicas, 1))
 
     def scale_to(self, count: int) -> None:
@@ -187,6 +197,8 @@ class Revision:
         if not self.ever_ready:
             self.ever_ready = True
             self.state = "Ready"
+            if self.trace is not None:
+                self.trace.loaded()
             self._reported = len(self.serving)
             self.events.revision_ready(self.key, self.name, self._reported)
         else:
@@ -199,6 +211,8 @@ class Revision:
             return
         self.state = "Failed"
         self.reason = reason
+        if self.trace is not None:
+            self.trace.loaded(reason)
         log.error("revision %s of %s failed: %s", self.name, self.key, reason)
         for other in self.replicas:
             other.drain()
@@ -234,6 +248,8 @@ class Revision:
         """No new requests; wait for the ones in flight; stop every replica."""
         if self.state != "Failed":
             self.state = "Retired"
+        if self.trace is not None:
+            self.trace.loaded("retired before it served")
         self.serving.clear()
         replicas = list(self.replicas)
         for replica in replicas:
@@ -244,6 +260,8 @@ class Revision:
     async def stop(self) -> None:
         """Stop every replica now (the fleet shuts down)."""
         self.state = "Retired"
+        if self.trace is not None:
+            self.trace.loaded("stopped before it served")
         self.serving.clear()
         await asyncio.gather(*(r.stop() for r in list(self.replicas)))
         # Each replica's task ends once its process has: wait, so none is left running.

@@ -63,6 +63,8 @@ class Exchange:
             )  # fmt: skip
             if router.logger is not None and router.logger.mode != "request":
                 router.log_body(self, "response", response.body, response.content_type)
+            if revision.first_request is not None:
+                router.first_request(self, revision, response.status)
             router.finished(self, response.status, revision.name)
             return
         assert error is not None
@@ -232,6 +234,15 @@ class ServiceRouter:
         self.in_flight -= 1
         if self.in_flight == 0 and self._drained is not None and not self._drained.done():
             self._drained.set_result(None)
+
+    def first_request(self, exchange: Exchange, revision: Revision, status: int) -> None:
+        """``exchange`` is the first request ``revision`` answered: a span of the trace
+        that made the revision (see `headrace_serving.revisions.tracing`)."""
+        traced, revision.first_request = revision.first_request, None
+        assert traced is not None
+        request = exchange.request
+        elapsed = self.loop.time() - exchange.started
+        traced.first_request(request.method, request.url, request.headers, status, elapsed)
 
     def _gone(self) -> str:
         return f"InferenceService {self.key} is not found: it has been deleted"

@@ -101,6 +101,7 @@ def add_training_jobs(
     async def start_jobs() -> None:
         assert service.engine is not None
         assert service.bus is not None
+        assert service.tracer_provider is not None
         relay = OutboxRelay(service.bus, service.engine)
         rows = JobRows(service.engine)
         deps = ControllerDeps(
@@ -113,6 +114,7 @@ def add_training_jobs(
             path=os.environ.get("PATH", os.defpath),
             backoff=backoff or Backoff(),
             stop_grace=stop_grace,
+            tracer=service.tracer_provider.get_tracer("headrace.trainer"),
         )
         manager = JobManager(deps)
         held.append(JobHandlers(manager, rows))

@@ -25,9 +25,12 @@ import logging
 import re
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from opentelemetry import trace
+from opentelemetry.trace import Tracer
 
 from headrace_artifacts import ArtifactStore, ArtifactStoreError
 from headrace_contracts import (
@@ -76,6 +79,7 @@ from .policy import (
     Suspend,
 )
 from .store import JobRows, TrainingJobRow
+from .tracing import ReplicaSpans
 
 __all__ = ["ControllerDeps", "JobController"]
 
@@ -97,6 +101,8 @@ class ControllerDeps:
     backoff: Backoff
     metric_interval: float = 1.0
     stop_grace: float = 10.0
+    tracer: Tracer = field(default_factory=trace.NoOpTracer)
+    """Each replica is a span of the job's trace (`ReplicaSpans`)."""
 
 
 class _Poke:
@@ -121,6 +127,7 @@ class JobController:
         self._replicas: dict[str, dict[str, object]] = {}
         self._gate = MetricGate(interval=deps.metric_interval)
         self._formats: tuple[re.Pattern[str], ...] = ()
+        self._spans = ReplicaSpans(deps.tracer, job_id)
 
     def poke(self) -> None:
         self.inbox.put_nowait(POKE)
@@ -143,6 +150,7 @@ class JobController:
         except Exception:
             log.exception("the controller of training job %s stopped", self.job_id)
         finally:
+            self._spans.end_all("the trainer stopped following the job")
             await self._stop_pumps()
 
     async def _first_load(self) -> bool:
@@ -292,6 +300,7 @@ class JobController:
                 python_bin=self.deps.python_bin,
                 path=self.deps.path,
             )
+            gang = self._spans.start(gang, row.trace_context)
             await asyncio.to_thread((folder / "output").mkdir, parents=True, exist_ok=True)
             types = {group.role: group.replica_type for group in job.replicas}
             self._replicas = {
@@ -310,9 +319,11 @@ class JobController:
             handle = await self._started(gang)
         except GangStopped:
             self._live = False
+            self._spans.end_all("stopped while it waited for resources")
             return
         except WorkloadError as error:
             self._live = False
+            self._spans.end_all(f"the gang did not start: {error}")
             await self._decide(StartFailed(str(error)))
             return
         for state in handle.replicas:
@@ -369,6 +380,9 @@ class JobController:
             await self.deps.backend.stop(self.job_id, grace=self.deps.stop_grace)
             for state in self.deps.backend.states(self.job_id):
                 self._set_replica(state.name, state.phase.value, state.exit_code)
+                if state.phase.final:
+                    self._spans.ended(state.name, _exit_code(state.phase, state.exit_code))
+        self._spans.end_all(reason)
         log.info("training job %s: gang stopped (%s)", self.job_id, reason)
 
     async def _stop_pumps(self, *, drain: bool = False) -> None:
@@ -395,9 +409,8 @@ class JobController:
         if not replica.phase.final:
             await self.deps.ledger.commit(self.job_id, {"replicas": self._replica_rows()})
             return
-        code = replica.exit_code if replica.exit_code is not None else -9
-        if replica.phase == ReplicaPhase.SUCCEEDED:
-            code = 0
+        code = _exit_code(replica.phase, replica.exit_code)
+        self._spans.ended(replica.name, code)
         role = self._spec.group(replica.role)  # type: ignore[arg-type]
         if role is None:
             return
@@ -603,6 +616,13 @@ def _seconds_until(moment: datetime) -> float:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return (moment - _now()).total_seconds()
+
+
+def _exit_code(phase: ReplicaPhase, exit_code: int | None) -> int:
+    """A final replica's exit code: 0 when it succeeded, -9 when none was seen."""
+    if phase == ReplicaPhase.SUCCEEDED:
+        return 0
+    return exit_code if exit_code is not None else -9
 
 
 def _container_code(returncode: int) -> int:

@@ -38,6 +38,7 @@ from headrace_contracts import (
 from headrace_contracts.kubeflow import ManifestError, manifest_digest, parse_training_job
 from headrace_contracts.training_views import TRAINING_JOB_STATES
 from headrace_runtime import HandlerContext
+from headrace_telemetry import headers_of
 
 from .codec import encode_state
 from .controller import new_uid
@@ -95,6 +96,7 @@ class JobHandlers:
             spec_digest=digest,
             run_id=command.run_id,
             step_id=command.step_id,
+            trace_context=headers_of(),
             phase=decision.state.phase.value,
             state=encode_state(decision.state),
             created_at=now,

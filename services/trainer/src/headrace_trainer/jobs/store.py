@@ -48,6 +48,8 @@ class TrainingJobRow(SQLModel, table=True):
     output_uri: str = ""
     run_id: str = Field(default="", max_length=200)
     step_id: str = ""
+    trace_context: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
+    """W3C headers of the submission's handling: the trace its replicas' spans join."""
     seq: int = 0
     created_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = None
