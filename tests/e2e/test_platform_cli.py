@@ -187,6 +187,14 @@ def test_up_status_second_up_and_down(platform: Platform) -> None:
     assert printed.returncode == 0, printed.stderr
     assert printed.stdout == f"{dashboard}\n"
     assert '<div id="app">' in httpx.get(dashboard, timeout=10).text
+    # Without --print it opens the browser ($BROWSER here) logged in as the local admin.
+    opened = platform.home / "opened-url"
+    write = f"import sys; open({str(opened)!r}, 'w').write(sys.argv[1])"
+    platform.env["BROWSER"] = f'{sys.executable} -c "{write}" %s'
+    shown = platform.run("dashboard")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == f"opened {dashboard} (logged in as the local admin)\n"
+    assert opened.read_text() == dashboard_login_url(platform.home)
     assert all(alive(pid) for pid in pids)
 
     again = platform.run("up", "--detach")

@@ -13,7 +13,9 @@ import pytest
 from browser_chromium import chromium, why_skipped
 from browser_platform import Platform
 
+from headrace_contracts.access import new_token_secret, token_digest
 from headrace_metadata.api import HttpSettings
+from headrace_metadata.api.access import AccessSettings
 from headrace_metadata.app import build as build_metadata
 from headrace_scheduler.app import build as build_scheduler
 from headrace_testing import nats_for_test, service_settings
@@ -51,12 +53,16 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     root = tmp_path_factory.mktemp("dashboard")
     with nats_for_test(root) as nats:
         settings = service_settings(root / "home", nats.url)
-        running = Platform(nats.url)
+        running = Platform(nats.url, token=new_token_secret())
         try:
             running.start(build_scheduler(settings))
             running.start(build_trainer(settings, trainer=TrainerSettings(concurrency=4)))
             running.start(build_tuner(settings))
-            running.metadata = running.start(build_metadata(settings, http=HttpSettings(port=0)))
+            # Access as `headrace up` sets it: tokens required, an admin token recorded.
+            access = AccessSettings(admin_token_sha256=token_digest(running.token))
+            running.metadata = running.start(
+                build_metadata(settings, http=HttpSettings(port=0), access=access)
+            )
             yield running
         finally:
             running.stop()

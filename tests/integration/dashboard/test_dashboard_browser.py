@@ -69,6 +69,7 @@ def pipeline_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def page(browser: Any, platform: Platform) -> Any:
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     opened = context.new_page()
+    opened.goto(platform.login)  # the token in the dashboard's cookie, as a user logs in
     errors: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))
     yield opened
@@ -82,10 +83,10 @@ def test_the_dashboard_is_served_at_the_root_and_its_routes_fall_back_to_it(
     index = httpx.get(f"{platform.base}/runs/no-such-run")
     assert index.status_code == 200
     assert '<div id="app">' in index.text
-    no_graph = httpx.get(f"{platform.base}/api/v1/runs/no-such-run/graph")
+    no_graph = platform.http.get(f"{platform.base}/api/v1/runs/no-such-run/graph")
     assert no_graph.status_code == 404
     assert "no pipeline is kept for run 'no-such-run'" in no_graph.json()["error"]
-    missing = httpx.get(f"{platform.base}/api/v1/no-such-route")
+    missing = platform.http.get(f"{platform.base}/api/v1/no-such-route")
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("application/json")
 
@@ -183,14 +184,14 @@ def model_version(platform: Platform, pipeline_file: Path) -> int:
     """The newest version of the model the demo pipeline registers; when no run of it has
     registered one yet (this test run alone), one is run through the HTTP API."""
     api = f"{platform.base}/api/v1"
-    found = httpx.get(f"{api}/models/{MODEL}/versions")
+    found = platform.http.get(f"{api}/models/{MODEL}/versions")
     if found.status_code == 404:
-        submitted = httpx.post(
+        submitted = platform.http.post(
             f"{api}/runs", json={"pipeline": pipeline_file.read_text()}, timeout=30
         )
         assert submitted.status_code == 202, submitted.text
         found = eventually(
-            lambda: httpx.get(f"{api}/models/{MODEL}/versions"),
+            lambda: platform.http.get(f"{api}/models/{MODEL}/versions"),
             lambda r: r.status_code == 200 and bool(r.json()["versions"]),
         )
     return int(found.json()["versions"][0]["version"])
@@ -259,7 +260,7 @@ def test_an_experiment_page_follows_its_trials_live_with_history_and_parallel_co
     platform.publish(CreateExperiment(experiment_id=f"default/{name}", spec=spec))
 
     done = eventually(
-        lambda: httpx.get(f"{platform.base}/api/v1/tuning/experiments/{name}").json(),
+        lambda: platform.http.get(f"{platform.base}/api/v1/tuning/experiments/{name}").json(),
         lambda view: view.get("state") in ("SUCCEEDED", "FAILED"),
     )
     assert done["state"] == "SUCCEEDED", done
@@ -303,7 +304,7 @@ def submit(platform: Platform, pipeline: Callable[..., Any], folder: Path) -> st
     path = folder / "pipeline.yaml"
     compiler.Compiler().compile(pipeline, str(path))
     body = {"pipeline": path.read_text(), "enable_caching": False}
-    submitted = httpx.post(f"{platform.base}/api/v1/runs", json=body, timeout=30)
+    submitted = platform.http.post(f"{platform.base}/api/v1/runs", json=body, timeout=30)
     assert submitted.status_code == 202, submitted.text
     return str(submitted.json()["run_id"])
 
@@ -341,7 +342,7 @@ def test_a_running_steps_log_streams_and_the_run_is_cancelled_and_rerun_from_the
         timeout=WAIT_MS,
     )
     assert page.locator("h1").inner_text().startswith("dash-slow")
-    cancelled = httpx.post(f"{platform.base}/api/v1/runs/{again}/cancel", timeout=30)
+    cancelled = platform.http.post(f"{platform.base}/api/v1/runs/{again}/cancel", timeout=30)
     assert cancelled.status_code in (200, 202), cancelled.text
 
 
@@ -352,7 +353,7 @@ def test_the_runs_page_filters_and_sorts_on_the_server(
     other = submit(platform, demo, tmp_path)  # of another pipeline: filtered out
     for one in (run_id, other):
         eventually(
-            lambda one=one: httpx.get(f"{platform.base}/api/v1/runs/{one}").json(),
+            lambda one=one: platform.http.get(f"{platform.base}/api/v1/runs/{one}").json(),
             lambda run: run.get("state") == "SUCCEEDED",
         )
     page.goto(platform.base + "/runs")
@@ -373,7 +374,7 @@ def test_the_runs_page_filters_and_sorts_on_the_server(
     page.locator(f"#runs tr[data-run='{run_id}']").wait_for()
     page.screenshot(path=shots / "runs-filtered.png", full_page=True)
     assert page.input_value("input[name=pipeline]") == "dash-groups"
-    expected = httpx.get(
+    expected = platform.http.get(
         f"{platform.base}/api/v1/runs",
         params={"pipeline": "dash-groups", "state": "SUCCEEDED", "sort": "duration", "asc": "true"},
     ).json()
@@ -407,7 +408,9 @@ def test_a_runs_loops_and_conditions_are_drawn_as_boxes_around_their_steps(
 def test_an_artifacts_lineage_page_draws_what_made_it_and_what_came_of_it(
     platform: Platform, page: Any, shots: Path, model_version: int
 ) -> None:
-    version = httpx.get(f"{platform.base}/api/v1/models/{MODEL}/versions").json()["versions"]
+    version = platform.http.get(f"{platform.base}/api/v1/models/{MODEL}/versions").json()[
+        "versions"
+    ]
     uri = next(v["uri"] for v in version if v["version"] == model_version)
     page.goto(f"{platform.base}/lineage?uri={quote(uri, safe='')}")
     graph = page.locator("#lineage-graph[data-nodes]")

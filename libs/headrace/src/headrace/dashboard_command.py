@@ -1,6 +1,7 @@
 """``headrace dashboard [--print]``: the running platform's web dashboard, opened in the
-browser (or its URL printed), found from the metadata service's HTTP endpoint as
-``headrace status`` shows it."""
+browser (logged in with the local admin token ``headrace up`` keeps, when there is one) or
+its URL printed, found from the metadata service's HTTP endpoint as ``headrace status``
+shows it."""
 
 from __future__ import annotations
 
@@ -51,8 +52,23 @@ def dashboard(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_NO_DASHBOARD
-    if args.print or not webbrowser.open(link):
+    if args.print:
         print(link)
+        return 0
+    # The browser logs in on the way (the local admin token of `headrace up`) when this
+    # home's platform keeps one; else it opens the dashboard, which asks for a token.
+    target = _login_url(args) if state is not None else None
+    if webbrowser.open(target or link):
+        print(f"opened {link}" + (" (logged in as the local admin)" if target else ""))
     else:
-        print(f"opened {link}")
+        print(link)
     return 0
+
+
+def _login_url(args: argparse.Namespace) -> str | None:
+    from .dashboard_access import DashboardUnavailable, dashboard_login_url
+
+    try:
+        return dashboard_login_url(args.home)
+    except DashboardUnavailable:
+        return None
