@@ -19,7 +19,9 @@ import httpx
 from registry_platform import Platform
 
 from headrace import Client
+from headrace_contracts.access import new_token_secret, token_digest
 from headrace_metadata.api import HttpSettings
+from headrace_metadata.api.access import AccessSettings
 from headrace_metadata.app import build as build_metadata
 from headrace_runtime import Service
 from headrace_scheduler.app import build as build_scheduler
@@ -73,7 +75,7 @@ class Dash:
         return str(body["error"])
 
     def events(self, **params: str) -> Events:
-        return Events(f"{self.base}/events", params)
+        return Events(f"{self.base}/events", params, headers=dict(self.http.headers))
 
 
 @contextmanager
@@ -88,8 +90,16 @@ def dashboard_platform(root: Path, *, tuner: bool = False) -> Iterator[Dash]:
                 from headrace_tuner.app import build as build_tuner
 
                 platform.start(build_tuner(settings, interval=0.2))
-            metadata = platform.start(build_metadata(settings, http=HttpSettings(port=0)))
-            with httpx.Client(timeout=30) as http, Client(nats_url=nats.url, timeout=10) as client:
+            admin = new_token_secret()  # as `headrace up` makes one; the API needs a token
+            access = AccessSettings(admin_token_sha256=token_digest(admin))
+            metadata = platform.start(
+                build_metadata(settings, http=HttpSettings(port=0), access=access)
+            )
+            auth = {"Authorization": f"Bearer {admin}"}
+            with (
+                httpx.Client(timeout=30, headers=auth) as http,
+                Client(nats_url=nats.url, timeout=10) as client,
+            ):
                 yield Dash(platform, metadata, http, client, root / "home")
         finally:
             platform.stop()
@@ -99,12 +109,19 @@ class Events:
     """``GET /events`` read in a background thread; :meth:`wait` for what has arrived.
     Connected (the ``: listening`` comment read) once the constructor returns."""
 
-    def __init__(self, url: str, params: dict[str, str], *, first_comment: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        params: dict[str, str],
+        *,
+        first_comment: bool = True,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.received: list[dict[str, Any]] = []  # {"event", "id", "data"} per event
         self.comments: list[str] = []
         self.ended = False
         self._changed = threading.Condition()
-        self._http = httpx.Client(timeout=httpx.Timeout(10, read=60))
+        self._http = httpx.Client(timeout=httpx.Timeout(10, read=60), headers=headers)
         self._response = self._http.send(
             self._http.build_request("GET", url, params=params), stream=True
         )
@@ -163,9 +180,9 @@ class Events:
         self._http.close()
 
 
-def first_comment(url: str) -> str:
+def first_comment(url: str, headers: dict[str, str] | None = None) -> str:
     """The first comment of the event stream at ``url``, read and hung up in this thread."""
-    with httpx.Client(timeout=30) as http, http.stream("GET", url) as response:
+    with httpx.Client(timeout=30, headers=headers) as http, http.stream("GET", url) as response:
         for line in response.iter_lines():
             if line.startswith(":"):
                 return line[1:].strip()

@@ -49,7 +49,12 @@ def test_a_steps_log_is_read_during_and_after_its_run(dash: Dash, tmp_path: Path
     assert int(headers["x-log-size"]) == len(text.encode())
     assert "last line" not in text
     size = len(text.encode())
-    stream = Events(f"{dash.base}{path}/stream", {"offset": str(size)}, first_comment=False)
+    stream = Events(
+        f"{dash.base}{path}/stream",
+        {"offset": str(size)},
+        first_comment=False,
+        headers=dict(dash.http.headers),
+    )
     try:
         gate.write_text("go")
         stream.wait(lambda: stream.ended, what="the end of the log stream")

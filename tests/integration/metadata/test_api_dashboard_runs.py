@@ -92,9 +92,9 @@ def test_events_of_a_run_arrive_live_in_order_and_filtered(dash: Dash, artifacts
 
 def test_a_closed_stream_frees_its_listener(dash: Dash) -> None:
     url = f"{dash.base}/events"
-    assert first_comment(url) == "listening (1 connected)"
+    assert first_comment(url, dict(dash.http.headers)) == "listening (1 connected)"
     for _ in range(200):  # the server notices the closed connection a moment later
-        count = first_comment(url)
+        count = first_comment(url, dict(dash.http.headers))
         if count == "listening (1 connected)":
             return
         time.sleep(0.05)
