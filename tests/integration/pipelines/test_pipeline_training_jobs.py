@@ -29,7 +29,9 @@ rank = int(os.environ["RANK"])
 if os.environ.get("FAIL_RANK") == str(rank):
     print(f"rank {rank}: the loss is nan", flush=True)
     sys.exit(3)
-pathlib.Path(os.environ["PIDS"], f"{rank}.pid").write_text(str(os.getpid()))
+written = pathlib.Path(os.environ["PIDS"], f"{rank}.part")
+written.write_text(str(os.getpid()))
+written.rename(written.with_suffix(".pid"))  # whole, or not there: the test reads it at once
 if os.environ.get("HOLD"):
     time.sleep(120)
 if rank == 0:

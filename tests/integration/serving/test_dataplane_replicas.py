@@ -14,7 +14,7 @@ import httpx
 import pytest
 from dataplane_support import V2, Recorder, plan, slow_model
 
-from headrace_serving import LocalFleet, LoggerPlan, ServiceKey, Traffic
+from headrace_serving import LocalFleet, LoggerPlan, RevisionPlan, ServiceKey, Traffic
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
 
@@ -92,8 +92,6 @@ async def test_paths_and_methods_pass_through(
 async def test_a_replica_that_exits_or_loads_too_long_fails_its_revision(
     recorder: Recorder, tmp_path: Path, models: tuple[Path, Path]
 ) -> None:
-    fleet = LocalFleet(recorder, logs_dir=tmp_path / "logs", load_timeout=1.5)
-    key = ServiceKey("default", "failing")
     exits, sleeps = "failing-predictor-00001", "failing-predictor-00002"
     sleepy = tmp_path / "sleepy"
     sleepy.mkdir()
@@ -101,20 +99,28 @@ async def test_a_replica_that_exits_or_loads_too_long_fails_its_revision(
         "import time\n\nclass Model:\n    def load(self, folder):\n        time.sleep(30)\n\n"
         "    def predict(self, inputs):\n        return inputs\n"
     )
-    try:
-        await fleet.open_service(key)
-        # The model server refuses the format and exits: the reason is its log's last error.
-        await fleet.start_revision(key, plan(exits, models[0], model_format="bogus"))
-        await fleet.start_revision(key, plan(sleeps, sleepy))
-        await recorder.wait_for(
-            lambda: recorder.of("failed", exits) and recorder.of("failed", sleeps)
-        )
-    finally:
-        await fleet.aclose()
+    # The model server refuses the format and exits: the reason is its log's last error. Its
+    # fleet waits long for readiness, so the exit decides however slowly the process starts.
+    await fail_one(recorder, tmp_path, 120.0, plan(exits, models[0], model_format="bogus"))
     assert "invalid choice: 'bogus'" in recorder.of("failed", exits)[0][3]
+    await fail_one(recorder, tmp_path, 1.5, plan(sleeps, sleepy))
     reason = recorder.of("failed", sleeps)[0][3]
     assert "did not become ready in 1.5 s" in reason
     assert str(tmp_path / "logs" / "default" / "failing" / f"{sleeps}-1.log") in reason
+
+
+async def fail_one(
+    recorder: Recorder, tmp_path: Path, load_timeout: float, revision: RevisionPlan
+) -> None:
+    """Start ``revision`` on a fleet of its own and wait until it has failed."""
+    fleet = LocalFleet(recorder, logs_dir=tmp_path / "logs", load_timeout=load_timeout)
+    key = ServiceKey("default", "failing")
+    try:
+        await fleet.open_service(key)
+        await fleet.start_revision(key, revision)
+        await recorder.wait_for(lambda: recorder.of("failed", revision.name))
+    finally:
+        await fleet.aclose()
 
 
 FLEET_SCRIPT = """
