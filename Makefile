@@ -75,6 +75,7 @@ bench: setup
 	@$(VENV_BIN)/python bench/scheduler_scale.py
 	@$(VENV_BIN)/python bench/metadata.py $(if $(HEADRACE_BENCH_POSTGRES),--sqlite --postgres $(HEADRACE_BENCH_POSTGRES))
 	@$(VENV_BIN)/python bench/tuning.py
+	@$(VENV_BIN)/python bench/dashboard.py $(if $(HEADRACE_BENCH_POSTGRES),--postgres $(HEADRACE_BENCH_POSTGRES))
 
 # Not part of `make bench`: it installs kserve into its own environment, .bench-venv/kserve.
 bench-modelserver: setup

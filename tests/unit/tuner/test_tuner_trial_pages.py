@@ -9,11 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import InvalidRequestError
 from sqlmodel import Session, SQLModel, create_engine
 
 from headrace_contracts import ExperimentDetail, GetExperiment, ListTrials, TrialList
 from headrace_contracts.tuning_views import TRIALS_IN_ONE_REPLY
-from headrace_tuner.experiments.store import ExperimentRow, TrialRow
+from headrace_tuner.experiments.store import ExperimentRow, TrialRow, trials_page
 from headrace_tuner.handlers import TunerHandlers
 
 TRIALS = TRIALS_IN_ONE_REPLY + 1
@@ -98,3 +99,33 @@ def test_the_whole_experiment_past_one_reply_is_refused_naming_the_way_to_page(
     assert summary.spec == SPEC
     assert summary.best_trial is not None
     assert summary.best_trial.number == TRIALS - 1
+
+
+def test_a_page_leaves_every_observation_unread(tmp_path: Path) -> None:
+    """A page is for views: the metric summaries and the objective by step (which grows with
+    every step reported) are not decoded, and code that reads them from a page's rows is
+    stopped, not slowed by a query per row."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'lean.db'}")
+    SQLModel.metadata.create_all(engine, tables=[TrialRow.__table__])  # type: ignore[list-item]
+    with Session(engine) as session:
+        session.add(
+            TrialRow(
+                experiment_id="default/lean",
+                number=0,
+                name="lean-0",
+                job_id="default/lean-0",
+                parameters={"lr": "0.1"},
+                observed={"loss": {"min": 0.002, "max": 1.0, "latest": 0.002, "count": 500}},
+                intermediate={str(step): 1.0 / (step + 1) for step in range(500)},
+                metrics={"loss": 0.002},
+            )
+        )
+        session.commit()
+    with Session(engine) as session:
+        [row] = trials_page(session, "default/lean", -1, 10)
+        assert (row.parameters, row.metrics) == ({"lr": "0.1"}, {"loss": 0.002})
+        with pytest.raises(InvalidRequestError, match="observed"):
+            _ = row.observed
+        with pytest.raises(InvalidRequestError, match="intermediate"):
+            _ = row.intermediate
+    engine.dispose()

@@ -53,10 +53,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_tables(engine: Engine, tables: Sequence[type[SQLModel]]) -> None:
-    """Create this service's tables (and only them) if missing."""
+    """Create this service's tables (and only them) if missing, and the indexes they declare
+    that an existing table lacks (one added in a later release)."""
     with engine.begin() as conn:
         _lock_schema(conn)
-        SQLModel.metadata.create_all(conn, tables=[t.__table__ for t in tables])  # type: ignore[attr-defined]
+        created = [t.__table__ for t in tables]  # type: ignore[attr-defined]
+        SQLModel.metadata.create_all(conn, tables=created)
+        for table in created:
+            for index in table.indexes:
+                index.create(conn, checkfirst=True)
 
 
 SCHEMA_LOCK = 0x6865616472616365  # "headrace": the advisory lock of schema changes
