@@ -17,7 +17,7 @@ The requests are the dashboard's own (``ui/src/pages/Runs.jsx`` and ``Experiment
                      by duration (ascending) and by finish time, and the 20th page by the
                      page token the 19th gave ("Older ->" clicked 19 times)
     experiment page  GET /api/v1/tuning/experiments/{name} (summary: counts, best trial)
-                     beside GET .../trials?limit=1000 page after page until the last (the
+                     beside GET .../trials?limit=500 page after page until the last (the
                      page loads every trial for its plots: 20 requests for 20,000 trials)
     experiments      GET /api/v1/tuning/experiments (the list page)
 
@@ -70,7 +70,7 @@ from headrace_tuner.experiments.store import ExperimentRow, TrialRow
 
 TARGET_MS = 100.0
 PAGE = 50  # Runs.jsx
-TRIAL_PAGE = 1000  # Experiments.jsx
+TRIAL_PAGE = 500  # Experiments.jsx
 DEEP_PAGE = 20
 EXPERIMENT = "dash-bench"
 CHUNK = 5000

@@ -38,7 +38,7 @@ export function Experiments() {
   );
 }
 
-const PAGE = 1000;
+const PAGE = 500;
 const SHOWN = 100;
 
 // Every trial, page after page; then only trials after the last one held.
