@@ -523,3 +523,36 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HEADRACE_BACKEND", "docker")
     with pytest.raises(ValueError, match="'local' or 'kubernetes'"):
         KubernetesSettings()
+
+
+TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
+LAUNCH = {"traceparent": f"00-{TRACE_ID}-b7ad6b7169203331-01", "tracestate": "vendor=one"}
+
+
+def test_the_pod_continues_the_trace_of_the_step_s_launch(
+    tmp_path: Path, check_kubernetes: Check
+) -> None:
+    step = compiled_step(tmp_path, lambda task, pvc: None)
+    settings = KubernetesSettings(otlp_endpoint="http://collector.observability:4318")
+    objects = step_manifests(step, settings, trace_context=LAUNCH).to_dicts()
+    check_kubernetes(objects)
+    env = {e["name"]: e["value"] for e in container_of(objects)["env"]}
+    assert env["TRACEPARENT"] == LAUNCH["traceparent"]
+    assert env["TRACEPARENT"].split("-")[1] == TRACE_ID
+    assert env["TRACESTATE"] == "vendor=one"
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://collector.observability:4318"
+
+
+def test_without_a_valid_launch_context_the_pod_gets_no_traceparent(tmp_path: Path) -> None:
+    step = compiled_step(tmp_path, lambda task, pvc: None)
+    for context in (None, {}, {"traceparent": "00-not-a-trace-01"}):
+        objects = step_manifests(step, KubernetesSettings(), trace_context=context).to_dicts()
+        names = {e["name"] for e in container_of(objects)["env"]}
+        assert not names & {"TRACEPARENT", "TRACESTATE", "OTEL_EXPORTER_OTLP_ENDPOINT"}
+
+
+def test_the_trainer_s_otlp_endpoint_is_the_pods_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel:4318")
+    assert KubernetesSettings().otlp_endpoint == "http://otel:4318"
+    monkeypatch.setenv("HEADRACE_KUBERNETES_OTLP_ENDPOINT", "http://in-cluster:4318")
+    assert KubernetesSettings().otlp_endpoint == "http://in-cluster:4318"

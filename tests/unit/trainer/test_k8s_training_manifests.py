@@ -367,3 +367,29 @@ def test_a_replica_without_an_image_or_a_command_to_wrap_is_refused() -> None:
     ((path, message),) = refused.value.problems
     assert path == "replicas.Worker.command"
     assert "differs by index (PET_NODE_RANK, RANK)" in message
+
+
+def test_every_replica_pod_continues_the_trace_kept_with_the_job(check_kubernetes: Check) -> None:
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    kept = {"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"}
+    job = job_of(pytorch_job(workers=2))
+    settings = KubernetesSettings(otlp_endpoint="http://collector:4318")
+    objects = training_manifests(job, settings, trace_context=kept).to_dicts()
+    check_kubernetes(objects)
+    for role, built in jobs_of(objects).items():
+        env = {
+            e["name"]: e.get("value")
+            for e in built["spec"]["template"]["spec"]["containers"][0]["env"]
+        }
+        assert env["TRACEPARENT"] == kept["traceparent"], role
+        assert env["TRACEPARENT"].split("-")[1] == trace_id
+        assert "TRACESTATE" not in env
+        assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://collector:4318"
+    assert_same_env_as_locally(training_manifests(job, KubernetesSettings()).to_dicts(), job, 23456)
+
+
+def test_a_job_kept_with_no_trace_gives_its_pods_no_traceparent() -> None:
+    job = job_of(pytorch_job())
+    for built in jobs_of(training_manifests(job, KubernetesSettings()).to_dicts()).values():
+        names = {e["name"] for e in built["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert "TRACEPARENT" not in names

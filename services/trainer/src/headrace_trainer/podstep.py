@@ -8,6 +8,10 @@ its ``source``, publishes StepStarted when the pod starts, waits for it to end, 
 that outcome. A pod that ended without one (its image could not be pulled, no node could
 take it, it was killed for memory, deleted, or its objects could not be created) fails the
 step with the backend's reason, the exit code and the stored log's tail.
+
+The pod's ``TRACEPARENT`` is the launch's current span (the step's handling), so its
+executor's ``execute <task>`` span and the user's process continue the run's trace as they
+would locally.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pydantic import ValidationError
 
 from headrace_artifacts import ArtifactStore, ArtifactStoreError
 from headrace_contracts import StepReady
+from headrace_telemetry import headers_of
 
 from .backends.base import Gang, ReplicaLaunch, ReplicaState, WorkloadBackend
 from .errors import UnknownGang, WorkloadError
@@ -53,7 +58,10 @@ async def run_in_pod(
     replica = ReplicaLaunch(
         ROLE, 0, ("headrace-executor",), log_key=log_key(step.run_id, step.step_id, step.attempt)
     )
-    gang = Gang(gang_id(step), (replica,), attempt=execution, source=step)
+    # the pod's executor continues the trace of this launch, as `execute` does locally
+    gang = Gang(
+        gang_id(step), (replica,), attempt=execution, source=step, trace_context=headers_of()
+    )
     try:
         await backend.start(gang)
     except WorkloadError as error:

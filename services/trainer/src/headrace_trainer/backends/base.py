@@ -151,13 +151,18 @@ class Gang:
     keep records in files (the local one: ``gang.json`` there, and a one-replica gang's
     process records and log in that folder itself); None: the backend's own place.
     ``source``: what the gang runs, for a backend that builds its own objects from it (the
-    Kubernetes backend: a `StepReady` or a `TrainingJobSpec`); the local backend ignores it."""
+    Kubernetes backend: a `StepReady` or a `TrainingJobSpec`); the local backend ignores it.
+    ``trace_context``: the W3C headers (``traceparent``, ``tracestate``) of the handling that
+    launched the gang, for a backend that builds its own pods from ``source`` (whose
+    environment then carries them as ``TRACEPARENT``); the local backend ignores it, its
+    replicas' ``env`` already carries theirs."""
 
     id: str
     replicas: tuple[ReplicaLaunch, ...]
     attempt: int = 1
     records: Path | None = None
     source: object | None = field(default=None, compare=False)
+    trace_context: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if not self.id:

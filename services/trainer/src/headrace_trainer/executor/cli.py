@@ -7,6 +7,12 @@ Exit status: 0 succeeded, 1 failed, 2 cancelled, 3 the step file could not be re
 In a Kubernetes pod the backend adds ``--outcome-key KEY`` (the outcome is also stored in
 the artifact store under KEY, where the launcher reads it) and ``--echo-log`` (the step's log
 is also copied to standard output as it is written, so the pod's log is the step's).
+
+With ``TRACEPARENT`` (and ``TRACESTATE``) set, as the Kubernetes backend sets them to the
+step's launch, the execution continues that trace as it does inside the trainer: a span
+``execute <task>`` under it, whose ``run <task>`` span the user's process finds in its own
+``TRACEPARENT``. Its spans are exported when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set
+(service ``headrace-executor``), and carry the trace on to the user's process either way.
 """
 
 from __future__ import annotations
@@ -14,24 +20,29 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import shutil
 import signal
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
+from opentelemetry import context as otel_context
+from opentelemetry.trace import Tracer
 from pydantic import ValidationError
 
 from headrace_artifacts import ArtifactStore, ArtifactStoreError, open_store
 from headrace_contracts import StepReady
 from headrace_runtime import Settings
+from headrace_telemetry import build_tracer_provider, extract
 
 from .control import StepControl
 from .core import LOG_FILE, execute
 from .outcome import Outcome
 from .runner import SubprocessRunner
 
-__all__ = ["main"]
+__all__ = ["launch_context", "main"]
 
 _EXIT = {"succeeded": 0, "failed": 1, "cancelled": 2}
 ECHO_SECONDS = 0.2
@@ -62,9 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     store = open_store(args.artifacts or settings.artifacts_root(), **settings.s3_options())
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="headrace-step-"))
+    provider = build_tracer_provider("executor")
+    token = otel_context.attach(launch_context(os.environ))
     try:
-        outcome = asyncio.run(_run(step, store, workdir, echo=args.echo_log))
+        outcome = asyncio.run(
+            _run(step, store, workdir, echo=args.echo_log, tracer=provider.get_tracer(__name__))
+        )
     finally:
+        otel_context.detach(token)
+        provider.shutdown()  # exports what is batched
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -82,12 +99,21 @@ def main(argv: list[str] | None = None) -> int:
     return _EXIT[outcome.status]
 
 
-async def _run(step: StepReady, store: ArtifactStore, workdir: Path, *, echo: bool) -> Outcome:
+def launch_context(env: Mapping[str, str]) -> otel_context.Context:
+    """The context the launch passed in ``TRACEPARENT``/``TRACESTATE`` (empty without)."""
+    return extract(
+        {"traceparent": env.get("TRACEPARENT", ""), "tracestate": env.get("TRACESTATE", "")}
+    )
+
+
+async def _run(
+    step: StepReady, store: ArtifactStore, workdir: Path, *, echo: bool, tracer: Tracer
+) -> Outcome:
     log_path = workdir / LOG_FILE
     offset = [0]  # bytes of the log copied to stdout so far
     echoing = asyncio.create_task(_echo(log_path, offset)) if echo else None
     try:
-        return await _execute(step, store, workdir, log_path)
+        return await _execute(step, store, workdir, log_path, tracer)
     finally:
         if echoing is not None:
             echoing.cancel()
@@ -115,14 +141,22 @@ def _copy_new(log_path: Path, offset: list[int]) -> None:
         sys.stdout.buffer.flush()
 
 
-async def _execute(step: StepReady, store: ArtifactStore, workdir: Path, log_path: Path) -> Outcome:
+async def _execute(
+    step: StepReady, store: ArtifactStore, workdir: Path, log_path: Path, tracer: Tracer
+) -> Outcome:
     control = StepControl()
     loop = asyncio.get_running_loop()
     # The pod is told to stop with SIGTERM: pass it on to the step, then report it cancelled.
     loop.add_signal_handler(signal.SIGTERM, control.cancel, "the executor received SIGTERM", 10.0)
     try:
         return await execute(
-            step, store, workdir, SubprocessRunner(), control=control, log_path=log_path
+            step,
+            store,
+            workdir,
+            SubprocessRunner(),
+            control=control,
+            log_path=log_path,
+            tracer=tracer,
         )
     finally:
         loop.remove_signal_handler(signal.SIGTERM)

@@ -5,7 +5,9 @@ submits a job through ``headrace.Client`` carries its run's trace there). Each r
 each attempt is then a span ``replica <role>-<index>`` of that trace, from its launch to its
 exit (``headrace.training_job``, ``headrace.replica``, ``headrace.attempt``, and the exit
 code), and the replica's process finds the span's context in ``TRACEPARENT`` (and
-``TRACESTATE``), as a pipeline step does, to add spans of its own.
+``TRACESTATE``), as a pipeline step does, to add spans of its own. On a backend that builds
+its own pods (Kubernetes), whose pods of a replica group share one template, each pod's
+``TRACEPARENT`` is the job's context instead (the gang's ``trace_context``).
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ class ReplicaSpans:
                 },
             }
             launches.append(replace(launch, env=env))
-        return replace(gang, replicas=tuple(launches))
+        # a backend that builds its own pods (Kubernetes) gives them the job's context
+        return replace(gang, replicas=tuple(launches), trace_context=headers_of(parent))
 
     def ended(self, replica: str, exit_code: int) -> None:
         span = self._open.pop(replica, None)

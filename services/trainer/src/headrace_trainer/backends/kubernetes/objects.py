@@ -3,7 +3,8 @@
 A `Gang` for this backend says what it runs in ``source``: a `StepReady` (a pipeline step:
 `step_manifests`) or a `TrainingJobSpec` (a training job: `training_manifests`, whose
 replicas' environment the manifests compute from the job, not from the gang's
-``ReplicaLaunch.env``). Every Job and its pods are also marked with the gang, so that a
+``ReplicaLaunch.env``; the pods' ``TRACEPARENT`` comes from the gang's ``trace_context``).
+Every Job and its pods are also marked with the gang, so that a
 restarted backend finds them by label and knows what they are:
 
 * label ``headrace.io/gang`` (the gang id as a label value) on the Jobs and pods: the
@@ -71,10 +72,14 @@ def build(gang: Gang, settings: KubernetesSettings) -> Built:
     source = gang.source
     try:
         if isinstance(source, StepReady):
-            manifests: Manifests = step_manifests(source, settings)
+            manifests: Manifests = step_manifests(
+                source, settings, trace_context=gang.trace_context
+            )
             shared = True
         elif isinstance(source, TrainingJobSpec):
-            manifests = training_manifests(source, settings, attempt=gang.attempt)
+            manifests = training_manifests(
+                source, settings, attempt=gang.attempt, trace_context=gang.trace_context
+            )
             shared = False
         else:
             raise GangInvalid(

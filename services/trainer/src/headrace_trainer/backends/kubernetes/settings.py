@@ -33,6 +33,9 @@ class KubernetesSettings(BaseSettings):
     ``scheduling.x-k8s.io`` PodGroup) or ``volcano``; a training job then gets a PodGroup
     of all its replicas and its pods name it; ``HEADRACE_KUBERNETES_SCHEDULER_NAME`` the
     pods' ``schedulerName`` (default: ``volcano`` with Volcano, else the cluster's).
+    ``HEADRACE_KUBERNETES_OTLP_ENDPOINT`` (else the trainer's own
+    ``OTEL_EXPORTER_OTLP_ENDPOINT``): the pods' ``OTEL_EXPORTER_OTLP_ENDPOINT``, where their
+    spans go (empty: none is set, the pods' spans carry the trace on but are not exported).
 
     Talking to the cluster: ``HEADRACE_KUBERNETES_KUBECONFIG`` (else ``KUBECONFIG``, else
     ``~/.kube/config``) names the kubeconfig file; inside a pod (``KUBERNETES_SERVICE_HOST``
@@ -58,6 +61,12 @@ class KubernetesSettings(BaseSettings):
     service_account: str = ""
     artifacts: str = ""
     env_secret: str = ""
+    otlp_endpoint: str = Field(
+        default="",
+        validation_alias=AliasChoices(
+            "HEADRACE_KUBERNETES_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT", "otlp_endpoint"
+        ),
+    )
     gang_scheduler: GangScheduler = ""
     scheduler_name: str = ""
     kubeconfig: str = ""

@@ -13,6 +13,7 @@ policy decides about another attempt, which is a new Job.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from kubernetes.client import (
     V1ConfigMap,
@@ -51,6 +52,7 @@ from .meta import (
 from .platform import pod_settings
 from .reader import Problems
 from .resources import requirements
+from .tracing import trace_env
 
 __all__ = ["CONTAINER", "OUTCOME", "STEP_FILE", "WORKDIR", "step_manifests"]
 
@@ -67,8 +69,11 @@ def step_manifests(
     *,
     namespace: str = "default",
     parent_uid: str = PENDING_UID,
+    trace_context: Mapping[str, str] | None = None,
 ) -> Manifests:
     """The run's parent ConfigMap, then the step's ConfigMap and Job (owned by the parent).
+    ``trace_context``: the W3C headers of the step's launch, which the pod's executor
+    continues (its ``TRACEPARENT``, see `trace_env`).
 
     Raises `ManifestUnsupported` listing every platform setting, resource or executor field
     that cannot be expressed, each with its path."""
@@ -127,6 +132,9 @@ def step_manifests(
     env = [V1EnvVar(name="PYTHONUNBUFFERED", value="1")]
     if settings.artifacts:
         env.append(V1EnvVar(name="HEADRACE_ARTIFACTS", value=settings.artifacts))
+    traced = trace_env(trace_context, settings)
+    env += traced
+    taken = {variable.name for variable in traced}
     main = V1Container(
         name=CONTAINER,
         image=image,
@@ -142,7 +150,7 @@ def step_manifests(
             outcome_key(step.run_id, step.step_id, step.attempt),
             "--echo-log",
         ],
-        env=[*env, *pod.env],
+        env=[*env, *(variable for variable in pod.env if variable.name not in taken)],
         env_from=(
             [V1EnvFromSource(secret_ref=V1SecretEnvSource(name=settings.env_secret))]
             if settings.env_secret

@@ -12,6 +12,7 @@ framework's port (PyTorch 23456, TensorFlow 2222, as Kubeflow's operators use);
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from kubernetes.client import (
@@ -48,6 +49,7 @@ from .meta import (
 from .per_index import split_env, wrap_command
 from .reader import Problems
 from .resources import requirements
+from .tracing import trace_env
 
 __all__ = ["POD_GROUP_ANNOTATION", "POD_GROUP_LABEL", "PORTS", "training_manifests"]
 
@@ -66,10 +68,13 @@ def training_manifests(
     *,
     attempt: int = 1,
     parent_uid: str = PENDING_UID,
+    trace_context: Mapping[str, str] | None = None,
 ) -> Manifests:
     """The job's parent ConfigMap, then its Service, PodGroup (when configured) and Jobs.
     ``attempt`` (the whole-gang restart count, from 1) labels the Jobs and their pods; the
     Jobs keep their names, so a previous attempt's are deleted before the next is created.
+    ``trace_context``: the W3C headers kept with the job (its submission's), which every
+    replica's pod continues (its ``TRACEPARENT``, see `trace_env`).
 
     Raises `ManifestUnsupported` listing every replica group that cannot run on Kubernetes
     (no image; an index-dependent environment with no command to wrap; bad resources)."""
@@ -90,8 +95,11 @@ def training_manifests(
     labels = job_labels(job.name)
     annotations = {ANNOTATION_JOB: job.name}
     gang = _gang(settings, base)
+    traced = trace_env(trace_context, settings)
     jobs = [
-        _group_job(job, group, names[group.role], service, endpoints, settings, gang, problems)
+        _group_job(
+            job, group, names[group.role], service, endpoints, settings, gang, traced, problems
+        )
         for group in job.replicas
     ]
     if problems.found:
@@ -157,6 +165,7 @@ def _group_job(
     endpoints: dict[Any, list[Endpoint]],
     settings: KubernetesSettings,
     gang: tuple[dict[str, str], str],
+    traced: list[V1EnvVar],
     problems: Problems,
 ) -> V1Job:
     path = f"replicas.{group.replica_type}"
@@ -169,8 +178,10 @@ def _group_job(
         )
     per_index = [distributed_env(job, group.role, i, endpoints) for i in range(group.count)]
     split = split_env(per_index)
-    distributed = {variable.name for variable in split.env} | set(
-        split.by_index[0] if split.by_index else ()
+    distributed = (
+        {variable.name for variable in split.env}
+        | set(split.by_index[0] if split.by_index else ())
+        | {variable.name for variable in traced}
     )
     user_env = [
         V1EnvVar(name=e.name, value=e.value) for e in container.env if e.name not in distributed
@@ -200,7 +211,7 @@ def _group_job(
         command=command,
         args=args,
         working_dir=container.working_dir or None,
-        env=[*user_env, *split.env],
+        env=[*user_env, *split.env, *traced],
         ports=[V1ContainerPort(name=port_name, container_port=port)],
         resources=requirements(group.resources, f"{path}.resources", problems),
     )
