@@ -6,11 +6,14 @@ store as the pod's ``headrace-executor --outcome-key`` does."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from k8s_fake import FakeApiServer
+from opentelemetry.sdk.trace import TracerProvider
 from trainer_support import Recorder
 
 from headrace_artifacts import FileStore
@@ -25,6 +28,7 @@ from headrace_contracts import (
     TrainingJobRunning,
     TrainingJobSucceeded,
 )
+from headrace_contracts.asyncapi import TRACEPARENT_PATTERN
 from headrace_runtime import Service
 from headrace_testing import wait_for
 from headrace_trainer.executor import Outcome
@@ -63,9 +67,14 @@ async def test_a_step_runs_as_a_job_and_succeeds_with_the_outcome_its_pod_stored
 ) -> None:
     await trainer()
     ready = step()
-    await client.publish(ready)
+    with TracerProvider().get_tracer("caller").start_as_current_span("caller") as caller:
+        await client.publish(ready)
     await wait_for(lambda: bool(fake.named("jobs")), what="the step's Job")
     (job_name,) = fake.named("jobs")
+    # The pod's executor continues the run's trace from the step's launch.
+    assert (
+        traceparent_of(fake.named("jobs")[job_name]) == f"{caller.get_span_context().trace_id:032x}"
+    )
     fake.put_pod(job_name, "pod-running.json")
     started = await recorder.first(StepStarted, "train")
     assert started.backend == "kubernetes"
@@ -106,6 +115,14 @@ async def test_a_step_whose_image_cannot_be_pulled_fails_with_that_reason(
     assert "ImagePullBackOff" in failed.reason
 
 
+def traceparent_of(job: dict[str, Any]) -> str:
+    """The trace id of the ``TRACEPARENT`` a Job gives its pods (checked to be W3C)."""
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert re.fullmatch(TRACEPARENT_PATTERN, env["TRACEPARENT"]), env
+    return str(env["TRACEPARENT"].split("-")[1])
+
+
 def pytorch_job(namespace: str) -> dict[str, object]:
     return {
         "apiVersion": "kubeflow.org/v1",
@@ -137,8 +154,13 @@ async def test_a_two_replica_training_job_runs_as_indexed_jobs_and_succeeds(
     fake: FakeApiServer, trainer: StartTrainer, client: Bus, recorder: Recorder, store: FileStore
 ) -> None:
     await trainer()
-    await client.publish(SubmitTrainingJob(job_id="default/ddp", manifest=pytorch_job("default")))
+    submit = SubmitTrainingJob(job_id="default/ddp", manifest=pytorch_job("default"))
+    with TracerProvider().get_tracer("caller").start_as_current_span("caller") as caller:
+        await client.publish(submit)
     await wait_for(lambda: len(fake.named("jobs")) == 2, what="the job's two Jobs")
+    # Every replica's pod is in the trace of the job's submission.
+    trace_id = f"{caller.get_span_context().trace_id:032x}"
+    assert [traceparent_of(job) for job in fake.named("jobs").values()] == [trace_id] * 2
     assert set(fake.named("services")) == {"ddp"}
     for name in ("ddp-master", "ddp-worker"):
         fake.put_pod(name, "pod-running.json", log=[f"{name} says hello"])

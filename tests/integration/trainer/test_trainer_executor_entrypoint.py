@@ -18,6 +18,7 @@ from trainer_support import step_ready
 
 from headrace_artifacts import FileStore, S3Store
 from headrace_contracts import ArtifactRef
+from headrace_testing.otlp import otlp_receiver
 from headrace_testing.s3 import S3Server, run_s3_server
 from headrace_trainer.executor import Outcome, SubprocessRunner, execute
 
@@ -89,6 +90,54 @@ def test_headrace_executor_in_a_pod_stores_its_outcome_and_echoes_the_step_log(
     with store.open_read("runs/r/talk/outcome.json") as reader:
         outcome = Outcome.model_validate_json(reader.read())
     assert (outcome.status, outcome.output_parameters) == ("succeeded", {"Output": "said"})
+
+
+@dsl.component(base_image="python:3.11")
+def traced() -> str:
+    import os
+
+    return os.environ["TRACEPARENT"]
+
+
+def test_headrace_executor_continues_the_trace_its_traceparent_names(tmp_path: Path) -> None:
+    """What a Kubernetes step pod is given: the launch's TRACEPARENT. The executor's
+    ``execute`` span is under it, exported to the OTLP endpoint, and the step's process sees
+    the ``run`` span in its own TRACEPARENT, as when the trainer runs the executor itself."""
+    trace_id, launch = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+    store = FileStore(tmp_path / "artifacts")
+    step = step_ready(traced, store, tmp_path)
+    step_file = tmp_path / "step.json"
+    step_file.write_text(step.model_dump_json())
+    out = tmp_path / "outcome.json"
+    with otlp_receiver() as receiver:
+        env = {
+            **os.environ,
+            "HEADRACE_ARTIFACTS": store.root_uri,
+            "HEADRACE_HOME": str(tmp_path),
+            "TRACEPARENT": f"00-{trace_id}-{launch}-01",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+        }
+        result = subprocess.run(
+            [sys.executable, "-m", "headrace_trainer.executor", str(step_file), "--out", str(out)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        names = {"execute traced", "run traced"}
+        spans = receiver.wait_for(
+            lambda got: names <= {s.name for s in got}, "the executor's spans"
+        )
+    outcome = Outcome.model_validate(json.loads(out.read_text()))
+    [execute_span] = [s for s in spans if s.name == "execute traced"]
+    [run_span] = [s for s in spans if s.name == "run traced"]
+    assert (execute_span.trace_id, execute_span.parent_id) == (trace_id, launch)
+    assert execute_span.service == "headrace-executor"
+    assert run_span.parent_id == execute_span.span_id
+    seen = outcome.output_parameters["Output"]
+    assert seen.split("-")[1:3] == [trace_id, run_span.span_id]
 
 
 def test_headrace_executor_reports_an_unreadable_step(tmp_path: Path) -> None:
