@@ -47,9 +47,12 @@ export async function request(path, { method = 'GET', body, query } = {}) {
 export const get = (path, query) => request(path, { query });
 export const post = (path, body) => request(path, { method: 'POST', body });
 
-// A step's log from byte `offset`: {text, size, complete}.
-export async function logChunk(runId, stepId, offset) {
-  const url = `${API}/runs/${encodeURIComponent(runId)}/steps/${encodeURIComponent(stepId)}/log?offset=${offset}`;
+// A log from byte `offset` at `path` (a step's .../log, a training job replica's
+// .../log; `query` more parameters, e.g. a namespace): {text, size, complete}.
+export async function logChunk(path, offset, query = {}) {
+  const url = new URL(API + path, location.origin);
+  url.searchParams.set('offset', String(offset));
+  for (const [k, v] of Object.entries(query)) if (v) url.searchParams.set(k, v);
   const response = await fetch(url, { credentials: 'same-origin' });
   const text = await response.text();
   if (!response.ok) throw new ApiError(response.status, `${response.status}: ${detailOf(safeJson(text), text)}`);

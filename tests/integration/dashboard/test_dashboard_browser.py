@@ -288,14 +288,26 @@ def test_an_experiment_page_follows_its_trials_live_with_history_and_parallel_co
     page.goto(f"{platform.base}/experiments")
     page.locator("#experiments a", has_text=name).wait_for()
 
-    # Each trial ran as a training job: its page shows its replicas.
+    # Each trial ran as a training job: its page shows its replicas and, opened, their logs.
     trial = done["best_trial"]["name"]
     page.goto(f"{platform.base}/jobs")
     page.locator("#jobs a", has_text=trial).click()
     replica = page.locator("#replicas tbody tr").first
     replica.wait_for()
     assert replica.locator(".state").get_attribute("data-state") == "SUCCEEDED"
+    name = replica.get_attribute("data-replica")
+    replica.locator("button.log-toggle").click()
+    log = page.locator(f"#log-{name}")
+    page.wait_for_function(
+        "(id) => (document.getElementById(id)?.textContent || '').includes('epoch=2 loss=')",
+        arg=f"log-{name}",
+        timeout=WAIT_MS,
+    )
+    assert log.inner_text().startswith("epoch=1 loss=")
+    assert page.locator(".replica-log .log", has_text="complete").count() == 1
     page.screenshot(path=shots / "training-job.png", full_page=True)
+    replica.locator("button.log-toggle", has_text="hide log").click()
+    log.wait_for(state="detached")
 
 
 def submit(platform: Platform, pipeline: Callable[..., Any], folder: Path) -> str:

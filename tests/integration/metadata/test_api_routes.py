@@ -238,6 +238,8 @@ def test_the_openapi_document_lists_every_route(api: Api) -> None:
         "/api/v1/tuning/experiments/{name}/trials",
         "/api/v1/jobs",
         "/api/v1/jobs/{name}",
+        "/api/v1/jobs/{name}/replicas/{replica}/log",
+        "/api/v1/jobs/{name}/replicas/{replica}/log/stream",
         "/api/v1/runs/{run_id}/steps/{step_id}/log",
         "/api/v1/runs/{run_id}/steps/{step_id}/log/stream",
         "/api/v1/artifacts/{artifact_id}/preview",

@@ -1,9 +1,13 @@
 // Training jobs (PyTorchJob, TFJob, TrainJob): state, restarts, replicas and their logs,
 // and the metrics they reported.
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { useRoute, useLocation } from 'preact-iso';
 import { get, subscribe } from '../api.js';
 import { ErrorBox, KeyValues, Loading, State, Time, enc, useLoad } from '../components/common.jsx';
+import { LogFollow } from '../components/LogView.jsx';
+
+const REPLICA_ENDED = ['Succeeded', 'Failed'];
+const JOB_ENDED = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
 
 export function Jobs() {
   const jobs = useLoad(() => get('/jobs'), []);
@@ -51,6 +55,7 @@ export function JobDetail() {
     [params.name, namespace],
   );
   const j = job.data?.job || job.data;
+  const [shown, setShown] = useState(''); // the replica whose log is open
   return (
     <section>
       <h1>Training job {params.name} {j && <State state={j.state} />}</h1>
@@ -64,11 +69,8 @@ export function JobDetail() {
             <thead><tr><th>Role</th><th>Index</th><th>State</th><th>Attempt</th><th>Exit code</th><th>Log</th></tr></thead>
             <tbody>
               {(j.replicas || []).map((r) => (
-                <tr key={`${r.role}-${r.index}`}>
-                  <td>{r.role}</td><td>{r.index}</td><td><State state={r.state} /></td><td>{r.attempt}</td>
-                  <td>{r.exit_code ?? ''}</td>
-                  <td class="small"><ReplicaLog uri={r.log_uri} /></td>
-                </tr>
+                <ReplicaRow key={`${r.role}-${r.index}`} job={j} replica={r} open={shown === `${r.role}-${r.index}`}
+                  toggle={(name) => setShown(shown === name ? '' : name)} />
               ))}
             </tbody>
           </table>
@@ -89,10 +91,29 @@ export function JobDetail() {
   );
 }
 
-// A replica's log lives in the artifact store: a link when the store is reachable over HTTP,
-// else its URI to fetch (`headrace` CLI, or the store's own tools).
-function ReplicaLog({ uri }) {
-  if (!uri) return <span class="muted">—</span>;
-  if (/^https?:/.test(uri)) return <a href={uri} target="_blank" rel="noopener">log</a>;
-  return <code title="the log's place in the artifact store">{uri}</code>;
+// A replica's row; its log (read through the API, followed while it runs) below it when open.
+function ReplicaRow({ job, replica: r, open, toggle }) {
+  const name = `${r.role}-${r.index}`;
+  const running = !REPLICA_ENDED.includes(r.state) && !JOB_ENDED.includes(job.state);
+  return (
+    <>
+      <tr data-replica={name}>
+        <td>{r.role}</td><td>{r.index}</td><td><State state={r.state} /></td><td>{r.attempt}</td>
+        <td>{r.exit_code ?? ''}</td>
+        <td class="small">
+          {r.log_uri
+            ? <button type="button" class="log-toggle" title={r.log_uri} onClick={() => toggle(name)}>{open ? 'hide log' : 'log'}</button>
+            : <span class="muted">—</span>}
+        </td>
+      </tr>
+      {open && (
+        <tr class="replica-log" data-replica={name}>
+          <td colSpan={6}>
+            <LogFollow path={`/jobs/${enc(job.name)}/replicas/${enc(name)}/log`} query={{ namespace: job.namespace }}
+              running={running} id={`log-${name}`} />
+          </td>
+        </tr>
+      )}
+    </>
+  );
 }

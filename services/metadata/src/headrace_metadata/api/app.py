@@ -6,7 +6,18 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from .. import dashboard
-from . import access, actions, errors, events, logs, previews, promote, proxies, run_graph
+from . import (
+    access,
+    actions,
+    errors,
+    events,
+    job_logs,
+    logs,
+    previews,
+    promote,
+    proxies,
+    run_graph,
+)
 from .deps import ApiDeps
 from .routes import router
 
@@ -47,6 +58,7 @@ def create_app(
     app.include_router(promote.router(deps))
     app.include_router(proxies.router(deps))
     app.include_router(logs.router(deps))
+    app.include_router(job_logs.router(deps))
     app.include_router(previews.router(deps))
     app.include_router(run_graph.router(deps))
     access.install(app, engine, access_settings or access.AccessSettings(), audit)

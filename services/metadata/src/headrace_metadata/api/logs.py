@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -36,7 +36,7 @@ Offset = Annotated[int, Query(ge=0, description="the byte to start from")]
 
 @dataclass(frozen=True)
 class StepLog:
-    """Where a step's log is and whether it is whole."""
+    """Where a step's (or a training job replica's) log is and whether it is whole."""
 
     log_uri: str
     state: str
@@ -120,7 +120,7 @@ def router(deps: ApiDeps) -> APIRouter:
         """The step's log from ``offset`` and what it writes next, until it has ended."""
         await run_in_threadpool(step_log, deps, run_id, step_id)  # 404 now, not in the stream
         return StreamingResponse(
-            follow(deps, run_id, step_id, offset),
+            follow_step(deps, run_id, step_id, offset),
             media_type="text/event-stream",
             headers=SSE_HEADERS,
         )
@@ -128,10 +128,8 @@ def router(deps: ApiDeps) -> APIRouter:
     return api
 
 
-async def follow(deps: ApiDeps, run_id: str, step_id: str, offset: int) -> AsyncIterator[str]:
-    """SSE of the log from ``offset``: woken by the step's events, else every
-    :data:`RECHECK_SECONDS` while it runs; ends once the step has ended and all is sent."""
-    hub = deps.need_live()
+def follow_step(deps: ApiDeps, run_id: str, step_id: str, offset: int) -> AsyncIterator[str]:
+    """SSE of a step's log from ``offset``, woken by the step's events."""
 
     def of_step(event: LiveEvent) -> bool:
         data: Any = event.data
@@ -141,10 +139,26 @@ async def follow(deps: ApiDeps, run_id: str, step_id: str, offset: int) -> Async
             and data.get("step_id") in (step_id, None)
         )
 
+    async def find() -> StepLog:
+        return await run_in_threadpool(step_log, deps, run_id, step_id)
+
+    return follow(deps, find, of_step, offset)
+
+
+async def follow(
+    deps: ApiDeps,
+    find: Callable[[], Awaitable[StepLog]],
+    wakes: Callable[[LiveEvent], bool],
+    offset: int,
+) -> AsyncIterator[str]:
+    """SSE of the log ``find`` locates, from ``offset``: woken by events ``wakes`` accepts,
+    else every :data:`RECHECK_SECONDS` while it is written; ends once it is complete and all
+    is sent."""
+    hub = deps.need_live()
     quiet = 0.0
-    with hub.listen(of_step) as listener:
+    with hub.listen(wakes) as listener:
         while True:
-            found = await run_in_threadpool(step_log, deps, run_id, step_id)
+            found = await find()
             while True:
                 data, size = await run_in_threadpool(read_log, deps, found, offset)
                 if not data:

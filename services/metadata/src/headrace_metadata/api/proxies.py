@@ -127,20 +127,25 @@ def router(deps: ApiDeps) -> APIRouter:
 
     @api.get("/jobs/{name}", response_model=TrainingJobView, tags=["training"], responses=TRAINER)
     async def job(name: Name, namespace: Namespace = "default") -> TrainingJobView:
-        query = GetTrainingJob(name=name, namespace=namespace)
-        found = await ask(
-            deps.need_bus(), query, TrainingJobDetail, "trainer", timeout=deps.ask_timeout
-        )
-        if found.error:
-            raise bad_request(found.error)
-        if found.job is None:
-            raise not_found(
-                f"no training job {name!r} in namespace {namespace!r}: check the name "
-                "(GET /api/v1/jobs lists them)"
-            )
-        return found.job
+        return await find_job(deps, name, namespace)
 
     return api
+
+
+async def find_job(deps: ApiDeps, name: str, namespace: str) -> TrainingJobView:
+    """The trainer's view of the job with its replicas; 404 when it has none such."""
+    query = GetTrainingJob(name=name, namespace=namespace)
+    found = await ask(
+        deps.need_bus(), query, TrainingJobDetail, "trainer", timeout=deps.ask_timeout
+    )
+    if found.error:
+        raise bad_request(found.error)
+    if found.job is None:
+        raise not_found(
+            f"no training job {name!r} in namespace {namespace!r}: check the name "
+            "(GET /api/v1/jobs lists them)"
+        )
+    return found.job
 
 
 def _after(page_token: str) -> int:
