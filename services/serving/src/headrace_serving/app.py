@@ -40,6 +40,7 @@ from .dataplane import Fleet, FleetError, FleetEvents
 from .given_up import apply_given_up, command_given_up, promotion_given_up
 from .handlers import Resolve, ServingHandlers
 from .store import RevisionRow, ServiceRow
+from .traffic_settings import TrafficSettings
 
 NAME = "serving"
 RESOLVE_TIMEOUT = 10.0
@@ -133,11 +134,24 @@ def _default_fleet(settings: Settings, meter: Meter, tracer: Tracer) -> FleetFac
 
         return make_kubernetes
 
+    try:
+        traffic = TrafficSettings()
+    except ValidationError as error:
+        reasons = "; ".join(str(e["msg"]) for e in error.errors())
+        raise FleetError(
+            f"HEADRACE_SERVING_TRAFFIC_INTERVAL is invalid: {reasons}; give seconds, e.g. 5, "
+            "or 0 to publish no traffic summaries"
+        ) from None
+
     def make(events: FleetEvents) -> Fleet:
         from .fleet import LocalFleet
 
         fleet: Fleet = LocalFleet(
-            events, logs_dir=settings.home / "logs" / "serving", meter=meter, tracer=tracer
+            events,
+            logs_dir=settings.home / "logs" / "serving",
+            meter=meter,
+            tracer=tracer,
+            traffic_interval=traffic.every(),
         )
         return fleet
 

@@ -26,6 +26,7 @@ from .revisions.revision import Revision
 from .router.http import FrontProtocol
 from .router.metrics import RequestMetrics
 from .router.service import ServiceRouter
+from .router.window import TrafficWindow
 
 __all__ = ["LocalFleet"]
 
@@ -48,6 +49,8 @@ class LocalFleet:
     ``scale_interval``, ``stable_window``, ``panic_window``: the autoscaler's sampling period
     and averaging windows (seconds). ``tracer``: each revision's load and first request
     served are spans of the trace its plan names (`headrace_serving.revisions.tracing`).
+    ``traffic_interval``: every this many seconds, each service that answered requests
+    meanwhile is reported through ``events.traffic`` (None: never).
     """
 
     def __init__(
@@ -64,8 +67,17 @@ class LocalFleet:
         panic_window: float = 1.0,
         meter: Meter | None = None,
         tracer: Tracer | None = None,
+        traffic_interval: float | None = None,
     ) -> None:
+        if traffic_interval is not None and traffic_interval <= 0:
+            raise FleetError(
+                f"the traffic interval must be a positive number of seconds, not "
+                f"{traffic_interval}; set HEADRACE_SERVING_TRAFFIC_INTERVAL to e.g. 5"
+            )
         self.events = events
+        self.traffic_interval = traffic_interval
+        self.window = TrafficWindow() if traffic_interval is not None else None
+        self._reporter: asyncio.Task[None] | None = None
         self.tracer = tracer
         self.metrics = RequestMetrics(meter) if meter is not None else None
         self.logs_dir = Path(logs_dir)
@@ -92,6 +104,7 @@ class LocalFleet:
             cold_start_timeout=self.cold_start_timeout,
             logger=logger,
             metrics=self.metrics,
+            window=self.window,
         )
         loop = asyncio.get_running_loop()
         try:
@@ -110,6 +123,8 @@ class LocalFleet:
             self._autoscaler = loop.create_task(
                 run_autoscaler(self._revisions, self.scale_interval)
             )
+        if self._reporter is None and self.traffic_interval is not None:
+            self._reporter = loop.create_task(self._report_traffic(self.traffic_interval))
         log.info("router of InferenceService %s listens on %s", key, url)
         return url
 
@@ -176,7 +191,22 @@ class LocalFleet:
             return []
         return [revision.status() for revision in service.router.revisions.values()]
 
+    async def _report_traffic(self, interval: float) -> None:
+        assert self.window is not None
+        while True:
+            await asyncio.sleep(interval)
+            for key, revisions in self.window.take(interval).items():
+                try:
+                    self.events.traffic(key, interval, revisions)
+                except Exception:  # a summary lost must not stop the next ones
+                    log.exception("reporting the traffic of InferenceService %s failed", key)
+
     async def aclose(self) -> None:
+        if self._reporter is not None:
+            self._reporter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reporter
+            self._reporter = None
         if self._autoscaler is not None:
             self._autoscaler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
