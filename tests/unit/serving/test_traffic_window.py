@@ -4,9 +4,12 @@ per InferenceService and revision; an idle service has no summary; each take sta
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
-from headrace_serving.dataplane import ServiceKey
+from headrace_serving.dataplane import FleetError, ServiceKey
+from headrace_serving.router.reporter import TrafficReporter
 from headrace_serving.router.window import RevisionWindow, TrafficWindow, percentile
+from headrace_serving.traffic_settings import TrafficSettings
 
 IRIS = ServiceKey("default", "iris")
 OTHER = ServiceKey("team-a", "other")
@@ -50,3 +53,22 @@ def test_each_take_starts_a_new_window_and_idle_services_say_nothing() -> None:
 def test_a_window_must_have_a_length() -> None:
     with pytest.raises(ValueError, match="window_seconds must be positive"):
         TrafficWindow().take(0)
+
+
+def test_the_interval_comes_from_the_environment_and_zero_turns_it_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("HEADRACE_SERVING_TRAFFIC_INTERVAL", raising=False)
+    assert TrafficSettings().every() == 5.0
+    monkeypatch.setenv("HEADRACE_SERVING_TRAFFIC_INTERVAL", "0.5")
+    assert TrafficSettings().every() == 0.5
+    monkeypatch.setenv("HEADRACE_SERVING_TRAFFIC_INTERVAL", "0")
+    assert TrafficSettings().every() is None
+    monkeypatch.setenv("HEADRACE_SERVING_TRAFFIC_INTERVAL", "-1")
+    with pytest.raises(ValidationError):
+        TrafficSettings()
+
+
+def test_a_reporter_needs_a_positive_interval() -> None:
+    with pytest.raises(FleetError, match="HEADRACE_SERVING_TRAFFIC_INTERVAL"):
+        TrafficReporter(None, 0)  # type: ignore[arg-type]  # refused before events are used

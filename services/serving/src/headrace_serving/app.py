@@ -122,18 +122,6 @@ def _default_fleet(settings: Settings, meter: Meter, tracer: Tracer) -> FleetFac
         reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
         why = f"the serving service's Kubernetes settings are invalid: {reasons}"
         raise FleetError(why) from None
-    if kube.backend == "kubernetes":
-        kube.require_image()
-
-        def make_kubernetes(events: FleetEvents) -> Fleet:
-            from .kubernetes.api import connect
-            from .kubernetes.fleet import KubernetesFleet
-
-            fleet: Fleet = KubernetesFleet(events, kube, connect(kube), tracer=tracer)
-            return fleet
-
-        return make_kubernetes
-
     try:
         traffic = TrafficSettings()
     except ValidationError as error:
@@ -142,6 +130,19 @@ def _default_fleet(settings: Settings, meter: Meter, tracer: Tracer) -> FleetFac
             f"HEADRACE_SERVING_TRAFFIC_INTERVAL is invalid: {reasons}; give seconds, e.g. 5, "
             "or 0 to publish no traffic summaries"
         ) from None
+    if kube.backend == "kubernetes":
+        kube.require_image()
+
+        def make_kubernetes(events: FleetEvents) -> Fleet:
+            from .kubernetes.api import connect
+            from .kubernetes.fleet import KubernetesFleet
+
+            fleet: Fleet = KubernetesFleet(
+                events, kube, connect(kube), tracer=tracer, traffic_interval=traffic.every()
+            )
+            return fleet
+
+        return make_kubernetes
 
     def make(events: FleetEvents) -> Fleet:
         from .fleet import LocalFleet

@@ -25,8 +25,8 @@ from .dataplane import (
 from .revisions.revision import Revision
 from .router.http import FrontProtocol
 from .router.metrics import RequestMetrics
+from .router.reporter import TrafficReporter
 from .router.service import ServiceRouter
-from .router.window import TrafficWindow
 
 __all__ = ["LocalFleet"]
 
@@ -69,15 +69,10 @@ class LocalFleet:
         tracer: Tracer | None = None,
         traffic_interval: float | None = None,
     ) -> None:
-        if traffic_interval is not None and traffic_interval <= 0:
-            raise FleetError(
-                f"the traffic interval must be a positive number of seconds, not "
-                f"{traffic_interval}; set HEADRACE_SERVING_TRAFFIC_INTERVAL to e.g. 5"
-            )
         self.events = events
-        self.traffic_interval = traffic_interval
-        self.window = TrafficWindow() if traffic_interval is not None else None
-        self._reporter: asyncio.Task[None] | None = None
+        self.reporter = (
+            TrafficReporter(events, traffic_interval) if traffic_interval is not None else None
+        )
         self.tracer = tracer
         self.metrics = RequestMetrics(meter) if meter is not None else None
         self.logs_dir = Path(logs_dir)
@@ -104,7 +99,7 @@ class LocalFleet:
             cold_start_timeout=self.cold_start_timeout,
             logger=logger,
             metrics=self.metrics,
-            window=self.window,
+            window=self.reporter.window if self.reporter is not None else None,
         )
         loop = asyncio.get_running_loop()
         try:
@@ -123,8 +118,8 @@ class LocalFleet:
             self._autoscaler = loop.create_task(
                 run_autoscaler(self._revisions, self.scale_interval)
             )
-        if self._reporter is None and self.traffic_interval is not None:
-            self._reporter = loop.create_task(self._report_traffic(self.traffic_interval))
+        if self.reporter is not None:
+            self.reporter.start()
         log.info("router of InferenceService %s listens on %s", key, url)
         return url
 
@@ -191,22 +186,9 @@ class LocalFleet:
             return []
         return [revision.status() for revision in service.router.revisions.values()]
 
-    async def _report_traffic(self, interval: float) -> None:
-        assert self.window is not None
-        while True:
-            await asyncio.sleep(interval)
-            for key, revisions in self.window.take(interval).items():
-                try:
-                    self.events.traffic(key, interval, revisions)
-                except Exception:  # a summary lost must not stop the next ones
-                    log.exception("reporting the traffic of InferenceService %s failed", key)
-
     async def aclose(self) -> None:
-        if self._reporter is not None:
-            self._reporter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reporter
-            self._reporter = None
+        if self.reporter is not None:
+            await self.reporter.aclose()
         if self._autoscaler is not None:
             self._autoscaler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
