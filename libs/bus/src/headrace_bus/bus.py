@@ -307,7 +307,8 @@ class Bus:
     ) -> str:
         """Publish an event or command durably; returns its event id."""
         if message.KIND not in ("event", "command"):
-            raise TypeError(f"{type(message).__name__} is a {message.KIND}: use Bus.request()")
+            other = "Bus.broadcast()" if message.KIND == "telemetry" else "Bus.request()"
+            raise TypeError(f"{type(message).__name__} is a {message.KIND}: use {other}")
         if self._elsewhere():
             return await self.on_loop(
                 self.publish(message, event_id=event_id, ce_subject=ce_subject)
