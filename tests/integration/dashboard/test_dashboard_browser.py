@@ -21,7 +21,13 @@ from browser_pipelines import ACCURACY, MODEL, demo, groups, slow
 from browser_platform import Platform
 from kfp import compiler
 
-from headrace_contracts import CreateExperiment, InferenceServiceUpdated, InferenceServiceView
+from headrace_contracts import (
+    CreateExperiment,
+    InferenceServiceUpdated,
+    InferenceServiceView,
+    InferenceTrafficSummarized,
+    RevisionTraffic,
+)
 from headrace_contracts.serving_views import RevisionView, TrafficView
 
 pytestmark = pytest.mark.timeout(300)
@@ -484,4 +490,27 @@ def test_an_inference_service_page_shows_revisions_traffic_and_replicas_live(
     shares = page.locator(".traffic .share").all_inner_texts()
     assert shares == ["80%", "20%"]
     assert page.evaluate("window.__notReloaded") is True
+
+    # The router's traffic summary (telemetry over core NATS) shows rate and latency live;
+    # when no summary follows (an idle window), the page says there were no requests.
+    assert page.locator("#no-requests").is_visible()
+    summary = InferenceTrafficSummarized(
+        service_name="dash-svc",
+        window_seconds=1.0,
+        revisions=[
+            RevisionTraffic(revision="dash-svc-predictor-00001", requests=40, errors=1,
+                            requests_per_second=40.0, p50_ms=3.2, p95_ms=12.0),
+            RevisionTraffic(revision="dash-svc-predictor-00002", requests=10,
+                            requests_per_second=10.0, p50_ms=4.0, p95_ms=25.0),
+        ],
+    )  # fmt: skip
+    platform.run(platform.bus.broadcast(summary))
+    page.locator("#requests tbody tr").first.wait_for()
+    rows = page.locator("#requests tbody tr").all_inner_texts()
+    assert [r.split("\t")[:4] for r in rows] == [
+        ["dash-svc-predictor-00001", "40.0", "3.2 ms", "12 ms"],
+        ["dash-svc-predictor-00002", "10.0", "4.0 ms", "25 ms"],
+    ]
+    assert page.evaluate("window.__notReloaded") is True
     page.screenshot(path=shots / "service.png", full_page=True)
+    page.locator("#no-requests").wait_for(timeout=10_000)  # two windows without a summary

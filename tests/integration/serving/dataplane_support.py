@@ -85,6 +85,9 @@ class Recorder:
                content_type: str) -> None:  # fmt: skip
         self._record("logged", key, revision, kind, request_id, body, content_type)
 
+    def traffic(self, key: ServiceKey, window_seconds: float, revisions: list[Any]) -> None:
+        self._record("traffic", key, window_seconds, revisions)
+
     def of(self, kind: str, revision: str | None = None) -> list[tuple[Any, ...]]:
         return [e for e in self.events if e[0] == kind and revision in (None, e[2])]
 

@@ -49,12 +49,14 @@ async def make(fake: FakeApiServer, tmp_path: Path) -> AsyncIterator[Make]:
     def build(recorder: Recorder, **fields: Any) -> KubernetesFleet:
         clock = fields.pop("clock", time.time)
         tracer = fields.pop("tracer", None)
+        traffic_interval = fields.pop("traffic_interval", None)
         settings = ServingKubernetesSettings(
             backend="kubernetes", image="model-server:1", kubeconfig=str(kubeconfig), **fields
         )
         fleet = KubernetesFleet(
-            recorder, settings, connect(settings), cold_start_timeout=20, clock=clock, tracer=tracer
-        )
+            recorder, settings, connect(settings), cold_start_timeout=20, clock=clock,
+            tracer=tracer, traffic_interval=traffic_interval,
+        )  # fmt: skip
         made.append(fleet)
         return fleet
 
@@ -74,7 +76,7 @@ async def test_a_revision_becomes_ready_and_serves_through_its_service(
     spans = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
-    fleet = make(recorder, tracer=provider.get_tracer("serving"))
+    fleet = make(recorder, tracer=provider.get_tracer("serving"), traffic_interval=0.2)
     url = await fleet.open_service(KEY)
     made = {"traceparent": f"00-{TRACE}-{PROMOTED}-01"}  # the handling of a ModelPromoted
     await fleet.start_revision(
@@ -112,6 +114,12 @@ async def test_a_revision_becomes_ready_and_serves_through_its_service(
             answer = await client.post(f"{url}/v2/models/iris/infer", json=V2)
         assert answer.status_code == 200, answer.text
         assert answer.headers["x-headrace-revision"] == REV
+        # the router's traffic summary of the window: one request to the revision
+        found = await recorder.wait_for(lambda: recorder.of("traffic"), what="traffic")
+        (_, key, window_seconds, (row,)) = found[0]
+        assert (key, window_seconds, row.revision, row.requests, row.errors) == (
+            KEY, 0.2, REV, 1, 0
+        )  # fmt: skip
     finally:
         await server.stop()
     # the revision's load (until the Deployment had a ready pod) and its first request are

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from headrace_contracts import CATALOGUE, Catalogue, Event, Query, Reply
+from headrace_contracts import CATALOGUE, Catalogue, Event, Query, Reply, Telemetry
 from headrace_contracts.asyncapi import build_asyncapi, render_asyncapi
 
 COMMITTED = Path(__file__).resolve().parents[3] / "docs" / "asyncapi.json"
@@ -112,7 +112,7 @@ def test_every_catalogue_message_has_a_channel_message_and_operation(
         assert set(headers["required"]) == {"ce-specversion", "ce-id", "ce-source", "ce-type"}
         assert {"content-type", "Nats-Msg-Id", "traceparent"} <= set(headers["properties"])
 
-        action = "send" if issubclass(model, Event) else "receive"
+        action = "send" if issubclass(model, Event | Telemetry) else "receive"
         operation = doc["operations"][f"{action}{name}"]
         assert operation["action"] == action
         assert operation["channel"] == {"$ref": f"#/channels/{model.subject()}"}
@@ -122,6 +122,17 @@ def test_events_are_sent_commands_received(doc: dict[str, Any]) -> None:
     assert doc["operations"]["sendStepSucceeded"]["action"] == "send"
     assert doc["operations"]["receiveSubmitRun"]["action"] == "receive"
     assert doc["channels"]["headrace.run.submit"]["x-headrace-stream"] == "HEADRACE"
+
+
+def test_telemetry_is_sent_over_core_nats_outside_the_stream(doc: dict[str, Any]) -> None:
+    subject = "headrace.telemetry.inferenceservice.traffic"
+    channel = doc["channels"][subject]
+    assert "x-headrace-stream" not in channel
+    assert "never stored" in channel["description"]
+    assert doc["operations"]["sendInferenceTrafficSummarized"]["action"] == "send"
+    kind = doc["components"]["messages"]["InferenceTrafficSummarized"]["x-headrace-kind"]
+    assert kind == "telemetry"
+    assert not any(subject.startswith(f"headrace.{area}.") for area in CATALOGUE.areas())
 
 
 def test_queries_are_request_reply(doc: dict[str, Any]) -> None:

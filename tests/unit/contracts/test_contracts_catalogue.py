@@ -158,8 +158,12 @@ def test_no_duplicate_subjects_or_types() -> None:
 def test_durable_queries_and_areas() -> None:
     durable = CATALOGUE.durable()
     queries = CATALOGUE.queries()
-    assert set(durable) | set(queries) == set(CATALOGUE)
+    telemetry = {m for m in CATALOGUE if m.KIND == "telemetry"}
+    assert _by_name()["InferenceTrafficSummarized"] in telemetry
+    assert set(durable) | set(queries) | telemetry == set(CATALOGUE)
     assert not set(durable) & set(queries)
+    assert not (set(durable) | set(queries)) & telemetry
+    assert all(t.subject().startswith("headrace.telemetry.") for t in telemetry)
     assert _by_name()["Ping"] in queries
     assert all(q.subject().startswith("headrace.query.") for q in queries)
     assert all(issubclass(q.REPLY, BaseModel) for q in queries)

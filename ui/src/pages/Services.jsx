@@ -1,6 +1,7 @@
 // Inference services: state, URL, revisions, traffic split and replicas; a service's page
-// follows its InferenceServiceUpdated events live.
-import { useEffect } from 'preact/hooks';
+// follows its InferenceServiceUpdated events live, and its router's traffic summaries
+// (io.headrace.inferenceservice.traffic.v1 telemetry: requests/s, p50/p95 per revision).
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { useRoute, useLocation } from 'preact-iso';
 import { get, subscribe } from '../api.js';
 import { ErrorBox, Loading, State, Time, enc, useLoad } from '../components/common.jsx';
@@ -46,19 +47,61 @@ function Traffic({ traffic }) {
   );
 }
 
+const TRAFFIC = 'io.headrace.inferenceservice.traffic.';
+
+function Requests({ load }) {
+  const ms = (v) => `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`;
+  return (
+    <>
+      <h2>Requests</h2>
+      {!load && <p class="muted" id="no-requests">No requests in the last window.</p>}
+      {load && (
+        <table class="list" id="requests">
+          <thead><tr><th>Revision</th><th>Requests/s</th><th>p50</th><th>p95</th><th>Requests</th><th>Errors (5xx)</th></tr></thead>
+          <tbody>
+            {load.revisions.map((r) => (
+              <tr key={r.revision}>
+                <td>{r.revision || '(none)'}</td>
+                <td>{r.requests_per_second.toFixed(1)}</td>
+                <td>{ms(r.p50_ms)}</td>
+                <td>{ms(r.p95_ms)}</td>
+                <td>{r.requests} in {load.window_seconds} s</td>
+                <td>{r.errors}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
+
 export function ServiceDetail() {
   const { params } = useRoute();
   const { query } = useLocation();
   const namespace = query.namespace || 'default';
   const service = useLoad(() => get(`/inferenceservices/${enc(params.name)}`, { namespace }), [params.name, namespace]);
-  useEffect(
-    () =>
-      subscribe('/events', { type_prefix: 'io.headrace.inferenceservice.' }, (type, event) => {
-        const view = event?.data?.service;
-        if (view && view.name === params.name && view.namespace === namespace) service.setData(() => view);
-      }, (state) => state === 'live' && service.reload()),
-    [params.name, namespace],
-  );
+  const [load, setLoad] = useState(null);
+  const expiry = useRef(null);
+  useEffect(() => {
+    setLoad(null);
+    const stop = subscribe('/events', { type_prefix: 'io.headrace.inferenceservice.' }, (type, event) => {
+      const data = event?.data;
+      if (data?.service_name === params.name && (data.namespace || 'default') === namespace && type.startsWith(TRAFFIC)) {
+        // a summary comes each window with requests; none for two windows means idle
+        clearTimeout(expiry.current);
+        setLoad(data);
+        expiry.current = setTimeout(() => setLoad(null), 2000 * data.window_seconds + 1000);
+        return;
+      }
+      const view = data?.service;
+      if (view && view.name === params.name && view.namespace === namespace) service.setData(() => view);
+    }, (state) => state === 'live' && service.reload());
+    return () => {
+      clearTimeout(expiry.current);
+      stop && stop();
+    };
+  }, [params.name, namespace]);
   const s = service.data;
   return (
     <section>
@@ -90,6 +133,7 @@ export function ServiceDetail() {
               ))}
             </tbody>
           </table>
+          <Requests load={load} />
           <h2>Revisions</h2>
           <table class="list" id="revisions">
             <thead><tr><th>Revision</th><th>State</th><th>Model</th><th>Replicas (ready/wanted)</th><th>Created</th><th>Reason</th></tr></thead>

@@ -282,7 +282,7 @@ class Bus:
         signals every replica must see (such as "stop this step", which only the replica
         running it can act on). Durable handling goes through :meth:`consume`.
         """
-        if message.KIND not in ("event", "command"):
+        if message.KIND not in ("event", "command", "telemetry"):
             raise TypeError(f"{message.__name__} is a {message.KIND}: use Bus.respond()")
 
         async def callback(msg: Msg) -> None:
@@ -307,7 +307,8 @@ class Bus:
     ) -> str:
         """Publish an event or command durably; returns its event id."""
         if message.KIND not in ("event", "command"):
-            raise TypeError(f"{type(message).__name__} is a {message.KIND}: use Bus.request()")
+            other = "Bus.broadcast()" if message.KIND == "telemetry" else "Bus.request()"
+            raise TypeError(f"{type(message).__name__} is a {message.KIND}: use {other}")
         if self._elsewhere():
             return await self.on_loop(
                 self.publish(message, event_id=event_id, ce_subject=ce_subject)
@@ -339,6 +340,16 @@ class Bus:
         finally:
             span.end()
         return headers["ce-id"]
+
+    async def broadcast(self, message: Message) -> None:
+        """Publish a `Telemetry` message over core NATS: not stored, not retried; whoever
+        listens now receives it (a lost one is superseded by the next)."""
+        if message.KIND != "telemetry":
+            raise TypeError(f"{type(message).__name__} is a {message.KIND}: use Bus.publish()")
+        if self._elsewhere():
+            return await self.on_loop(self.broadcast(message))
+        subject, data, headers = encode(message, source=self.source)
+        await self.connection.publish(subject, data, headers=headers)
 
     async def publish_raw(
         self, subject: str, data: bytes, headers: dict[str, str], *, stream: str

@@ -38,7 +38,7 @@ from .access import (
 )
 from .artifacts import ArtifactList, ArtifactRecord, ArtifactWritten, ListArtifacts, MetricReported
 from .audit import AuditRecorded
-from .base import Command, Event, Message, Query, Reply
+from .base import Command, Event, Message, Query, Reply, Telemetry
 from .catalogue import Catalogue
 from .cloudevents import Envelope, decode, derive_event_id, encode, new_event_id
 from .common import ArtifactRef, Resources
@@ -121,6 +121,8 @@ from .serving import (
     InferenceServiceReady,
     InferenceServiceRejected,
     InferenceServiceScaled,
+    InferenceTrafficSummarized,
+    RevisionTraffic,
     ShiftTraffic,
     TrafficShifted,
 )
@@ -312,6 +314,7 @@ __all__ = [
     "InferenceServiceScaled",
     "InferenceServiceUpdated",
     "InferenceServiceView",
+    "InferenceTrafficSummarized",
     "InvalidCloudEvent",
     "InvalidMessageData",
     "JobCondition",
@@ -359,6 +362,7 @@ __all__ = [
     "Resources",
     "ResumeSchedule",
     "ResumeTrainingJob",
+    "RevisionTraffic",
     "RevisionView",
     "RevokeApiToken",
     "RunCancelled",
@@ -395,6 +399,7 @@ __all__ = [
     "SubmitRun",
     "SubmitTrainingJob",
     "SuspendTrainingJob",
+    "Telemetry",
     "TrafficShifted",
     "TrafficView",
     "TrainingJobCancelled",

@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from .base import Command, Event, Message, Query
+from .base import Command, Event, Message, Query, Telemetry
 from .catalogue import Catalogue
 from .cloudevents import CONTENT_TYPE, MSG_ID_HEADER, REQUIRED, SPECVERSION
 from .triggers import EXTERNAL_STREAM
@@ -113,7 +113,7 @@ def build_asyncapi(catalogue: Catalogue | None = None) -> JsonObject:
         for model in models:
             key = keys[model]
             components["messages"][key] = _message(model, key)
-            action = "send" if issubclass(model, Event) else "receive"
+            action = "send" if issubclass(model, Event | Telemetry) else "receive"
             operation: JsonObject = {
                 "action": action,
                 "channel": _ref("channels", subject),
@@ -211,6 +211,11 @@ def _channel(
         description = (
             f"Request/reply over core NATS (never stored): send a request of type {types} "
             "with a reply inbox (`nats request`, `nc.request`); the answer comes back on it."
+        )
+    elif issubclass(first, Telemetry):
+        description = (
+            f"Telemetry of type {types}, published over core NATS and never stored: a "
+            "subscriber (`nats sub`) sees what is published while it listens."
         )
     else:
         description = (

@@ -1,10 +1,11 @@
-"""The two kinds of message and how each names itself on the wire.
+"""The kinds of message and how each names itself on the wire.
 
 Every message is a small frozen Pydantic model. An :class:`Event` says what happened, a
 :class:`Command` asks for something, a :class:`Query` asks a question answered over NATS
-request/reply (never stored). Each concrete class declares its ``AREA`` and ``NAME``; from
-them follow its NATS subject ``headrace.<area>.<name>`` and its CloudEvents type
-``io.headrace.<area>.<name>.v<version>``.
+request/reply (never stored), a :class:`Telemetry` reports a fresh measurement over core NATS
+(never stored). Each concrete class declares its ``AREA`` and ``NAME``; from them follow its
+NATS subject ``headrace.<area>.<name>`` (telemetry: ``headrace.telemetry.<area>.<name>``) and
+its CloudEvents type ``io.headrace.<area>.<name>.v<version>``.
 
 A contract evolves by adding fields with defaults. Unknown fields are ignored on decode so an
 older consumer reads a newer producer's message; a breaking change is a new class with
@@ -21,6 +22,7 @@ from pydantic import BaseModel, ConfigDict
 SUBJECT_PREFIX = "headrace"
 TYPE_PREFIX = "io.headrace"
 QUERY_PREFIX = "headrace.query"
+TELEMETRY_PREFIX = "headrace.telemetry"
 
 _TOKEN = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -69,6 +71,18 @@ class Command(Message):
     """A request for something to happen. Durable: stored in the domain stream."""
 
     KIND: ClassVar[str] = "command"
+
+
+class Telemetry(Message):
+    """A measurement published while it is fresh (e.g. a router's request rate). Not durable:
+    a core NATS publish on ``headrace.telemetry.<area>.<name>``, outside the domain stream;
+    a subscriber sees what is published while it listens, nothing is stored or replayed."""
+
+    KIND: ClassVar[str] = "telemetry"
+
+    @classmethod
+    def subject(cls) -> str:
+        return f"{TELEMETRY_PREFIX}.{cls.AREA}.{cls.NAME}"
 
 
 class Reply(BaseModel):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from .base import Command, Event
+from .base import Command, Event, Telemetry
 
 
 class ApplyInferenceService(Command):
@@ -146,3 +146,31 @@ class InferenceResponseLogged(Event):
     content_type: str = "application/json"
     body: str = Field(default="", description="the body as text (UTF-8, or base64 if binary)")
     body_encoding: str = Field(default="utf-8", description="utf-8 or base64")
+
+
+class RevisionTraffic(BaseModel):
+    """What one revision answered during a window (``revision`` empty: requests no revision
+    took, e.g. answered 503 while none was ready)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    revision: str = ""
+    requests: int = Field(description="requests answered in the window")
+    errors: int = Field(default=0, description="of them, answered with a 5xx status")
+    requests_per_second: float = Field(description="requests / window seconds")
+    p50_ms: float = Field(description="median latency, arrival to answer, in milliseconds")
+    p95_ms: float = Field(description="95th percentile latency in milliseconds")
+
+
+class InferenceTrafficSummarized(Telemetry):
+    """Telemetry, not stored: what an InferenceService's router served in the last window,
+    per revision. Published every ``window_seconds`` (``HEADRACE_SERVING_TRAFFIC_INTERVAL``)
+    for each service that answered requests in it; nothing for an idle service."""
+
+    AREA = "inferenceservice"
+    NAME = "traffic"
+
+    service_name: str
+    namespace: str = "default"
+    window_seconds: float = Field(description="the length of the window summarised")
+    revisions: list[RevisionTraffic] = Field(default_factory=list)

@@ -40,6 +40,7 @@ from .dataplane import Fleet, FleetError, FleetEvents
 from .given_up import apply_given_up, command_given_up, promotion_given_up
 from .handlers import Resolve, ServingHandlers
 from .store import RevisionRow, ServiceRow
+from .traffic_settings import TrafficSettings
 
 NAME = "serving"
 RESOLVE_TIMEOUT = 10.0
@@ -121,6 +122,14 @@ def _default_fleet(settings: Settings, meter: Meter, tracer: Tracer) -> FleetFac
         reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
         why = f"the serving service's Kubernetes settings are invalid: {reasons}"
         raise FleetError(why) from None
+    try:
+        traffic = TrafficSettings()
+    except ValidationError as error:
+        reasons = "; ".join(str(e["msg"]) for e in error.errors())
+        raise FleetError(
+            f"HEADRACE_SERVING_TRAFFIC_INTERVAL is invalid: {reasons}; give seconds, e.g. 5, "
+            "or 0 to publish no traffic summaries"
+        ) from None
     if kube.backend == "kubernetes":
         kube.require_image()
 
@@ -128,7 +137,9 @@ def _default_fleet(settings: Settings, meter: Meter, tracer: Tracer) -> FleetFac
             from .kubernetes.api import connect
             from .kubernetes.fleet import KubernetesFleet
 
-            fleet: Fleet = KubernetesFleet(events, kube, connect(kube), tracer=tracer)
+            fleet: Fleet = KubernetesFleet(
+                events, kube, connect(kube), tracer=tracer, traffic_interval=traffic.every()
+            )
             return fleet
 
         return make_kubernetes
@@ -137,7 +148,11 @@ def _default_fleet(settings: Settings, meter: Meter, tracer: Tracer) -> FleetFac
         from .fleet import LocalFleet
 
         fleet: Fleet = LocalFleet(
-            events, logs_dir=settings.home / "logs" / "serving", meter=meter, tracer=tracer
+            events,
+            logs_dir=settings.home / "logs" / "serving",
+            meter=meter,
+            tracer=tracer,
+            traffic_interval=traffic.every(),
         )
         return fleet
 

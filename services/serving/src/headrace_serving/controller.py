@@ -20,7 +20,9 @@ from headrace_bus import Bus
 from headrace_contracts import (
     InferenceRequestLogged,
     InferenceResponseLogged,
+    InferenceTrafficSummarized,
     Message,
+    RevisionTraffic,
     derive_event_id,
     new_event_id,
 )
@@ -29,6 +31,7 @@ from headrace_runtime import OutboxRelay, outbox_row
 
 from .changes import record_failed, record_ready, record_scaled, service_failed, updated
 from .dataplane import Fleet, LoggerPlan, RevisionPlan, ServiceKey, Traffic
+from .router.window import RevisionWindow
 from .store import LIVE_REVISIONS, RevisionRow, ServiceRow, revisions_of, service_row
 
 __all__ = ["Controller"]
@@ -130,6 +133,35 @@ class Controller:
         task = asyncio.get_running_loop().create_task(self._publish_log(message))
         self._logs.add(task)
         task.add_done_callback(self._logs.discard)
+
+    def traffic(
+        self, key: ServiceKey, window_seconds: float, revisions: list[RevisionWindow]
+    ) -> None:
+        message = InferenceTrafficSummarized(
+            service_name=key.name,
+            namespace=key.namespace,
+            window_seconds=window_seconds,
+            revisions=[
+                RevisionTraffic(
+                    revision=r.revision,
+                    requests=r.requests,
+                    errors=r.errors,
+                    requests_per_second=round(r.per_second, 3),
+                    p50_ms=round(r.p50 * 1000, 3),
+                    p95_ms=round(r.p95 * 1000, 3),
+                )
+                for r in revisions
+            ],
+        )
+        task = asyncio.get_running_loop().create_task(self._broadcast(message))
+        self._logs.add(task)
+        task.add_done_callback(self._logs.discard)
+
+    async def _broadcast(self, message: Message) -> None:
+        try:
+            await self._bus.broadcast(message)
+        except Exception as exc:  # telemetry lost is superseded by the next window
+            log.warning("telemetry %s not published: %s", message.ce_type(), exc)
 
     async def _publish_log(self, message: Message) -> None:
         try:

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from .router.window import RevisionWindow
 
 __all__ = [
     "Fleet",
@@ -122,6 +125,13 @@ class FleetEvents(Protocol):
         """KServe's ``logger``: a request or response body the router saw (the same
         ``request_id`` for both halves of one exchange), called soon after, off the
         request's path."""
+        ...
+
+    def traffic(
+        self, key: ServiceKey, window_seconds: float, revisions: list[RevisionWindow]
+    ) -> None:
+        """What the service's router answered in the last ``window_seconds``, per revision;
+        called every window for a service that answered requests in it (never when idle)."""
         ...
 
 

@@ -25,6 +25,7 @@ from .dataplane import (
 from .revisions.revision import Revision
 from .router.http import FrontProtocol
 from .router.metrics import RequestMetrics
+from .router.reporter import TrafficReporter
 from .router.service import ServiceRouter
 
 __all__ = ["LocalFleet"]
@@ -48,6 +49,8 @@ class LocalFleet:
     ``scale_interval``, ``stable_window``, ``panic_window``: the autoscaler's sampling period
     and averaging windows (seconds). ``tracer``: each revision's load and first request
     served are spans of the trace its plan names (`headrace_serving.revisions.tracing`).
+    ``traffic_interval``: every this many seconds, each service that answered requests
+    meanwhile is reported through ``events.traffic`` (None: never).
     """
 
     def __init__(
@@ -64,8 +67,12 @@ class LocalFleet:
         panic_window: float = 1.0,
         meter: Meter | None = None,
         tracer: Tracer | None = None,
+        traffic_interval: float | None = None,
     ) -> None:
         self.events = events
+        self.reporter = (
+            TrafficReporter(events, traffic_interval) if traffic_interval is not None else None
+        )
         self.tracer = tracer
         self.metrics = RequestMetrics(meter) if meter is not None else None
         self.logs_dir = Path(logs_dir)
@@ -92,6 +99,7 @@ class LocalFleet:
             cold_start_timeout=self.cold_start_timeout,
             logger=logger,
             metrics=self.metrics,
+            window=self.reporter.window if self.reporter is not None else None,
         )
         loop = asyncio.get_running_loop()
         try:
@@ -110,6 +118,8 @@ class LocalFleet:
             self._autoscaler = loop.create_task(
                 run_autoscaler(self._revisions, self.scale_interval)
             )
+        if self.reporter is not None:
+            self.reporter.start()
         log.info("router of InferenceService %s listens on %s", key, url)
         return url
 
@@ -177,6 +187,8 @@ class LocalFleet:
         return [revision.status() for revision in service.router.revisions.values()]
 
     async def aclose(self) -> None:
+        if self.reporter is not None:
+            await self.reporter.aclose()
         if self._autoscaler is not None:
             self._autoscaler.cancel()
             with contextlib.suppress(asyncio.CancelledError):

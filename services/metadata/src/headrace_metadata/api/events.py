@@ -27,9 +27,9 @@ def router(deps: ApiDeps) -> APIRouter:
             str, Query(description="only events whose ce-type starts so, e.g. io.headrace.step")
         ] = "",
     ) -> StreamingResponse:
-        """Each domain event as it is published: ``event: <ce-type>``, ``id: <ce-id>``,
-        ``data: {"type", "id", "subject", "time", "data"}``; a comment every 15 s keeps the
-        connection open."""
+        """Each domain event (and telemetry) as it is published: ``event: <ce-type>``,
+        ``id: <ce-id>``, ``data: {"type", "id", "subject", "time", "data"}``; a comment every
+        15 s keeps the connection open."""
         hub = deps.need_live()
         return StreamingResponse(
             event_stream(hub, matcher(run_id, type_prefix)),

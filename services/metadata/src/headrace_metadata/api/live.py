@@ -1,6 +1,7 @@
 """Live bus events for the dashboard: the service process subscribes once (core NATS, not
 durable) to the domain subjects, ``headrace.<area>.>`` for each area of the catalogue's
-events and commands, and fans each event out to every connected listener through a
+events and commands, and to telemetry (``headrace.telemetry.>``, e.g. each InferenceService's
+traffic summary), and fans each event out to every connected listener through a
 bounded asyncio queue.
 
 Not ``headrace.>``: a subscriber there would also receive every query
@@ -28,6 +29,7 @@ from nats.aio.subscription import Subscription
 
 from headrace_bus.streams import domain_subjects
 from headrace_contracts import CATALOGUE, Catalogue
+from headrace_contracts.base import TELEMETRY_PREFIX
 
 __all__ = ["KEEPALIVE_SECONDS", "Listener", "LiveEvent", "LiveHub", "event_stream", "matcher"]
 
@@ -128,8 +130,8 @@ class LiveHub:
         return len(self._listeners)
 
     async def start(self, connection: NatsClient, catalogue: Catalogue = CATALOGUE) -> None:
-        """Subscribe to the domain subjects of ``catalogue``."""
-        for subject in domain_subjects(catalogue):
+        """Subscribe to the domain subjects of ``catalogue`` and to telemetry."""
+        for subject in [*domain_subjects(catalogue), f"{TELEMETRY_PREFIX}.>"]:
             found = await connection.subscribe(subject, cb=self._received)
             self._subscriptions.append(found)
 

@@ -34,6 +34,7 @@ from ..dataplane import (
     Traffic,
 )
 from ..router.http import FrontProtocol
+from ..router.reporter import TrafficReporter
 from ..router.service import ServiceRouter
 from .api import KubeApi, KubeCallError
 from .kinds import create, delete, read
@@ -91,9 +92,13 @@ class KubernetesFleet:
         cold_start_timeout: float = 300.0,
         clock: Callable[[], float] = time.time,
         tracer: Tracer | None = None,
+        traffic_interval: float | None = None,
     ) -> None:
         self.events = events
         self.tracer = tracer
+        self.reporter = (
+            TrafficReporter(events, traffic_interval) if traffic_interval is not None else None
+        )
         self.settings = settings
         self.k8s = k8s
         self.host = host
@@ -110,7 +115,11 @@ class KubernetesFleet:
             return service.url
         parent = parent_object(key, self.settings)
         router = ServiceRouter(
-            key, events=self.events, cold_start_timeout=self.cold_start_timeout, logger=logger
+            key,
+            events=self.events,
+            cold_start_timeout=self.cold_start_timeout,
+            logger=logger,
+            window=self.reporter.window if self.reporter is not None else None,
         )
         service = _Service(key, router, parent["metadata"]["namespace"], parent)
         service.parent_uid = await self._parent(service)
@@ -143,6 +152,8 @@ class KubernetesFleet:
         for follow in (service.deployments, service.pods):
             service.tasks.append(loop.create_task(follow.run(), name=f"k8s-{follow.kind}-{key}"))
         self._services[key] = service
+        if self.reporter is not None:
+            self.reporter.start()
         log.info("router of InferenceService %s listens on %s (Kubernetes namespace %s)",
                  key, service.url, service.namespace)  # fmt: skip
         return service.url
@@ -269,6 +280,8 @@ class KubernetesFleet:
         return [revision.status() for revision in service.router.revisions.values()]
 
     async def aclose(self) -> None:
+        if self.reporter is not None:
+            await self.reporter.aclose()
         for service in list(self._services.values()):
             service.router.closed = True
             service.router.notify()

@@ -23,6 +23,7 @@ from .http import FrontProtocol, Request
 from .metrics import RequestMetrics
 from .split import Split
 from .upstream import UpstreamError, UpstreamResponse
+from .window import TrafficWindow
 
 __all__ = ["ServiceRouter"]
 
@@ -85,10 +86,12 @@ class ServiceRouter:
         cold_start_timeout: float,
         logger: LoggerPlan | None = None,
         metrics: RequestMetrics | None = None,
+        window: TrafficWindow | None = None,
     ) -> None:
         self.loop = asyncio.get_running_loop()
         self.key = key
         self.metrics = metrics
+        self.window = window
         self.events = events
         self.cold_start_timeout = cold_start_timeout
         self.logger = logger
@@ -117,6 +120,8 @@ class ServiceRouter:
             client.reply(error_response(404, self._gone(), request.keep_alive))
             if self.metrics is not None:
                 self.metrics.record(self.key, "", 404, 0.0)
+            if self.window is not None:
+                self.window.record(self.key, "", 404, 0.0)
             return
         self.in_flight += 1
         exchange = Exchange(self, request, client)
@@ -228,9 +233,12 @@ class ServiceRouter:
         self.finished(exchange, status, revision)
 
     def finished(self, exchange: Exchange, status: int, revision: str) -> None:
-        if self.metrics is not None:
+        if self.metrics is not None or self.window is not None:
             elapsed = self.loop.time() - exchange.started
-            self.metrics.record(self.key, revision, status, elapsed)
+            if self.metrics is not None:
+                self.metrics.record(self.key, revision, status, elapsed)
+            if self.window is not None:
+                self.window.record(self.key, revision, status, elapsed)
         self.in_flight -= 1
         if self.in_flight == 0 and self._drained is not None and not self._drained.done():
             self._drained.set_result(None)
