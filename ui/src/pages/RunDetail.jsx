@@ -8,6 +8,9 @@ import { RunGraph } from '../components/RunGraph.jsx';
 import { StepPanel } from '../components/StepPanel.jsx';
 import { applyEvent, mergeRead } from '../components/live.js';
 
+// Pauses (ms) between reads of a run the read model does not hold yet: about 30 s in all.
+const NOT_YET = [250, 500, 1000, 2000, 4000, 8000, 8000, 8000];
+
 export function RunDetail() {
   const { params } = useRoute();
   const { route } = useLocation();
@@ -27,7 +30,7 @@ export function RunDetail() {
 
   // Reads the run (and its data edges) again, merged with what events said meanwhile.
   const refresh = useRef(null);
-  async function read() {
+  async function read(missing = 0) {
     try {
       const [fresh, graph] = await Promise.all([
         get(`/runs/${enc(id)}`),
@@ -37,7 +40,16 @@ export function RunDetail() {
       if (graph) setLineage(graph);
       setError(null);
     } catch (e) {
-      if (!liveRun.current) setError(e);
+      if (liveRun.current) return;
+      // A run just submitted (or re-run) reaches the read model after the scheduler took it
+      // up, and its live events may come before it too: look again a few times before
+      // saying it is unknown.
+      if (e.status === 404 && missing < NOT_YET.length) {
+        clearTimeout(refresh.current);
+        refresh.current = setTimeout(() => read(missing + 1), NOT_YET[missing]);
+        return;
+      }
+      setError(e);
     }
   }
   function later() {
