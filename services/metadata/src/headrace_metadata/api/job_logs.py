@@ -9,7 +9,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response, StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
 from headrace_contracts import TrainingJobView
 
@@ -17,7 +16,7 @@ from .deps import ApiDeps
 from .errors import not_found, refusals
 from .events import SSE_HEADERS
 from .live import LiveEvent
-from .logs import Offset, StepLog, follow, read_log
+from .logs import Offset, StepLog, follow, log_response
 from .proxies import find_job
 from .routes import known_parameters
 
@@ -71,16 +70,7 @@ def router(deps: ApiDeps) -> APIRouter:
         """The replica's log from byte ``offset`` (at most 4 MiB; ask again from
         ``offset + length`` for more)."""
         found = await find(name, replica, namespace)
-        data, size = await run_in_threadpool(read_log, deps, found, offset)
-        return Response(
-            data,
-            media_type="text/plain; charset=utf-8",
-            headers={
-                "X-Log-Size": str(size),
-                "X-Log-Complete": "true" if found.complete else "false",
-                "X-Replica-State": found.state,
-            },
-        )
+        return await log_response(deps, found, offset, state_header="X-Replica-State")
 
     @api.get(
         "/jobs/{name}/replicas/{replica}/log/stream",

@@ -72,6 +72,23 @@ def read_log(deps: ApiDeps, found: StepLog, offset: int) -> tuple[bytes, int]:
         raise ApiError(502, f"cannot read the log at {found.log_uri}: {exc}") from None
 
 
+async def log_response(
+    deps: ApiDeps, found: StepLog, offset: int, *, state_header: str
+) -> Response:
+    """The log ``found`` names from byte ``offset`` as text, with its size so far, whether it
+    is whole, and its owner's state under ``state_header``."""
+    data, size = await run_in_threadpool(read_log, deps, found, offset)
+    return Response(
+        data,
+        media_type="text/plain; charset=utf-8",
+        headers={
+            "X-Log-Size": str(size),
+            "X-Log-Complete": "true" if found.complete else "false",
+            state_header: found.state,
+        },
+    )
+
+
 def router(deps: ApiDeps) -> APIRouter:
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(known_parameters)])
 
@@ -92,16 +109,7 @@ def router(deps: ApiDeps) -> APIRouter:
         """The step's log from byte ``offset`` (at most 4 MiB; ask again from
         ``offset + length`` for more)."""
         found = await run_in_threadpool(step_log, deps, run_id, step_id)
-        data, size = await run_in_threadpool(read_log, deps, found, offset)
-        return Response(
-            data,
-            media_type="text/plain; charset=utf-8",
-            headers={
-                "X-Log-Size": str(size),
-                "X-Log-Complete": "true" if found.complete else "false",
-                "X-Step-State": found.state,
-            },
-        )
+        return await log_response(deps, found, offset, state_header="X-Step-State")
 
     @api.get(
         "/runs/{run_id}/steps/{step_id:path}/log/stream",
