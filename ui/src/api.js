@@ -89,12 +89,18 @@ export function subscribe(path, query, onEvent, onState = () => {}) {
         signal: controller.signal,
       });
       if (!response.ok || !response.body) throw new Error(`${response.status}`);
-      onState('live');
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = '';
+      let listening = false;
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
+        // Live from the server's first line on (": listening"), which it sends once it
+        // listens: the headers can come before, and events published then are not sent.
+        if (!listening) {
+          listening = true;
+          onState('live');
+        }
         buffer += value.replace(/\r\n/g, '\n');
         let end;
         while ((end = buffer.indexOf('\n\n')) >= 0) {

@@ -484,6 +484,9 @@ def test_an_inference_service_page_shows_revisions_traffic_and_replicas_live(
     assert page.locator("#revisions tbody tr").count() == 1
     assert "2/2" in page.locator("#revisions").inner_text()
 
+    # Publish once the page listens: an event published before reaches it only through the
+    # read model, which the page reads on connecting.
+    page.locator(".live-live").wait_for(timeout=WAIT_MS)
     page.evaluate("window.__notReloaded = true")
     platform.publish(InferenceServiceUpdated(service=service_view(2, canary=20)))
     page.wait_for_function("() => document.querySelectorAll('#revisions tbody tr').length === 2")

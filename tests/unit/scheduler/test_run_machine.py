@@ -356,3 +356,24 @@ def test_importer_output_feeds_the_next_step(compile_spec: Compile) -> None:
     assert node.out_artifacts["artifact"][0]["schema_title"] == "system.Dataset"
     assert node.out_artifacts["artifact"][0]["metadata"] == {"rows": 3}
     assert driver.finished() == [Finished("SUCCEEDED")]
+
+
+def test_an_outcome_handled_before_its_started_event_still_names_the_worker(
+    compile_spec: Compile,
+) -> None:
+    # Two scheduler replicas share the step events, so a step's StepSucceeded (or StepFailed)
+    # can be handled before its StepStarted; once the run has finished, that StepStarted is
+    # ignored, so the outcome carries the worker too.
+    @dsl.pipeline
+    def two() -> None:
+        num(x=1).set_retry(num_retries=1)
+        num(x=2)
+
+    driver = Driver(compile_spec(two)).start(lambda node: ("hold",))
+    first, second = sorted(driver.held)
+    driver.machine.step_failed(first, 1, "transient", worker="trainer-1")
+    assert driver.node(first).worker == "trainer-1"
+    driver.machine.step_succeeded(first, 2, {"Output": 1}, {}, worker="trainer-0")
+    driver.machine.step_succeeded(second, 1, {"Output": 2}, {}, worker="trainer-1")
+    assert driver.run.state == "SUCCEEDED"
+    assert (driver.node(first).worker, driver.node(second).worker) == ("trainer-0", "trainer-1")

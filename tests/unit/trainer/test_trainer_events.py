@@ -26,7 +26,7 @@ def test_success_lists_artifacts_metrics_then_the_result() -> None:
         metrics=[Metric(output_name="m", name="acc", value=0.5)],
         log_uri="file:///a/log.txt",
     )
-    events = outcome_events(STEP, outcome)
+    events = outcome_events(STEP, outcome, "trainer-1")
     assert [type(message) for message, _ in events] == [
         ArtifactWritten,
         MetricReported,
@@ -36,13 +36,15 @@ def test_success_lists_artifacts_metrics_then_the_result() -> None:
     done = events[-1][0]
     assert isinstance(done, StepSucceeded)
     assert (done.attempt, done.output_parameters, done.log_uri) == (3, {"n": 1}, outcome.log_uri)
+    assert done.worker == "trainer-1"
 
 
 def test_failure_and_cancellation_are_single_events() -> None:
-    failed = outcome_events(STEP, Outcome(status="failed", reason="boom", exit_code=2))
+    failed = outcome_events(STEP, Outcome(status="failed", reason="boom", exit_code=2), "t-0")
     assert len(failed) == 1
     message = failed[0][0]
     assert isinstance(message, StepFailed)
     assert (message.reason, message.exit_code, message.attempt) == ("boom", 2, 3)
+    assert message.worker == "t-0"
     cancelled = outcome_events(STEP, Outcome(status="cancelled", reason="user"))
     assert isinstance(cancelled[0][0], StepCancelled)

@@ -22,6 +22,9 @@ export function RunDetail() {
   const [selected, setSelected] = useState('');
   const [live, setLive] = useState('connecting');
   const liveRun = useRef(null);
+  // The run this page shows now: a read of the one shown before (still in flight when a
+  // re-run moved the page on) must not land on it.
+  const shown = useRef(id);
 
   function show(next) {
     liveRun.current = next;
@@ -36,11 +39,12 @@ export function RunDetail() {
         get(`/runs/${enc(id)}`),
         get('/lineage', { target: id, hops: 2 }).catch(() => null),
       ]);
+      if (shown.current !== id) return;
       show(mergeRead(fresh, liveRun.current));
       if (graph) setLineage(graph);
       setError(null);
     } catch (e) {
-      if (liveRun.current) return;
+      if (shown.current !== id || liveRun.current) return;
       // A run just submitted (or re-run) reaches the read model after the scheduler took it
       // up, and its live events may come before it too: look again a few times before
       // saying it is unknown.
@@ -58,6 +62,7 @@ export function RunDetail() {
   }
 
   useEffect(() => {
+    shown.current = id;
     liveRun.current = null;
     setRun(null);
     setSelected('');

@@ -82,6 +82,7 @@ export function ServiceDetail() {
   const namespace = query.namespace || 'default';
   const service = useLoad(() => get(`/inferenceservices/${enc(params.name)}`, { namespace }), [params.name, namespace]);
   const [load, setLoad] = useState(null);
+  const [live, setLive] = useState('connecting');
   const expiry = useRef(null);
   useEffect(() => {
     setLoad(null);
@@ -96,7 +97,11 @@ export function ServiceDetail() {
       }
       const view = data?.service;
       if (view && view.name === params.name && view.namespace === namespace) service.setData(() => view);
-    }, (state) => state === 'live' && service.reload());
+    }, (state) => {
+      setLive(state);
+      // Once connected (again), read it: events published before then are not sent.
+      if (state === 'live') service.reload();
+    });
     return () => {
       clearTimeout(expiry.current);
       stop && stop();
@@ -105,9 +110,12 @@ export function ServiceDetail() {
   const s = service.data;
   return (
     <section>
-      <h1>
-        Inference service {params.name} {s && <State state={s.state} />}
-      </h1>
+      <div class="title-row">
+        <h1>
+          Inference service {params.name} {s && <State state={s.state} />}
+        </h1>
+        <span class={`live live-${live}`} title="live updates from the bus">{live}</span>
+      </div>
       <ErrorBox error={service.error} />
       <Loading loading={service.loading && !s} />
       {s && (

@@ -83,6 +83,11 @@ class StepSucceeded(Event):
     output_artifacts: dict[str, list[ArtifactRef]] = Field(default_factory=dict)
     log_uri: str = ""
     duration_seconds: float = 0.0
+    worker: str = Field(
+        default="",
+        description="the launcher replica that ran it (as in StepStarted, which a replica "
+        "sharing the scheduler's consumer may handle after this)",
+    )
 
 
 class StepFailed(Event):
@@ -96,6 +101,7 @@ class StepFailed(Event):
     exit_code: int | None = None
     stderr_tail: str = ""
     log_uri: str = ""
+    worker: str = Field(default="", description="the launcher replica that ran it, if any")
 
 
 class StepSkipped(Event):

@@ -1,6 +1,7 @@
 """Services started in-process on a background event loop, so a test drives them with the
 synchronous :class:`headrace.Client` and the CLI as a user would, and reaches each service's
-engine (to inject a `faults.StoreFault`); events of chosen subjects are recorded."""
+engine (to inject a `faults.StoreFault`); events of chosen subjects are recorded, each once,
+as the stream stores them."""
 
 from __future__ import annotations
 
@@ -25,12 +26,17 @@ __all__ = ["Background"]
 
 class Background:
     """Services on one background event loop; :meth:`stop` stops them all. Events on
-    ``subjects`` (e.g. ``headrace.trainingjob.>``) are kept in :attr:`events`."""
+    ``subjects`` (e.g. ``headrace.trainingjob.>``) are kept in :attr:`events`.
+
+    An event is kept once per event id: an outbox row whose service stopped between its
+    publish and its delete is published again by the next replica under the same id, which
+    JetStream's duplicate window stores once but a plain subscription sees twice."""
 
     def __init__(self, nats_url: str, *subjects: str) -> None:
         self.url = nats_url
         self.services: list[Service] = []
         self.events: list[Message] = []
+        self._seen: set[str] = set()
         self.bus = Bus(BusConfig(url=nats_url), source="tests/background")
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -69,7 +75,9 @@ class Background:
 
         async def received(msg: Msg) -> None:
             envelope = decode(msg.headers, msg.data, self.bus.catalogue, subject=msg.subject)
-            self.events.append(envelope.message)
+            if envelope.id not in self._seen:
+                self._seen.add(envelope.id)
+                self.events.append(envelope.message)
 
         for subject in subjects:
             await self.bus.connection.subscribe(subject, cb=received)

@@ -160,6 +160,7 @@ class Scheduler:
                 outputs,
                 log_uri=msg.log_uri,
                 duration=msg.duration_seconds,
+                worker=msg.worker,
             )
             if key and node is not None and node.state == "SUCCEEDED":
                 store.remember(
@@ -180,7 +181,12 @@ class Scheduler:
             ctx,
             msg.run_id,
             lambda m: m.step_failed(
-                msg.step_id, msg.attempt, reason, exit_code=msg.exit_code, log_uri=msg.log_uri
+                msg.step_id,
+                msg.attempt,
+                reason,
+                exit_code=msg.exit_code,
+                log_uri=msg.log_uri,
+                worker=msg.worker,
             ),
         )
 

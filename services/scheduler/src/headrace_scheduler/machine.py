@@ -96,10 +96,12 @@ class RunMachine:
         *,
         log_uri: str = "",
         duration: float | None = None,
+        worker: str = "",
     ) -> list[Effect]:
         node = self._step(node_id)
         if node is None or attempt != node.attempt or node.state not in ACTIVE:
             return []
+        node.worker = worker or node.worker
         node.out_parameters = dict(parameters)
         node.out_artifacts = {k: list(v) for k, v in artifacts.items()}
         node.log_uri = log_uri or node.log_uri
@@ -133,10 +135,12 @@ class RunMachine:
         *,
         exit_code: int | None = None,
         log_uri: str = "",
+        worker: str = "",
     ) -> list[Effect]:
         node = self._step(node_id)
         if node is None or attempt != node.attempt or node.state not in ACTIVE:
             return []
+        node.worker = worker or node.worker
         node.exit_code = exit_code
         node.log_uri = log_uri or node.log_uri
         policy = self._task(node).retry

@@ -17,8 +17,11 @@ from .executor import Outcome
 __all__ = ["outcome_events"]
 
 
-def outcome_events(step: StepReady, outcome: Outcome) -> list[tuple[Message, str]]:
-    """``(message, key)`` pairs in publishing order; keys tell apart messages of one type."""
+def outcome_events(
+    step: StepReady, outcome: Outcome, worker: str = ""
+) -> list[tuple[Message, str]]:
+    """``(message, key)`` pairs in publishing order; keys tell apart messages of one type.
+    ``worker`` names the launcher replica that ran the step."""
     ids = {"run_id": step.run_id, "step_id": step.step_id}
     if outcome.status == "cancelled":
         return [(StepCancelled(**ids, reason=outcome.reason), "")]
@@ -30,6 +33,7 @@ def outcome_events(step: StepReady, outcome: Outcome) -> list[tuple[Message, str
             exit_code=outcome.exit_code,
             stderr_tail=outcome.stderr_tail,
             log_uri=outcome.log_uri,
+            worker=worker,
         )
         return [(failed, "")]
     found: list[tuple[Message, str]] = []
@@ -47,6 +51,7 @@ def outcome_events(step: StepReady, outcome: Outcome) -> list[tuple[Message, str
         output_artifacts=outcome.output_artifacts,
         log_uri=outcome.log_uri,
         duration_seconds=outcome.duration_seconds,
+        worker=worker,
     )
     found.append((succeeded, ""))
     return found

@@ -163,7 +163,7 @@ class LocalLauncher:
         finally:
             if self._running.get(key) is control:
                 del self._running[key]
-        return outcome_events(step, outcome)
+        return outcome_events(step, outcome, self.worker)
 
     async def _run(self, step: StepReady, control: StepControl, cause_id: str) -> Outcome:
         try:
