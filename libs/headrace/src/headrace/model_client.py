@@ -14,13 +14,9 @@ Questions are request/reply queries to the metadata service.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
-
-from nats.aio.msg import Msg
 
 from headrace_bus import Bus, NoResponders, RequestFailed, RequestTimeout
 from headrace_contracts import (
@@ -45,7 +41,6 @@ from headrace_contracts import (
     RegistrationRejected,
     ResolvedModel,
     ResolveModel,
-    decode,
 )
 from headrace_contracts.registry import DEFAULT_NAMESPACE
 from headrace_pipelines.model_conditions import RequirementError, compile_requirement
@@ -57,6 +52,7 @@ from headrace_pipelines.model_refs import (
     parse_model_uri,
 )
 
+from .answers import command_answer
 from .model_errors import (
     InvalidModelRequest,
     ModelNotFound,
@@ -269,36 +265,21 @@ class ModelRegistryCalls:
         """Publish ``command`` and return the first of ``answers`` repeating its request id."""
         await self._ask_registry(ListModels(limit=1))  # is a metadata service there at all?
         bus = await self._connected()
-        loop = asyncio.get_running_loop()
-        answered: asyncio.Future[Message] = loop.create_future()
-        marker = command.request_id.encode()
-
-        async def on_event(msg: Msg) -> None:
-            if marker not in msg.data or answered.done():
-                return
-            with contextlib.suppress(Exception):
-                found = decode(msg.headers, msg.data, bus.catalogue, subject=msg.subject).message
-                if getattr(found, "request_id", "") == command.request_id:
-                    answered.set_result(found)
-
-        subscriptions = [
-            await bus.connection.subscribe(kind.subject(), cb=on_event) for kind in answers
-        ]
         try:
-            await self._publish(command)
-            try:
-                return await asyncio.wait_for(answered, self.answer_timeout)
-            except TimeoutError:
-                raise ModelRegistryError(
-                    f"{type(command).__name__} for model {command.model_name!r} was sent, but "
-                    f"the metadata service did not answer within {self.answer_timeout:g}s: it "
-                    "may be busy; check with `headrace model versions "
-                    f"{command.model_name}` later"
-                ) from None
-        finally:
-            for subscription in subscriptions:
-                with contextlib.suppress(Exception):
-                    await subscription.unsubscribe()
+            return await command_answer(
+                bus,
+                lambda: self._publish(command),
+                command.request_id,
+                answers,
+                self.answer_timeout,
+            )
+        except TimeoutError:
+            raise ModelRegistryError(
+                f"{type(command).__name__} for model {command.model_name!r} was sent, but "
+                f"the metadata service did not answer within {self.answer_timeout:g}s: it "
+                "may be busy; check with `headrace model versions "
+                f"{command.model_name}` later"
+            ) from None
 
 
 def _no_model(name: str, namespace: str) -> str:

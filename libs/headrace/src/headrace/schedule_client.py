@@ -14,13 +14,10 @@ anything is sent.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Coroutine, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
-
-from nats.aio.msg import Msg
 
 from headrace_bus import Bus
 from headrace_contracts import (
@@ -40,7 +37,6 @@ from headrace_contracts import (
     ScheduleRejected,
     ScheduleResumed,
     ScheduleView,
-    decode,
 )
 from headrace_pipelines import (
     SpecError,
@@ -50,6 +46,7 @@ from headrace_pipelines import (
     timing,
 )
 
+from .answers import command_answer
 from .run_errors import ClientError, PlatformUnavailable
 from .run_source import load_source
 
@@ -180,32 +177,20 @@ class ScheduleCalls:
     async def _schedule_command(self, command: Any) -> Message:
         """Send ``command`` and wait for the event repeating its ``request_id``."""
         bus = await self._connected()
-        answered: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-        marker = command.request_id.encode()
-
-        async def on_event(msg: Msg) -> None:
-            if marker not in msg.data or answered.done():
-                return
-            found = decode(msg.headers, msg.data, bus.catalogue, subject=msg.subject).message
-            if getattr(found, "request_id", "") == command.request_id:
-                answered.set_result(found)
-
-        subscriptions = [
-            await bus.connection.subscribe(kind.subject(), cb=on_event) for kind in _OUTCOMES
-        ]
         try:
-            await self._publish(command)
-            try:
-                outcome = await asyncio.wait_for(answered, self.submit_timeout)
-            except TimeoutError:
-                raise PlatformUnavailable(
-                    self.nats_url,
-                    f"{type(command).__name__} {command.name!r} was sent, but {ANSWERER} did "
-                    f"not answer within {self.submit_timeout:g}s: check `headrace status`",
-                ) from None
-        finally:
-            for subscription in subscriptions:
-                await subscription.unsubscribe()
+            outcome = await command_answer(
+                bus,
+                lambda: self._publish(command),
+                command.request_id,
+                _OUTCOMES,
+                self.submit_timeout,
+            )
+        except TimeoutError:
+            raise PlatformUnavailable(
+                self.nats_url,
+                f"{type(command).__name__} {command.name!r} was sent, but {ANSWERER} did "
+                f"not answer within {self.submit_timeout:g}s: check `headrace status`",
+            ) from None
         if isinstance(outcome, ScheduleRejected):
             raise ScheduleRejectedError(
                 f"schedule {outcome.namespace}/{outcome.name}: {outcome.command} refused: "

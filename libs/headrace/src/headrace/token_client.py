@@ -13,16 +13,12 @@ waits for the metadata service's event repeating the command's ``request_id``.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import getpass
 import socket
 import uuid
 from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
-
-from nats.aio.msg import Msg
 
 from headrace_bus import Bus
 from headrace_contracts import (
@@ -36,10 +32,10 @@ from headrace_contracts import (
     Message,
     Query,
     RevokeApiToken,
-    decode,
 )
 from headrace_contracts.access import ROLES, new_token_secret, token_digest
 
+from .answers import command_answer
 from .run_errors import ClientError
 
 __all__ = ["InvalidTokenRequest", "TokenCalls", "TokenError", "TokenRejectedError", "local_user"]
@@ -132,35 +128,20 @@ class TokenCalls:
         """Publish ``command``; the event answering it, or :class:`TokenRejectedError`."""
         await self._ask(ListApiTokens(), ANSWERER)  # is a metadata service there at all?
         bus = await self._connected()
-        answered: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-        marker = command.request_id.encode()
-
-        async def on_event(msg: Msg) -> None:
-            if marker not in msg.data or answered.done():
-                return
-            with contextlib.suppress(Exception):
-                found = decode(msg.headers, msg.data, bus.catalogue, subject=msg.subject).message
-                if getattr(found, "request_id", "") == command.request_id:
-                    answered.set_result(found)
-
-        outcomes = (ApiTokenCreated, ApiTokenRevoked, ApiTokenRejected)
-        subscriptions = [
-            await bus.connection.subscribe(kind.subject(), cb=on_event) for kind in outcomes
-        ]
         try:
-            await self._publish(command)
-            try:
-                outcome = await asyncio.wait_for(answered, self.submit_timeout)
-            except TimeoutError:
-                raise TokenError(
-                    f"{type(command).__name__} for token {name!r} was sent, but {ANSWERER} did "
-                    f"not answer within {self.submit_timeout:g}s: it may be busy; check "
-                    "`headrace token list` later"
-                ) from None
-        finally:
-            for subscription in subscriptions:
-                with contextlib.suppress(Exception):
-                    await subscription.unsubscribe()
+            outcome = await command_answer(
+                bus,
+                lambda: self._publish(command),
+                command.request_id,
+                (ApiTokenCreated, ApiTokenRevoked, ApiTokenRejected),
+                self.submit_timeout,
+            )
+        except TimeoutError:
+            raise TokenError(
+                f"{type(command).__name__} for token {name!r} was sent, but {ANSWERER} did "
+                f"not answer within {self.submit_timeout:g}s: it may be busy; check "
+                "`headrace token list` later"
+            ) from None
         if isinstance(outcome, ApiTokenRejected):
             raise TokenRejectedError(outcome.reason)
         return outcome

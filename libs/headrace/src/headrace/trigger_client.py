@@ -17,13 +17,9 @@ against the pipeline), so a mistake is named before anything is sent.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
-
-from nats.aio.msg import Msg
 
 from headrace_bus import Bus
 from headrace_contracts import (
@@ -39,7 +35,6 @@ from headrace_contracts import (
     TriggerList,
     TriggerRejected,
     TriggerView,
-    decode,
 )
 from headrace_contracts.registry import DEFAULT_NAMESPACE
 from headrace_contracts.triggers import DEFAULT_TRIGGER_SUBJECT
@@ -47,6 +42,7 @@ from headrace_pipelines import SpecError, compile_plan
 from headrace_pipelines.triggers import TriggerError as DefinitionError
 from headrace_pipelines.triggers import check_label, compile_trigger
 
+from .answers import command_answer
 from .run_source import load_source
 from .trigger_errors import InvalidTrigger, TriggerError, TriggerNotFound, TriggerRejectedError
 
@@ -148,35 +144,20 @@ class TriggerCalls:
     ) -> Message:
         await self._ask(ListTriggers(namespace=command.namespace))  # a scheduler there at all?
         bus = await self._connected()
-        answered: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-        marker = command.request_id.encode()
-
-        async def on_event(msg: Msg) -> None:
-            if marker not in msg.data or answered.done():
-                return
-            with contextlib.suppress(Exception):
-                found = decode(msg.headers, msg.data, bus.catalogue, subject=msg.subject).message
-                if getattr(found, "request_id", "") == command.request_id:
-                    answered.set_result(found)
-
-        subscriptions = [
-            await bus.connection.subscribe(kind.subject(), cb=on_event)
-            for kind in (done, TriggerRejected)
-        ]
         try:
-            await self._publish(command)
-            try:
-                return await asyncio.wait_for(answered, self.trigger_answer_timeout)
-            except TimeoutError:
-                raise TriggerError(
-                    f"{type(command).__name__} for trigger {command.name!r} was sent, but the "
-                    f"scheduler did not answer within {self.trigger_answer_timeout:g}s: it may "
-                    "be busy; check with `headrace trigger list` later"
-                ) from None
-        finally:
-            for subscription in subscriptions:
-                with contextlib.suppress(Exception):
-                    await subscription.unsubscribe()
+            return await command_answer(
+                bus,
+                lambda: self._publish(command),
+                command.request_id,
+                (done, TriggerRejected),
+                self.trigger_answer_timeout,
+            )
+        except TimeoutError:
+            raise TriggerError(
+                f"{type(command).__name__} for trigger {command.name!r} was sent, but the "
+                f"scheduler did not answer within {self.trigger_answer_timeout:g}s: it may "
+                "be busy; check with `headrace trigger list` later"
+            ) from None
 
 
 def _valid(name: str, namespace: str) -> None:
