@@ -2,7 +2,7 @@
 database, idempotent handlers, a transactional outbox and a clean lifecycle."""
 
 from .context import HandlerContext, Pending, flush_pending
-from .database import build_engine, create_tables, schema_for
+from .database import SchemaUpgradeError, build_engine, create_tables, schema_for
 from .heap import settle_heap
 from .outbox import OutboxRelay, outbox_row
 from .service import Service, run_service
@@ -23,6 +23,7 @@ __all__ = [
     "OutboxRelay",
     "Pending",
     "ProcessedMessage",
+    "SchemaUpgradeError",
     "Service",
     "Settings",
     "SettingsError",

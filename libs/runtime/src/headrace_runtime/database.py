@@ -5,6 +5,11 @@ services can share one database server without ever reading each other's tables.
 starting together would race to create the schema and tables (``IF NOT EXISTS`` does not
 hold against a concurrent creator: the loser fails on the catalogue's unique index), so they
 are created under a transaction-scoped advisory lock, one replica after another.
+
+A store an earlier release made is brought up to this release's tables additively at start:
+the columns and indexes a table has gained since are added (Alembic's operations write the
+DDL for the dialect). A column is only ever added, never changed or dropped, so a release
+that needs more than that must say how to move the data.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, text
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from sqlalchemy import Connection, Engine, Table, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel, create_engine
 
@@ -52,16 +59,40 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class SchemaUpgradeError(RuntimeError):
+    """A stored table lacks a column this release cannot add by itself."""
+
+
 def create_tables(engine: Engine, tables: Sequence[type[SQLModel]]) -> None:
-    """Create this service's tables (and only them) if missing, and the indexes they declare
-    that an existing table lacks (one added in a later release)."""
+    """Create this service's tables (and only them) if missing; to an existing table (made by
+    an earlier release) add the columns and indexes it lacks."""
     with engine.begin() as conn:
         _lock_schema(conn)
         created = [t.__table__ for t in tables]  # type: ignore[attr-defined]
         SQLModel.metadata.create_all(conn, tables=created)
         for table in created:
+            add_missing_columns(conn, table)
             for index in table.indexes:
                 index.create(conn, checkfirst=True)
+
+
+def add_missing_columns(conn: Connection, table: Table) -> list[str]:
+    """Add the columns of ``table`` its stored table lacks; their names. Rows already stored
+    get the column's server default, or NULL. Raises :class:`SchemaUpgradeError` for a
+    column that cannot be added so (part of the key, or required without a default)."""
+    stored = {column["name"] for column in inspect(conn).get_columns(table.name)}
+    missing = [column for column in table.columns if column.name not in stored]
+    operations = Operations(MigrationContext.configure(conn))
+    for column in missing:
+        if column.primary_key or (not column.nullable and column.server_default is None):
+            raise SchemaUpgradeError(
+                f"table {table.name!r} was made by an earlier release and lacks column "
+                f"{column.name!r}, which cannot be added to rows already stored (it is part of "
+                "the key, or required without a default): upgrade from the release before, "
+                "or start this service on a new database"
+            )
+        operations.add_column(table.name, column._copy())
+    return [column.name for column in missing]
 
 
 SCHEMA_LOCK = 0x6865616472616365  # "headrace": the advisory lock of schema changes

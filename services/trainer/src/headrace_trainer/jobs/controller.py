@@ -300,7 +300,8 @@ class JobController:
                 python_bin=self.deps.python_bin,
                 path=self.deps.path,
             )
-            gang = self._spans.start(gang, row.trace_context)
+            # NULL for a job an earlier release stored (it had no trace context then)
+            gang = self._spans.start(gang, row.trace_context or {})
             await asyncio.to_thread((folder / "output").mkdir, parents=True, exist_ok=True)
             types = {group.role: group.replica_type for group in job.replicas}
             self._replicas = {
