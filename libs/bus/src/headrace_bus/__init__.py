@@ -2,6 +2,7 @@
 service, bounded retries, dead letters, traced publish and consume, request/reply."""
 
 from . import deadletter
+from .answers import first_answer
 from .bus import Bus
 from .config import DEFAULT_URL, DLQ_LIMITS, DOMAIN_LIMITS, EXTERNAL_LIMITS, BusConfig, StreamLimits
 from .dispatcher import Batch, BatchFactory, Dispatcher, GiveUp, Handler, Runner, run_here
@@ -48,6 +49,7 @@ __all__ = [
     "domain_subjects",
     "ensure_consumer",
     "ensure_streams",
+    "first_answer",
     "is_retryable",
     "run_here",
     "stream_configs",

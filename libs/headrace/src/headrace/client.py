@@ -35,6 +35,7 @@ from headrace_bus import (
     NoResponders,
     RequestFailed,
     RequestTimeout,
+    first_answer,
 )
 from headrace_contracts import (
     ArtifactRef,
@@ -48,6 +49,7 @@ from headrace_contracts import (
     RunFailed,
     RunList,
     RunRejected,
+    RunStarted,
     RunSucceeded,
     RunView,
     StepView,
@@ -456,21 +458,32 @@ class Client(
         existing = await self._find(message.run_id, steps=False)
         if existing is not None:
             raise RunExistsError(message.run_id, existing.state)
-        await self._publish(message)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.submit_timeout
-        pause = 0.02
-        while (run := await self._find(message.run_id, steps=False)) is None:
-            if loop.time() > deadline:
+        # Taken up: the scheduler's RunStarted, or RunRejected with its reason.
+        bus = await self._connected()
+        try:
+            answer = await first_answer(
+                bus,
+                lambda: self._publish(message),
+                (RunStarted, RunRejected),
+                field="run_id",
+                value=message.run_id,
+                timeout=self.submit_timeout,
+            )
+        except TimeoutError:
+            # Its answer may have been lost with a dropped connection: the scheduler knows.
+            run = await self._find(message.run_id, steps=False)
+            if run is None:
                 raise ClientError(
                     f"run {message.run_id!r} was sent, but the scheduler did not take it up "
                     f"within {self.submit_timeout:g}s: it may be busy or stuck; look for it "
                     f"later with `headrace run get {message.run_id}`"
-                )
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.25)
-        if run.state == "REJECTED":
-            raise RunRejectedError(run.error or "no reason given", run_id=message.run_id)
+                ) from None
+            if run.state == "REJECTED":
+                reason = run.error or "no reason given"
+                raise RunRejectedError(reason, run_id=message.run_id) from None
+            return message.run_id
+        if isinstance(answer, RunRejected):
+            raise RunRejectedError(answer.reason or "no reason given", run_id=message.run_id)
         return message.run_id
 
 

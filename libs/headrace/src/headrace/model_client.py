@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from headrace_bus import Bus, NoResponders, RequestFailed, RequestTimeout
+from headrace_bus import Bus, NoResponders, RequestFailed, RequestTimeout, first_answer
 from headrace_contracts import (
     ArchiveModelVersion,
     ArchiveRejected,
@@ -52,7 +52,6 @@ from headrace_pipelines.model_refs import (
     parse_model_uri,
 )
 
-from .answers import command_answer
 from .model_errors import (
     InvalidModelRequest,
     ModelNotFound,
@@ -266,12 +265,13 @@ class ModelRegistryCalls:
         await self._ask_registry(ListModels(limit=1))  # is a metadata service there at all?
         bus = await self._connected()
         try:
-            return await command_answer(
+            return await first_answer(
                 bus,
                 lambda: self._publish(command),
-                command.request_id,
                 answers,
-                self.answer_timeout,
+                field="request_id",
+                value=command.request_id,
+                timeout=self.answer_timeout,
             )
         except TimeoutError:
             raise ModelRegistryError(

@@ -19,7 +19,7 @@ from collections.abc import Coroutine, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from headrace_bus import Bus
+from headrace_bus import Bus, first_answer
 from headrace_contracts import (
     CreateSchedule,
     DeleteSchedule,
@@ -46,7 +46,6 @@ from headrace_pipelines import (
     timing,
 )
 
-from .answers import command_answer
 from .run_errors import ClientError, PlatformUnavailable
 from .run_source import load_source
 
@@ -178,12 +177,13 @@ class ScheduleCalls:
         """Send ``command`` and wait for the event repeating its ``request_id``."""
         bus = await self._connected()
         try:
-            outcome = await command_answer(
+            outcome = await first_answer(
                 bus,
                 lambda: self._publish(command),
-                command.request_id,
                 _OUTCOMES,
-                self.submit_timeout,
+                field="request_id",
+                value=command.request_id,
+                timeout=self.submit_timeout,
             )
         except TimeoutError:
             raise PlatformUnavailable(

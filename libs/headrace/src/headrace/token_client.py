@@ -20,7 +20,7 @@ from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from headrace_bus import Bus
+from headrace_bus import Bus, first_answer
 from headrace_contracts import (
     ApiTokenCreated,
     ApiTokenList,
@@ -35,7 +35,6 @@ from headrace_contracts import (
 )
 from headrace_contracts.access import ROLES, new_token_secret, token_digest
 
-from .answers import command_answer
 from .run_errors import ClientError
 
 __all__ = ["InvalidTokenRequest", "TokenCalls", "TokenError", "TokenRejectedError", "local_user"]
@@ -129,12 +128,13 @@ class TokenCalls:
         await self._ask(ListApiTokens(), ANSWERER)  # is a metadata service there at all?
         bus = await self._connected()
         try:
-            outcome = await command_answer(
+            outcome = await first_answer(
                 bus,
                 lambda: self._publish(command),
-                command.request_id,
                 (ApiTokenCreated, ApiTokenRevoked, ApiTokenRejected),
-                self.submit_timeout,
+                field="request_id",
+                value=command.request_id,
+                timeout=self.submit_timeout,
             )
         except TimeoutError:
             raise TokenError(

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from headrace_bus import Bus
+from headrace_bus import Bus, first_answer
 from headrace_contracts import (
     CreateTrigger,
     DeleteTrigger,
@@ -42,7 +42,6 @@ from headrace_pipelines import SpecError, compile_plan
 from headrace_pipelines.triggers import TriggerError as DefinitionError
 from headrace_pipelines.triggers import check_label, compile_trigger
 
-from .answers import command_answer
 from .run_source import load_source
 from .trigger_errors import InvalidTrigger, TriggerError, TriggerNotFound, TriggerRejectedError
 
@@ -145,12 +144,13 @@ class TriggerCalls:
         await self._ask(ListTriggers(namespace=command.namespace))  # a scheduler there at all?
         bus = await self._connected()
         try:
-            return await command_answer(
+            return await first_answer(
                 bus,
                 lambda: self._publish(command),
-                command.request_id,
                 (done, TriggerRejected),
-                self.trigger_answer_timeout,
+                field="request_id",
+                value=command.request_id,
+                timeout=self.trigger_answer_timeout,
             )
         except TimeoutError:
             raise TriggerError(

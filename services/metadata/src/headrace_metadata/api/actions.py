@@ -2,13 +2,12 @@
 
 A submission is checked here as ``headrace.Client.submit`` checks it (the pipeline loaded
 and planned, the arguments bound, by ``headrace_pipelines``), published as ``SubmitRun``,
-and answered once the scheduler has taken it up (202 with the run id), or refused with the
-scheduler's reason when it rejected the run.
+and answered once the scheduler has taken it up (its ``RunStarted``: 202 with the run id),
+or refused with the scheduler's reason (its ``RunRejected``).
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
@@ -16,7 +15,16 @@ from pydantic import BaseModel, Field, JsonValue
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from headrace_contracts import CancelRun, GetRun, RunDetail, RunView, SubmitRun
+from headrace_bus import first_answer
+from headrace_contracts import (
+    CancelRun,
+    GetRun,
+    RunDetail,
+    RunRejected,
+    RunStarted,
+    RunView,
+    SubmitRun,
+)
 from headrace_contracts.registry import DEFAULT_NAMESPACE
 from headrace_contracts.run_views import RUN_FINAL_STATES
 from headrace_pipelines import (
@@ -195,23 +203,34 @@ async def submitted(deps: ApiDeps, message: SubmitRun) -> RunAccepted:
             f"run {message.run_id!r} exists already ({before.run.state}): choose another "
             "run_id or leave it out",
         )
-    await publish_or_503(bus, message)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + TAKEN_UP_SECONDS
-    pause = 0.02
-    while True:
-        reply = await ask(bus, query, RunDetail, "scheduler", timeout=deps.ask_timeout)
-        if reply.run is not None:
-            break
-        if loop.time() > deadline:
-            raise ApiError(
-                503,
-                f"run {message.run_id!r} was sent, but the scheduler did not take it up "
-                f"within {TAKEN_UP_SECONDS:g}s: it may be busy; look for it later "
-                f"(GET /api/v1/runs/{message.run_id})",
-            )
-        await asyncio.sleep(pause)
-        pause = min(pause * 2, 0.25)
+    # Taken up: the scheduler's RunStarted, or RunRejected with its reason.
+    try:
+        answer = await first_answer(
+            bus,
+            lambda: publish_or_503(bus, message),
+            (RunStarted, RunRejected),
+            field="run_id",
+            value=message.run_id,
+            timeout=TAKEN_UP_SECONDS,
+        )
+    except TimeoutError:
+        return await taken_up_after_all(deps, query)
+    if isinstance(answer, RunRejected):
+        raise bad_request(f"the scheduler rejected the run: {answer.reason or 'no reason'}")
+    return RunAccepted(run_id=message.run_id, state="RUNNING")
+
+
+async def taken_up_after_all(deps: ApiDeps, query: GetRun) -> RunAccepted:
+    """No answer came in time (or it was lost with a dropped connection): the scheduler
+    says whether it has the run."""
+    reply = await ask(deps.need_bus(), query, RunDetail, "scheduler", timeout=deps.ask_timeout)
+    if reply.run is None:
+        raise ApiError(
+            503,
+            f"run {query.run_id!r} was sent, but the scheduler did not take it up within "
+            f"{TAKEN_UP_SECONDS:g}s: it may be busy; look for it later "
+            f"(GET /api/v1/runs/{query.run_id})",
+        )
     if reply.run.state == "REJECTED":
         raise bad_request(f"the scheduler rejected the run: {reply.run.error or 'no reason'}")
-    return RunAccepted(run_id=message.run_id, state=reply.run.state)
+    return RunAccepted(run_id=query.run_id, state=reply.run.state)

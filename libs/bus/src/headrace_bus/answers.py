@@ -1,7 +1,8 @@
-"""The event that answers a command: the client publishes a command carrying a fresh
-``request_id`` and waits for the first event of the kinds that answer it (done, or
-rejected with a reason) repeating that id. The subscriptions are made before the command
-is sent, so an answer that comes at once is not missed."""
+"""The event that answers a command: a client publishes a command and waits for the first
+event of the kinds that answer it (done, or refused with a reason) whose ``field`` repeats
+the command's (its ``request_id``, or the ``run_id`` of a submitted run). Subscribing comes
+before sending, on the same connection, so an answer that comes at once is not missed; no
+question is asked over and over meanwhile."""
 
 from __future__ import annotations
 
@@ -11,24 +12,28 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from nats.aio.msg import Msg
 
-from headrace_bus import Bus
 from headrace_contracts import Message, decode
 
-__all__ = ["command_answer"]
+from .bus import Bus
+
+__all__ = ["first_answer"]
 
 
-async def command_answer(
+async def first_answer(
     bus: Bus,
     send: Callable[[], Awaitable[None]],
-    request_id: str,
     answers: Iterable[type[Message]],
+    *,
+    field: str,
+    value: str,
     timeout: float,
 ) -> Message:
     """Subscribe to the ``answers`` events, ``await send()`` (which publishes the command),
-    and return the first answer repeating ``request_id``. Raises :class:`TimeoutError` when
-    none comes within ``timeout`` seconds; what ``send`` raises passes through."""
+    and return the first answer whose ``field`` equals ``value``. Raises
+    :class:`TimeoutError` when none comes within ``timeout`` seconds; what ``send`` raises
+    passes through."""
     answered: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-    marker = request_id.encode()
+    marker = value.encode()
 
     async def on_event(msg: Msg) -> None:
         # Cheap test on the raw bytes first: most events on these subjects answer others.
@@ -36,7 +41,7 @@ async def command_answer(
             return
         with contextlib.suppress(Exception):  # an event this client cannot decode is not ours
             found = decode(msg.headers, msg.data, bus.catalogue, subject=msg.subject).message
-            if getattr(found, "request_id", "") == request_id:
+            if getattr(found, field, None) == value:
                 answered.set_result(found)
 
     subscriptions = [
