@@ -47,6 +47,14 @@ export async function request(path, { method = 'GET', body, query } = {}) {
 export const get = (path, query) => request(path, { query });
 export const post = (path, body) => request(path, { method: 'POST', body });
 
+// Who the caller is to the API, asked once: the dashboard offers only what their role may
+// do (the API refuses the rest anyway). Unanswered: offer everything and let it refuse.
+let caller = null;
+export function whoami() {
+  caller = caller || get('/whoami').catch(() => ({ actor: '', role: '', may_write: true }));
+  return caller;
+}
+
 // A log from byte `offset` at `path` (a step's .../log, a training job replica's
 // .../log; `query` more parameters, e.g. a namespace): {text, size, complete}.
 export async function logChunk(path, offset, query = {}) {

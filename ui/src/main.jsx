@@ -5,6 +5,7 @@ import { Runs } from './pages/Runs.jsx';
 import { Models, ModelDetail } from './pages/Models.jsx';
 import { Services, ServiceDetail } from './pages/Services.jsx';
 import { Jobs, JobDetail } from './pages/Jobs.jsx';
+import { useCaller } from './components/common.jsx';
 
 // Pages with graphs and plots load their toolkits (cytoscape, ECharts) only when opened.
 const RunDetail = lazy(() => import('./pages/RunDetail.jsx').then((m) => m.RunDetail));
@@ -24,6 +25,7 @@ const SECTIONS = [
 
 function Nav() {
   const { path: here } = useLocation();
+  const caller = useCaller();
   return (
     <header class="top">
       <a class="brand" href="/runs">Headrace</a>
@@ -34,6 +36,12 @@ function Nav() {
           </a>
         ))}
       </nav>
+      {caller?.role && (
+        <span class="caller" id="caller" data-role={caller.role} title={`signed in by ${caller.auth_method}`}>
+          {caller.actor} · {caller.role}
+          {!caller.may_write && ' (read only)'}
+        </span>
+      )}
     </header>
   );
 }

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -21,6 +22,7 @@ from browser_pipelines import ACCURACY, MODEL, demo, groups, slow
 from browser_platform import Platform
 from kfp import compiler
 
+from headrace import Client
 from headrace_contracts import (
     CreateExperiment,
     InferenceServiceUpdated,
@@ -239,6 +241,39 @@ def test_a_promotion_the_registry_refuses_shows_why_and_one_it_accepts_moves_the
         f"#versions tr[data-version='{model_version}'] .tag", has_text="production"
     ).wait_for()
     page.screenshot(path=shots / "promotion-accepted.png", full_page=True)
+
+
+def test_a_viewer_sees_every_page_but_no_button_that_writes(
+    platform: Platform, browser: Any, shots: Path, model_version: int
+) -> None:
+    with Client(platform.url) as client:
+        secret, _ = client.create_token("dash-viewer", "viewer", expires_in=timedelta(hours=1))
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(f"{platform.base}/login?token={quote(secret, safe='')}")
+        caller = page.locator("#caller[data-role=viewer]")
+        caller.wait_for()
+        assert caller.inner_text() == "dash-viewer · viewer (read only)"
+        page.locator("#runs tbody tr").first.wait_for()
+        assert page.get_by_role("button", name="Submit a run").count() == 0
+        assert page.locator("#runs button").count() == 0  # no cancel, no re-run
+        page.screenshot(path=shots / "runs-read-only.png", full_page=True)
+
+        page.goto(f"{platform.base}/models/{MODEL}")
+        row = page.locator(f"#versions tr[data-version='{model_version}']")
+        row.wait_for()
+        assert str(ACCURACY) in row.inner_text()
+        assert page.locator("#versions form, #versions button").count() == 0  # no promote
+
+        run_id = row.locator("a").first.inner_text()
+        page.goto(f"{platform.base}/runs/{run_id}")
+        page.locator("h1 .state").wait_for()
+        page.locator("#run-graph").wait_for()
+        assert page.locator(".title-row .actions button").count() == 0
+        page.screenshot(path=shots / "run-read-only.png", full_page=True)
+    finally:
+        context.close()
 
 
 def test_headrace_dashboard_prints_the_url_of_the_running_platform(

@@ -146,6 +146,17 @@ def test_a_viewer_reads_but_cannot_write(
     assert (event.status, event.outcome) == (403, "denied")
     assert "needs the editor role" in event.reason
     assert get(f"{access.base}/api/v1/tokens", viewer).status_code == 403
+    # what the dashboard asks to offer only what the role may do
+    assert get(f"{access.base}/api/v1/whoami", viewer).json() == {
+        "actor": "dash-viewer",
+        "role": "viewer",
+        "auth_method": "token",
+        "may_write": False,
+        "may_administer": False,
+    }
+    admin = get(f"{access.base}/api/v1/whoami", access.admin).json()
+    assert (admin["role"], admin["may_write"], admin["may_administer"]) == ("admin", True, True)
+    assert get(f"{access.base}/api/v1/whoami", "not-a-token").status_code == 401
 
 
 def test_an_editor_writes_and_every_write_is_audited_with_its_status(
@@ -349,6 +360,9 @@ def test_with_auth_off_anyone_may_and_writes_are_still_audited(
         open_app = access.app(AccessSettings(auth="off"))
     assert "HEADRACE_API_AUTH=off" in caplog.text
     assert httpx.get(f"{open_app}/api/v1/runs", timeout=10).status_code == 200
+    caller = httpx.get(f"{open_app}/api/v1/whoami", timeout=10).json()
+    assert (caller["actor"], caller["auth_method"]) == ("anonymous", "off")
+    assert caller["may_write"] is True
     done = httpx.post(f"{open_app}/api/v1/echo/1", timeout=10)
     assert done.json()["actor"] == "anonymous"
     event = audited(access, request_id=done.headers["x-request-id"])

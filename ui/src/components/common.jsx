@@ -1,5 +1,20 @@
 // Small shared pieces: loading data, showing errors, states, times.
 import { useEffect, useState, useCallback } from 'preact/hooks';
+import { whoami } from '../api.js';
+
+// The caller ({actor, role, may_write, ...}) once known; null before.
+export function useCaller() {
+  const [caller, setCaller] = useState(null);
+  useEffect(() => {
+    whoami().then(setCaller);
+  }, []);
+  return caller;
+}
+
+// Whether the caller may write (start, cancel, re-run, promote); false until known.
+export function useMayWrite() {
+  return useCaller()?.may_write === true;
+}
 
 // Loads `load()` when `deps` change; {data, error, loading, reload, setData}.
 export function useLoad(load, deps) {

@@ -3,7 +3,7 @@
 import { useState } from 'preact/hooks';
 import { useRoute, useLocation } from 'preact-iso';
 import { get, post } from '../api.js';
-import { ErrorBox, Loading, Time, enc, number, useLoad } from '../components/common.jsx';
+import { ErrorBox, Loading, Time, enc, number, useLoad, useMayWrite } from '../components/common.jsx';
 
 export function Models() {
   const { query } = useLocation();
@@ -42,6 +42,7 @@ export function ModelDetail() {
   const name = params.name;
   const namespace = query.namespace || 'default';
   const [tick, setTick] = useState(0);
+  const mayWrite = useMayWrite();
   const model = useLoad(() => get(`/models/${enc(name)}`, { namespace }), [name, namespace, tick]);
   const versions = useLoad(() => get(`/models/${enc(name)}/versions`, { namespace }), [name, namespace, tick]);
   const metricNames = [...new Set((versions.data?.versions || []).flatMap((v) => Object.keys(v.metrics)))].sort();
@@ -64,7 +65,7 @@ export function ModelDetail() {
             <tr>
               <th>Version</th><th>State</th><th>Aliases</th>
               {metricNames.map((m) => <th key={m}>{m}</th>)}
-              <th>Run</th><th>Created</th><th>Promote</th>
+              <th>Run</th><th>Created</th>{mayWrite && <th>Promote</th>}
             </tr>
           </thead>
           <tbody>
@@ -76,7 +77,9 @@ export function ModelDetail() {
                 {metricNames.map((m) => <td key={m}>{number(v.metrics[m])}</td>)}
                 <td>{v.run_id && <a href={`/runs/${enc(v.run_id)}`}>{v.run_id}</a>}</td>
                 <td><Time at={v.created_at} /></td>
-                <td><Promote name={name} namespace={namespace} version={v.version} onDone={() => setTick((t) => t + 1)} /></td>
+                {mayWrite && (
+                  <td><Promote name={name} namespace={namespace} version={v.version} onDone={() => setTick((t) => t + 1)} /></td>
+                )}
               </tr>
             ))}
           </tbody>

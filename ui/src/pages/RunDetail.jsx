@@ -3,7 +3,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { useLocation, useRoute } from 'preact-iso';
 import { get, post, subscribe } from '../api.js';
-import { ErrorBox, KeyValues, Loading, State, Time, enc, seconds, useLoad } from '../components/common.jsx';
+import { ErrorBox, KeyValues, Loading, State, Time, enc, seconds, useLoad, useMayWrite } from '../components/common.jsx';
 import { RunGraph } from '../components/RunGraph.jsx';
 import { StepPanel } from '../components/StepPanel.jsx';
 import { applyEvent, mergeRead } from '../components/live.js';
@@ -22,6 +22,7 @@ export function RunDetail() {
   const [selected, setSelected] = useState('');
   const [live, setLive] = useState('connecting');
   const liveRun = useRef(null);
+  const mayWrite = useMayWrite();
   // The run this page shows now: a read of the one shown before (still in flight when a
   // re-run moved the page on) must not land on it.
   const shown = useRef(id);
@@ -113,8 +114,8 @@ export function RunDetail() {
         </h1>
         <div class="actions">
           <span class={`live live-${live}`} title="live updates from the bus">{live}</span>
-          {['PENDING', 'RUNNING'].includes(run.state) && <button onClick={() => act('cancel')}>Cancel</button>}
-          <button onClick={() => act('rerun')}>Re-run</button>
+          {mayWrite && ['PENDING', 'RUNNING'].includes(run.state) && <button onClick={() => act('cancel')}>Cancel</button>}
+          {mayWrite && <button onClick={() => act('rerun')}>Re-run</button>}
         </div>
       </div>
       <ErrorBox error={actionError} />

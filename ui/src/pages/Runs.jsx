@@ -3,7 +3,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { get, post, subscribe } from '../api.js';
-import { ErrorBox, Loading, State, Time, enc, seconds, useLoad } from '../components/common.jsx';
+import { ErrorBox, Loading, State, Time, enc, seconds, useLoad, useMayWrite } from '../components/common.jsx';
 import { SubmitRun } from '../components/SubmitRun.jsx';
 
 const STATES = ['', 'PENDING', 'RUNNING', 'CANCELLING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'REJECTED'];
@@ -16,6 +16,7 @@ export function Runs() {
   const [tick, setTick] = useState(0);
   const [showSubmit, setShowSubmit] = useState(false);
   const [actionError, setActionError] = useState(null);
+  const mayWrite = useMayWrite();
   const token = tokens[tokens.length - 1];
   const runs = useLoad(
     () => get('/runs', { ...filters, asc: filters.asc ? 'true' : '', limit: PAGE, page_token: token }),
@@ -70,9 +71,11 @@ export function Runs() {
     <section>
       <div class="title-row">
         <h1>Runs</h1>
-        <button class="primary" onClick={() => setShowSubmit(!showSubmit)}>
-          {showSubmit ? 'Close' : 'Submit a run'}
-        </button>
+        {mayWrite && (
+          <button class="primary" onClick={() => setShowSubmit(!showSubmit)}>
+            {showSubmit ? 'Close' : 'Submit a run'}
+          </button>
+        )}
       </div>
       {showSubmit && <SubmitRun onSubmitted={(id) => route(`/runs/${enc(id)}`)} />}
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
@@ -127,7 +130,7 @@ export function Runs() {
                   <td><Time at={run.created_at} /></td>
                   <td>{seconds(run.duration_seconds)}</td>
                   <td class="actions">
-                    {['PENDING', 'RUNNING'].includes(run.state) ? (
+                    {!mayWrite ? null : ['PENDING', 'RUNNING'].includes(run.state) ? (
                       <button onClick={() => act('cancel', run.run_id)}>Cancel</button>
                     ) : (
                       <button onClick={() => act('rerun', run.run_id)}>Re-run</button>

@@ -1,11 +1,13 @@
 """``/api/v1/tokens`` and ``/api/v1/audit``: what an admin reads over HTTP (the middleware
-lets only the admin role in; tokens are created and revoked over the bus, by the CLI)."""
+lets only the admin role in; tokens are created and revoked over the bus, by the CLI); and
+``/api/v1/whoami``: who the caller is to the API, so the dashboard offers only what their
+role may do."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -15,6 +17,8 @@ from headrace_contracts import ApiTokenList, AuditRecorded, ListApiTokens
 
 from ..routes import known_parameters
 from .audit import recent, recorded
+from .identity import ANONYMOUS, Identity
+from .roles import allows
 from .tokens import list_tokens
 
 
@@ -23,6 +27,16 @@ class AuditPage(BaseModel):
 
     events: list[AuditRecorded] = Field(default_factory=list)
     next_before: int = Field(default=0, description="0: no older events")
+
+
+class Caller(BaseModel):
+    """Who is asking, as the API sees them."""
+
+    actor: str = Field(description="the token's name, the proxy's user, or anonymous")
+    role: str = Field(description="viewer, editor or admin")
+    auth_method: str = Field(description="token, cookie, proxy, or off (no authentication)")
+    may_write: bool = Field(description="whether the role may start, cancel or promote")
+    may_administer: bool = Field(description="whether the role may read tokens and audit")
 
 
 def router(engine: Engine) -> APIRouter:
@@ -57,5 +71,17 @@ def router(engine: Engine) -> APIRouter:
             )
 
         return await run_in_threadpool(read)
+
+    @api.get("/whoami", response_model=Caller)
+    async def whoami(request: Request) -> Caller:
+        """The caller's name, role and what that role may do."""
+        identity: Identity = getattr(request.state, "identity", ANONYMOUS)
+        return Caller(
+            actor=identity.actor,
+            role=identity.role,
+            auth_method=identity.method,
+            may_write=allows(identity.role, "editor"),
+            may_administer=allows(identity.role, "admin"),
+        )
 
     return api
