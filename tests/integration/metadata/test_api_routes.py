@@ -244,6 +244,7 @@ def test_the_openapi_document_lists_every_route(api: Api) -> None:
         "/api/v1/runs/{run_id}/steps/{step_id}/log/stream",
         "/api/v1/artifacts/{artifact_id}/preview",
         "/api/v1/runs/{run_id}/graph",
+        "/api/v1/whoami",
     }
     runs = document["paths"]["/api/v1/runs"]["get"]
     assert {p["name"] for p in runs["parameters"]} >= {"state", "label", "page_token", "limit"}
