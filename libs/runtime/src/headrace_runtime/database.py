@@ -18,8 +18,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from alembic.migration import MigrationContext
-from alembic.operations import Operations
 from sqlalchemy import Connection, Engine, Table, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel, create_engine
@@ -82,6 +80,13 @@ def add_missing_columns(conn: Connection, table: Table) -> list[str]:
     column that cannot be added so (part of the key, or required without a default)."""
     stored = {column["name"] for column in inspect(conn).get_columns(table.name)}
     missing = [column for column in table.columns if column.name not in stored]
+    if not missing:
+        return []
+    # Imported only now: Alembic is a third of a second to import, and every start of
+    # every service and CLI would pay it for the rare store that needs a column.
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
     operations = Operations(MigrationContext.configure(conn))
     for column in missing:
         if column.primary_key or (not column.nullable and column.server_default is None):
