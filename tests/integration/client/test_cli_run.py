@@ -281,7 +281,7 @@ def test_the_live_view_redraws_in_place_on_a_terminal(
     master, replica = pty.openpty()
     screen = b""
     with os.fdopen(replica, "w") as terminal:
-        followed = threading.Thread(target=follow, args=(client, run_id, terminal, 0.05))
+        followed = threading.Thread(target=follow, args=(client, run_id, terminal))
         followed.start()
         while b"PENDING" not in screen:  # the first frame: both steps
             assert select.select([master], [], [], 30)[0], "no frame drawn within 30s"

@@ -29,7 +29,7 @@ from headrace import (
 )
 from headrace.run_ids import RUN_ID
 from headrace_bus import Bus, BusConfig
-from headrace_contracts import GetRun, SubmitRun
+from headrace_contracts import GetRun, StepStarted, StepSucceeded, SubmitRun
 from headrace_testing.faults import StoreFault
 
 
@@ -328,3 +328,42 @@ def test_a_closed_client_says_so(platform: Platform, settings: Any) -> None:
     client.close()
     with pytest.raises(ClientError, match="this Client is closed"):
         client.list_runs()
+
+
+def test_watch_is_woken_by_the_runs_events_and_shows_each_change(
+    platform: Platform, client: Client, summed_spec: dict[str, Any]
+) -> None:
+    # No trainer runs here: its events are published by hand, as a launcher would.
+    run_id = client.submit(summed_spec, {"n": 3})
+    launcher = Bus(BusConfig(url=platform.url), source="tests/launcher")
+    platform.run(launcher.connect())
+    started = time.monotonic()
+    views = client.watch(run_id, deadline=started + 60)
+    try:
+        seen = [next(views)]
+        assert {s.step_id: s.state for s in seen[0].steps} == {"add": "READY", "add-2": "PENDING"}
+
+        def step(view: Any, step_id: str) -> Any:
+            return next(s for s in view.steps if s.step_id == step_id)
+
+        def next_view_where(step_id: str, state: str) -> Any:
+            while step(view := next(views), step_id).state != state:
+                seen.append(view)
+            seen.append(view)
+            return view
+
+        platform.run(launcher.publish(StepStarted(run_id=run_id, step_id="add", worker="t-0")))
+        assert step(next_view_where("add", "RUNNING"), "add").worker == "t-0"
+        succeeded = StepSucceeded(run_id=run_id, step_id="add", output_parameters={"Output": 5})
+        platform.run(launcher.publish(succeeded))
+        assert step(next_view_where("add-2", "READY"), "add").state == "SUCCEEDED"
+        client.cancel(run_id)
+        assert [v.state for v in views] == ["CANCELLED"]
+    finally:
+        views.close()
+        platform.run(launcher.close())
+    # Each view showed something new (no view repeats the one before it), and without
+    # polling there are few: one per change, at most one more look after each event, and
+    # one per 5 s without events (a slow machine).
+    assert all(a != b for a, b in itertools.pairwise(seen))
+    assert len(seen) <= 8 + (time.monotonic() - started) / 5

@@ -21,7 +21,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Coroutine, Iterator, Mapping
+from collections.abc import Coroutine, Generator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -55,6 +55,7 @@ from headrace_contracts import (
     StepView,
     SubmitRun,
 )
+from headrace_contracts.base import SUBJECT_PREFIX
 from headrace_contracts.run_views import RUN_FINAL_STATES, RUN_SORTS, RUN_STATES
 from headrace_pipelines import (
     Plan,
@@ -103,6 +104,8 @@ T = TypeVar("T")
 SOURCE = "headrace/client"
 WAIT_POLL_FIRST = 0.5
 WAIT_POLL_MAX = 5.0
+WATCH_COALESCE = 0.05
+WATCH_RECHECK = 0.25
 
 
 def platform_nats_url(home: str | os.PathLike[str] | None = None) -> str:
@@ -283,26 +286,60 @@ class Client(
         self,
         run_id: str,
         *,
-        interval: float | None = 0.3,
+        interval: float | None = None,
         deadline: float | None = None,
-    ) -> Iterator[RunView]:
-        """Yield the run as it is now and then after every poll, until it has ended (or
-        ``time.monotonic()`` passes ``deadline``). ``interval=None`` polls every 0.05 s at
-        first, slowing down to every 0.5 s."""
-        pause = 0.05 if interval is None else interval
-        while True:
-            run = self.get(run_id)
-            yield run
-            if run.state in RUN_FINAL_STATES:
-                return
-            if deadline is not None:
-                left = deadline - time.monotonic()
-                if left <= 0:
+    ) -> Generator[RunView, None, None]:
+        """Yield the run as it is now, then again each time an event about it (a step's or
+        the run's) is published, until it has ended (or ``time.monotonic()`` passes
+        ``deadline``). Events close together make one view; a view is yielded only when
+        the run changed. ``interval``: also a view at least this often (a terminal's clock
+        moves on); ``None``: only on events, and a look after 5 s without any (one may be
+        lost with a reconnection). GetRun is asked once per view, never in a loop."""
+        changed = threading.Event()
+        subscriptions = self._call(self._follow_events(run_id, changed))
+        try:
+            last: RunView | None = None
+            why = "first"  # what this view was taken for: first, event, recheck or tick
+            while True:
+                changed.clear()
+                run = self.get(run_id)
+                if why == "first" or run != last or (why == "tick" and interval is not None):
+                    yield run
+                last = run
+                if run.state in RUN_FINAL_STATES:
                     return
-                pause = min(pause, left)
-            time.sleep(pause)
-            if interval is None:
-                pause = min(pause * 1.5, 0.5)
+                pause = WAIT_POLL_MAX if interval is None else interval
+                if why == "event":
+                    # A launcher's event can come before the scheduler has recorded what it
+                    # says: one more look a moment after the view it woke.
+                    pause = min(pause, WATCH_RECHECK)
+                if deadline is not None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return
+                    pause = min(pause, left)
+                if changed.wait(pause):
+                    time.sleep(WATCH_COALESCE)  # a burst of events: one view after it
+                    why = "event"
+                else:
+                    why = "recheck" if why == "event" else "tick"
+        finally:
+            if not self._closed:
+                self._call(_unsubscribe(subscriptions))
+
+    async def _follow_events(self, run_id: str, changed: threading.Event) -> list[Any]:
+        """Subscriptions that set ``changed`` on every run or step event of ``run_id``."""
+        bus = await self._connected()
+        marker = f'"run_id":"{run_id}"'.encode()
+
+        async def on_event(msg: Msg) -> None:
+            if marker in msg.data.replace(b" ", b""):
+                changed.set()
+
+        return [
+            await bus.connection.subscribe(f"{SUBJECT_PREFIX}.{area}.>", cb=on_event)
+            for area in ("run", "step")
+        ]
 
     def list_runs(
         self,
@@ -518,3 +555,9 @@ def find_step(run: RunView, step_id: str) -> StepView:
     raise ClientError(
         f"run {run.run_id!r} has no step {step_id!r} (its steps: {known or 'none yet'})"
     )
+
+
+async def _unsubscribe(subscriptions: list[Any]) -> None:
+    for subscription in subscriptions:
+        with contextlib.suppress(Exception):  # the connection may be closing
+            await subscription.unsubscribe()

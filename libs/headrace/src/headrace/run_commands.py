@@ -35,7 +35,7 @@ from .run_source import load_file
 EXIT_RUN_DID_NOT_SUCCEED = 1
 EXIT_BAD_REQUEST = 2
 EXIT_NO_PLATFORM = 3
-POLL_SECONDS = 0.3
+CLOCK_SECONDS = 1.0  # how often a terminal's live tree is redrawn without news (its times)
 
 
 def _err(message: str) -> None:
@@ -176,16 +176,17 @@ ACTIONS: dict[str, Callable[[argparse.Namespace], int]] = {
 # the live view -------------------------------------------------------------------------
 
 
-def follow(client: Client, run_id: str, out: TextIO, interval: float = POLL_SECONDS) -> RunView:
+def follow(client: Client, run_id: str, out: TextIO) -> RunView:
     """Show the run until it ends; returns its last view.
 
-    On a terminal the step tree is redrawn in place; otherwise each change is one line.
+    Woken by the run's events. On a terminal the step tree is redrawn in place (and every
+    second, for its running times); otherwise each change is one line.
     """
     live = out.isatty()
     shown = 0
     before: RunView | None = None
     last: RunView | None = None
-    for view in client.watch(run_id, interval=interval):
+    for view in client.watch(run_id, interval=CLOCK_SECONDS if live else None):
         last = view
         if live:
             width = max(shutil.get_terminal_size().columns - 1, 20)
