@@ -87,8 +87,7 @@ def add_missing_columns(conn: Connection, table: Table) -> list[str]:
     from alembic.migration import MigrationContext
     from alembic.operations import Operations
 
-    operations = Operations(MigrationContext.configure(conn))
-    for column in missing:
+    for column in missing:  # all checked before any is added (SQLite commits each ALTER)
         if column.primary_key or (not column.nullable and column.server_default is None):
             raise SchemaUpgradeError(
                 f"table {table.name!r} was made by an earlier release and lacks column "
@@ -96,6 +95,8 @@ def add_missing_columns(conn: Connection, table: Table) -> list[str]:
                 "the key, or required without a default): upgrade from the release before, "
                 "or start this service on a new database"
             )
+    operations = Operations(MigrationContext.configure(conn))
+    for column in missing:
         operations.add_column(table.name, column._copy())
     return [column.name for column in missing]
 
