@@ -14,9 +14,8 @@ from headrace_contracts import TrainingJobView
 
 from .deps import ApiDeps
 from .errors import not_found, refusals
-from .events import SSE_HEADERS
 from .live import LiveEvent
-from .logs import Offset, StepLog, follow, log_response
+from .logs import LOG_STREAM_DOC, Offset, StepLog, log_doc, log_response, streamed_log
 from .proxies import find_job
 from .routes import known_parameters
 
@@ -52,11 +51,7 @@ def router(deps: ApiDeps) -> APIRouter:
         tags=["training"],
         response_class=Response,
         responses={
-            200: {
-                "content": {"text/plain": {}},
-                "description": "the log from ``offset``; headers X-Log-Size (bytes stored so "
-                "far) and X-Log-Complete (true once the replica or the job has ended)",
-            },
+            200: log_doc("the replica or the job"),
             **refusals(
                 e404="no such job or replica",
                 e502="the artifact store failed",
@@ -77,11 +72,7 @@ def router(deps: ApiDeps) -> APIRouter:
         tags=["training"],
         response_class=StreamingResponse,
         responses={
-            200: {
-                "content": {"text/event-stream": {}},
-                "description": 'Server-Sent Events: ``event: log`` with ``{"offset", "text"}`` '
-                'for each new piece, ``event: end`` with ``{"state", "size"}`` last',
-            },
+            200: LOG_STREAM_DOC,
             **refusals(e404="no such job or replica", e503="the trainer does not answer"),
         },
     )
@@ -94,10 +85,6 @@ def router(deps: ApiDeps) -> APIRouter:
         def of_jobs(event: LiveEvent) -> bool:
             return event.type.startswith("io.headrace.trainingjob.")
 
-        return StreamingResponse(
-            follow(deps, lambda: find(name, replica, namespace), of_jobs, offset),
-            media_type="text/event-stream",
-            headers=SSE_HEADERS,
-        )
+        return streamed_log(deps, lambda: find(name, replica, namespace), of_jobs, offset)
 
     return api

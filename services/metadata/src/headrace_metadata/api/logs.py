@@ -89,6 +89,34 @@ async def log_response(
     )
 
 
+def log_doc(ended: str) -> dict[str, Any]:
+    """The OpenAPI answer of a log route, whole once ``ended`` has ended."""
+    return {
+        "content": {"text/plain": {}},
+        "description": "the log from ``offset``; headers X-Log-Size (bytes stored so far) "
+        f"and X-Log-Complete (true once {ended} has ended)",
+    }
+
+
+LOG_STREAM_DOC: dict[str, Any] = {
+    "content": {"text/event-stream": {}},
+    "description": 'Server-Sent Events: ``event: log`` with ``{"offset", "text"}`` for each '
+    'new piece, ``event: end`` with ``{"state", "size"}`` last',
+}
+
+
+def streamed_log(
+    deps: ApiDeps,
+    find: Callable[[], Awaitable[StepLog]],
+    wakes: Callable[[LiveEvent], bool],
+    offset: int,
+) -> StreamingResponse:
+    """The answer of a log stream route: :func:`follow` as Server-Sent Events."""
+    return StreamingResponse(
+        follow(deps, find, wakes, offset), media_type="text/event-stream", headers=SSE_HEADERS
+    )
+
+
 def router(deps: ApiDeps) -> APIRouter:
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(known_parameters)])
 
@@ -97,11 +125,7 @@ def router(deps: ApiDeps) -> APIRouter:
         tags=["runs"],
         response_class=Response,
         responses={
-            200: {
-                "content": {"text/plain": {}},
-                "description": "the log from ``offset``; headers X-Log-Size (bytes stored so "
-                "far) and X-Log-Complete (true once the step has ended)",
-            },
+            200: log_doc("the step"),
             **refusals(e404="no such run or step", e502="the artifact store failed"),
         },
     )
@@ -115,29 +139,18 @@ def router(deps: ApiDeps) -> APIRouter:
         "/runs/{run_id}/steps/{step_id:path}/log/stream",
         tags=["runs"],
         response_class=StreamingResponse,
-        responses={
-            200: {
-                "content": {"text/event-stream": {}},
-                "description": 'Server-Sent Events: ``event: log`` with ``{"offset", "text"}`` '
-                'for each new piece, ``event: end`` with ``{"state", "size"}`` last',
-            },
-            **refusals(e404="no such run or step"),
-        },
+        responses={200: LOG_STREAM_DOC, **refusals(e404="no such run or step")},
     )
     async def log_stream(run_id: RunId, step_id: StepId, offset: Offset = 0) -> StreamingResponse:
         """The step's log from ``offset`` and what it writes next, until it has ended."""
         await run_in_threadpool(step_log, deps, run_id, step_id)  # 404 now, not in the stream
-        return StreamingResponse(
-            follow_step(deps, run_id, step_id, offset),
-            media_type="text/event-stream",
-            headers=SSE_HEADERS,
-        )
+        return follow_step(deps, run_id, step_id, offset)
 
     return api
 
 
-def follow_step(deps: ApiDeps, run_id: str, step_id: str, offset: int) -> AsyncIterator[str]:
-    """SSE of a step's log from ``offset``, woken by the step's events."""
+def follow_step(deps: ApiDeps, run_id: str, step_id: str, offset: int) -> StreamingResponse:
+    """A step's log from ``offset`` as Server-Sent Events, woken by the step's events."""
 
     def of_step(event: LiveEvent) -> bool:
         data: Any = event.data
@@ -150,7 +163,7 @@ def follow_step(deps: ApiDeps, run_id: str, step_id: str, offset: int) -> AsyncI
     async def find() -> StepLog:
         return await run_in_threadpool(step_log, deps, run_id, step_id)
 
-    return follow(deps, find, of_step, offset)
+    return streamed_log(deps, find, of_step, offset)
 
 
 async def follow(
