@@ -64,7 +64,7 @@ export function applyEvent(run, type, payload) {
 
 // A fresh read of the run merged with what events already said (the read model may lag).
 export function mergeRead(read, live) {
-  if (!live || live.run_id !== read.run_id) return read;
+  if (!live) return read;
   const byId = new Map(live.steps.map((s) => [s.step_id, s]));
   const steps = read.steps.map((s) => {
     const seen = byId.get(s.step_id);

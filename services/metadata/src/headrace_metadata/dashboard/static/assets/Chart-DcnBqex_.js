@@ -1,4 +1,4 @@
-import{A as gh,h as yh,u as v0}from"./index-BVH5WjGC.js";/*! *****************************************************************************
+import{A as gh,h as yh,u as v0}from"./index-B2bYPsw6.js";/*! *****************************************************************************
 Copyright (c) Microsoft Corporation.
 
 Permission to use, copy, modify, and/or distribute this software for any
