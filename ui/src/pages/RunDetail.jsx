@@ -10,6 +10,8 @@ import { applyEvent, mergeRead } from '../components/live.js';
 
 // Pauses (ms) between reads of a run the read model does not hold yet: about 30 s in all.
 const NOT_YET = [250, 500, 1000, 2000, 4000, 8000, 8000, 8000];
+// How long after connecting the run is read once more (see the live stream's onState).
+const SETTLE_MS = 2000;
 
 export function RunDetail() {
   const { params } = useRoute();
@@ -34,6 +36,7 @@ export function RunDetail() {
 
   // Reads the run (and its data edges) again, merged with what events said meanwhile.
   const refresh = useRef(null);
+  const settle = useRef(null);
   async function read(missing = 0) {
     try {
       const [fresh, graph] = await Promise.all([
@@ -82,12 +85,20 @@ export function RunDetail() {
       // Once connected (again), read the run: events published before then are not sent.
       (state) => {
         setLive(state);
-        if (state === 'live') later();
+        if (state === 'live') {
+          later();
+          // An event published just before the page listened reaches the read model a
+          // moment later, and no event may follow it for long (a step running): read once
+          // more when that moment has passed.
+          clearTimeout(settle.current);
+          settle.current = setTimeout(() => read(), SETTLE_MS);
+        }
       },
     );
     return () => {
       stop();
       clearTimeout(refresh.current);
+      clearTimeout(settle.current);
     };
   }, [id]);
 

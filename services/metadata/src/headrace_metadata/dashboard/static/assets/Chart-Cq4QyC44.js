@@ -1,4 +1,4 @@
-import{A as gh,h as yh,u as v0}from"./index-B2bYPsw6.js";/*! *****************************************************************************
+import{A as gh,h as yh,u as v0}from"./index-DIpHX4zJ.js";/*! *****************************************************************************
 Copyright (c) Microsoft Corporation.
 
 Permission to use, copy, modify, and/or distribute this software for any
