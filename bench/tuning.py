@@ -12,7 +12,9 @@ slot.
 
 Part 2, scale: ``--many`` trials of a trivial objective with ``random`` and ``tpe``, and the
 median overhead around trial 1,000 and over the last 1,000 (no growth expected beyond the
-sampler's own time). The issue's figures use ``--many 20000``.
+sampler's own time). Beside each, the sampler's own time to ask once (in this process, in
+memory, the same sampler) with a study of that many finished trials, which is the part of the
+overhead that may grow. The issue's figures use ``--many 20000``.
 
     .venv/bin/python bench/tuning.py [--trials 50] [--parallel 3] [--seeds 5]
         [--algorithms tpe,bayesianoptimization] [--many 2000]
@@ -207,6 +209,37 @@ def quality(client: Client, args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def sampler_ask_ms(algorithm: str, finished: int, asks: int = 21) -> float:
+    """Median milliseconds Optuna's own sampler takes to ask once, in memory, in a study of
+    ``finished`` trials of the scale part's objective (the tuner's settings: 10 startup
+    trials, a constant liar)."""
+    import random
+
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler: optuna.samplers.BaseSampler
+    if algorithm == "tpe":
+        sampler = optuna.samplers.TPESampler(seed=0, n_startup_trials=10, constant_liar=True)
+    else:
+        sampler = optuna.samplers.RandomSampler(seed=0)
+    study = optuna.create_study(sampler=sampler)
+    space = {"x1": optuna.distributions.FloatDistribution(-5, 10)}
+    draw = random.Random(0)
+    for _ in range(finished):
+        x1 = draw.uniform(-5, 10)
+        study.add_trial(
+            optuna.trial.create_trial(params={"x1": x1}, distributions=space, value=x1**2)
+        )
+    times = []
+    for _ in range(asks):
+        started = time.perf_counter()
+        trial = study.ask(space)
+        times.append(time.perf_counter() - started)
+        study.tell(trial, trial.params["x1"] ** 2)
+    return 1000 * statistics.median(times)
+
+
 def scale(client: Client, args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for algorithm in [a for a in args.scale_algorithms.split(",") if a]:
@@ -219,6 +252,8 @@ def scale(client: Client, args: argparse.Namespace) -> dict[str, Any]:
             "trials": args.many,
             "overhead_ms_near_1000": 1000 * statistics.median(early) if early else None,
             "overhead_ms_last_1000": 1000 * statistics.median(late) if late else None,
+            "sampler_ask_ms_at_1000": sampler_ask_ms(algorithm, min(1000, args.many)),
+            "sampler_ask_ms_at_end": sampler_ask_ms(algorithm, args.many),
             "wall_seconds": wall,
         }
     return out
@@ -258,7 +293,9 @@ def main() -> None:
         print(
             f"{algorithm:>22}: {found['trials']} trials in {found['wall_seconds']:.0f} s; "
             f"overhead {found['overhead_ms_near_1000']:.0f} ms near trial 1000, "
-            f"{found['overhead_ms_last_1000']:.0f} ms over the last 1000"
+            f"{found['overhead_ms_last_1000']:.0f} ms over the last 1000; "
+            f"the sampler alone asks in {found['sampler_ask_ms_at_1000']:.1f} ms at 1000 "
+            f"trials, {found['sampler_ask_ms_at_end']:.1f} ms at {found['trials']}"
         )
 
 
