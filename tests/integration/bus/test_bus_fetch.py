@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from nats.aio.msg import Msg
 
 from headrace_bus import Bus
-from headrace_bus.puller import Puller
+from headrace_bus.errors import PullFailed
+from headrace_bus.puller import BatchHandler, Puller
+from headrace_bus.pulls import Pulls
 from headrace_bus.streams import ensure_consumer
 from headrace_contracts import ArtifactRef, ArtifactWritten
 from headrace_testing import wait_for
@@ -34,10 +37,24 @@ class Recorder:
         self.arrived.set()
 
 
-async def puller_on(client: Bus, durable: str, handle: Recorder) -> Puller:
+async def puller_on(
+    client: Bus,
+    durable: str,
+    handle: BatchHandler,
+    *,
+    batch_size: int = 256,
+    prefetch: bool = False,
+) -> Puller:
     await ensure_consumer(client.jetstream, client.config, durable, [ArtifactWritten.subject()])
-    subscription = await client.jetstream.pull_subscribe_bind(durable, stream=client.config.stream)
-    return Puller(subscription, handle, name=durable, batch_size=256, poll=POLL)
+    return Puller(
+        client.connection,
+        client.config.stream,
+        handle,
+        name=durable,
+        batch_size=batch_size,
+        poll=POLL,
+        prefetch=prefetch,
+    )
 
 
 async def wait_until_pulling(client: Bus, durable: str) -> None:
@@ -69,6 +86,32 @@ async def test_a_backlog_comes_in_one_fetch(client: Bus) -> None:
         assert recorder.batches == [100]
     finally:
         await puller.close()
+
+
+async def test_a_backlog_larger_than_the_batch_comes_in_full_batches(client: Bus) -> None:
+    """A pull that got its whole batch ends with it (no status follows): the next pull
+    takes the rest, and the last, short one ends on the server's "no more" at once."""
+    for i in range(12):
+        await client.publish(artifact(i))
+    recorder = Recorder()
+    puller = await puller_on(client, "batches", recorder, batch_size=5)
+    puller.start()
+    try:
+        await wait_for(lambda: sum(recorder.batches) == 12, what="the backlog of 12")
+        assert recorder.batches == [5, 5, 2]
+    finally:
+        await puller.close()
+
+
+async def test_a_pull_of_a_consumer_that_does_not_exist_is_refused_by_name(client: Bus) -> None:
+    pulls = Pulls(client.connection, client.config.stream, "nobody", batch=10, poll=POLL)
+    await pulls.open()
+    try:
+        with pytest.raises(PullFailed, match="nobody") as refused:
+            await pulls.fetch()
+        assert refused.value.status
+    finally:
+        await pulls.close()
 
 
 async def test_a_lone_message_after_an_idle_spell_is_handled_at_once(client: Bus) -> None:
@@ -110,9 +153,7 @@ class Held:
 
 async def test_with_prefetch_the_next_batch_is_fetched_while_one_is_handled(client: Bus) -> None:
     held = Held()
-    await ensure_consumer(client.jetstream, client.config, "ahead", [ArtifactWritten.subject()])
-    subscription = await client.jetstream.pull_subscribe_bind("ahead", stream=client.config.stream)
-    puller = Puller(subscription, held, name="ahead", batch_size=256, poll=POLL, prefetch=True)
+    puller = await puller_on(client, "ahead", held, prefetch=True)
     puller.start()
     try:
         first = await client.publish(artifact(0))
@@ -131,9 +172,7 @@ async def test_with_prefetch_the_next_batch_is_fetched_while_one_is_handled(clie
 
 async def test_a_batch_fetched_ahead_is_given_back_at_stop(client: Bus) -> None:
     held = Held()
-    await ensure_consumer(client.jetstream, client.config, "back", [ArtifactWritten.subject()])
-    subscription = await client.jetstream.pull_subscribe_bind("back", stream=client.config.stream)
-    puller = Puller(subscription, held, name="back", batch_size=256, poll=POLL, prefetch=True)
+    puller = await puller_on(client, "back", held, prefetch=True)
     puller.start()
     sent = [await client.publish(artifact(10))]
     await wait_for(lambda: len(held.batches) == 1, what="the first batch held")
@@ -144,8 +183,7 @@ async def test_a_batch_fetched_ahead_is_given_back_at_stop(client: Bus) -> None:
 
     again = Held()
     again.release.set()
-    subscription = await client.jetstream.pull_subscribe_bind("back", stream=client.config.stream)
-    resumed = Puller(subscription, again, name="back", batch_size=256, poll=POLL)
+    resumed = await puller_on(client, "back", again)
     resumed.start()
     try:  # given back, not left for the ack wait to expire (10 s): here at once
         await wait_for(lambda: sum(len(b) for b in again.batches) == 2, 5.0, "both again")

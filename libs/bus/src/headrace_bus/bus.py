@@ -134,12 +134,10 @@ class Bus:
         js = self.jetstream
         for dispatcher, workers in self._dispatchers:
             await ensure_consumer(js, self.config, dispatcher.durable, dispatcher.subjects)
-            subscription = await js.pull_subscribe_bind(
-                dispatcher.durable, stream=self.config.stream
-            )
             self._pullers.append(
                 Puller(
-                    subscription,
+                    self.connection,
+                    self.config.stream,
                     dispatcher.handle_batch,
                     name=dispatcher.durable,
                     batch_size=self.config.batch_size,
@@ -157,12 +155,10 @@ class Bus:
                 external.subjects,
                 stream=self.config.external_stream,
             )
-            bound = await js.pull_subscribe_bind(
-                external.durable, stream=self.config.external_stream
-            )
             self._pullers.append(
                 Puller(
-                    bound,
+                    self.connection,
+                    self.config.external_stream,
                     external.handle_batch,
                     name=external.durable,
                     batch_size=self.config.batch_size,

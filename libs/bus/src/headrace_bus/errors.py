@@ -9,6 +9,7 @@ trying again.
     ├── RetryableError          raised by a handler: try again later
     ├── RequestFailed           a query's responder answered with an error
     ├── StreamConfigError       the NATS server refused a stream's configuration (its limits)
+    ├── PullFailed              the server refused a pull from a durable consumer
     └── NoResponders            nobody answers a query subject (service not running)
         └── RequestTimeout      nobody answered in time
 
@@ -49,6 +50,19 @@ class StreamConfigError(BusError):
     """The NATS server refused a stream's configuration; the message says which limits."""
 
     retryable = False
+
+
+class PullFailed(BusError):
+    """The server answered a pull request with an error status (``400 Bad Request``, a
+    consumer that is not a pull consumer); the puller tries again after a pause."""
+
+    def __init__(self, subject: str, status: str) -> None:
+        self.subject = subject
+        self.status = status
+        super().__init__(
+            f"the NATS server refused the pull {subject}: {status}; check that the consumer "
+            "exists and is a pull consumer (the service recreates it at start)"
+        )
 
 
 class PermanentError(BusError):

@@ -1,14 +1,15 @@
 """The pull loop of a durable consumer: fetch a batch, hand it on, repeat until closed.
 
-Each round is one pull for up to ``batch_size`` messages that nats-py sends with ``no_wait``
-and an expiry of ``poll`` seconds. The server holds such a pull while the consumer has
+Each round is one pull for up to ``batch_size`` messages, sent with ``no_wait`` and an expiry
+of ``poll`` seconds (see :mod:`.pulls`). The server holds such a pull while the consumer has
 nothing to deliver, and ends it as soon as it has delivered what there is: a lone message
 after an idle spell is handed on at once, alone, and under load a batch takes everything
 pending (up to ``batch_size``), with no wait for it to fill. (An earlier version long-polled
 for one message and then waited up to a "linger" for more, which added that linger to every
 message at low load.)
 
-``workers`` loops share the consumer, each handling its own batch (a service whose handlers
+``workers`` loops share the consumer, each with pulls of its own and handling its own batch
+(a service whose handlers
 wait on long work, such as running a step, handles that many messages at once). Closing
 cancels every loop, those handling a batch too: a handler may be running a step that lasts
 hours. What a cancelled handler was doing is rolled back, and its messages are given back to
@@ -31,10 +32,11 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import nats.errors
+from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext
 
 from .progress import keep_alive
+from .pulls import Pulls
 
 log = logging.getLogger("headrace.bus")
 
@@ -45,7 +47,8 @@ Ahead = asyncio.Task[tuple[list[Msg], asyncio.Task[None] | None]]
 class Puller:
     def __init__(
         self,
-        subscription: JetStreamContext.PullSubscription,
+        connection: Client,
+        stream: str,
         handle: BatchHandler,
         *,
         name: str,
@@ -57,7 +60,8 @@ class Puller:
     ) -> None:
         if batch_size < 1 or workers < 1:
             raise ValueError(f"{name}: batch size and workers must be at least 1")
-        self._sub = subscription
+        self._connection = connection
+        self._stream = stream
         self._handle = handle
         self._name = name
         self._batch_size = batch_size
@@ -81,38 +85,43 @@ class Puller:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=grace)
         self._tasks.clear()
-        with contextlib.suppress(Exception):
-            await self._sub.unsubscribe()
 
-    async def fetch(self) -> list[Msg]:
-        """The messages pending now (up to ``batch_size``); if there are none, waits up to
-        ``poll`` for the first to come (empty if none did)."""
-        try:
-            return await self._sub.fetch(self._batch_size, timeout=self._poll)
-        except (TimeoutError, nats.errors.TimeoutError):
-            return []
-
-    async def _fetch_ahead(self) -> tuple[list[Msg], asyncio.Task[None] | None]:
+    @staticmethod
+    async def _fetch_ahead(
+        pulls: Pulls, ack_wait: float
+    ) -> tuple[list[Msg], asyncio.Task[None] | None]:
         """The next batch, and the task keeping it alive (see `keep_alive`) until the loop
         takes it: the batch being handled meanwhile may outlast the server's ack wait."""
-        batch = await self.fetch()
+        batch = await pulls.fetch()
         if not batch:
             return batch, None
-        return batch, asyncio.create_task(keep_alive(self._ack_wait, *batch))
+        return batch, asyncio.create_task(keep_alive(ack_wait, *batch))
 
-    async def _next(self, ahead: Ahead | None) -> list[Msg]:
+    @staticmethod
+    async def _next(pulls: Pulls, ahead: Ahead | None) -> list[Msg]:
         if ahead is None:
-            return await self.fetch()
+            return await pulls.fetch()
         batch, holding = await ahead
         await _stop(holding)
         return batch
 
     async def _loop(self) -> None:
+        pulls = Pulls(
+            self._connection,
+            self._stream,
+            self._name,
+            batch=self._batch_size,
+            poll=self._poll,
+        )
+        try:
+            await pulls.open()
+        except asyncio.CancelledError:
+            return
         ahead: Ahead | None = None
         try:
             while not self._closing:
                 try:
-                    batch = await self._next(ahead)
+                    batch = await self._next(pulls, ahead)
                 except asyncio.CancelledError:
                     return
                 except nats.errors.ConnectionClosedError:
@@ -129,7 +138,9 @@ class Puller:
                     await _give_back(batch)
                     return
                 if self._prefetch:
-                    ahead = asyncio.create_task(self._fetch_ahead(), name=f"{self._name}-ahead")
+                    ahead = asyncio.create_task(
+                        self._fetch_ahead(pulls, self._ack_wait), name=f"{self._name}-ahead"
+                    )
                 try:
                     await self._handle(batch)
                 except asyncio.CancelledError:
@@ -143,6 +154,9 @@ class Puller:
                     batch, holding = await ahead
                     await _stop(holding)
                     await _give_back(batch)
+            await _give_back(pulls.take_kept())
+            with contextlib.suppress(Exception):
+                await pulls.close()
 
 
 async def _stop(task: asyncio.Task[None] | None) -> None:
