@@ -25,6 +25,7 @@ overhead that may grow. The issue's figures use ``--many 20000``.
 from __future__ import annotations
 
 import argparse
+import bisect
 import contextlib
 import importlib.util
 import json
@@ -147,9 +148,9 @@ def run_experiment(client: Client, text: str, name: str) -> tuple[float, list[fl
     for position, (start, _) in enumerate(spans):
         if position < parallel:
             continue  # started at once, no slot to wait for
-        freed = [end for end in ends if end <= start]
+        freed = bisect.bisect_right(ends, start)  # the slots freed before this start
         if freed:
-            overheads.append((start - freed[-1]).total_seconds())
+            overheads.append((start - ends[freed - 1]).total_seconds())
     client.delete_experiment(name)
     return done.best_trial.objective_value or math.inf, overheads, wall
 
