@@ -38,9 +38,23 @@ provider.shutdown()  # exported
 out = pathlib.Path(os.environ["HEADRACE_OUTPUT_DIR"])
 out.mkdir(parents=True, exist_ok=True)
 (out / f"{os.environ['HEADRACE_REPLICA']}.json").write_text(json.dumps(os.environ["TRACEPARENT"]))
-# The job succeeds when its Master does: the Master waits for the Worker to be done.
-while os.environ["HEADRACE_REPLICA"] == "master-0" and not (out / "worker-0.json").exists():
-    time.sleep(0.02)
+pid = out / f"{os.environ['HEADRACE_REPLICA']}.pid"
+pid.with_suffix(".tmp").write_text(str(os.getpid()))
+pid.with_suffix(".tmp").rename(pid)  # whole when it appears
+# The job succeeds when its Master does, and the trainer then stops the replicas still
+# running: the Master waits until the Worker's process is gone, so the Worker exits by itself.
+def running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+if os.environ["HEADRACE_REPLICA"] == "master-0":
+    while not (out / "worker-0.pid").exists():
+        time.sleep(0.02)
+    worker = int((out / "worker-0.pid").read_text())
+    while running(worker):
+        time.sleep(0.02)
 """
 
 
