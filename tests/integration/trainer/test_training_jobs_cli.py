@@ -23,8 +23,9 @@ from job_support import (
 
 from headrace import Client
 from headrace.cli import main
-from headrace_contracts import SubmitTrainingJob
+from headrace_contracts import GetTrainingJob, SubmitTrainingJob
 from headrace_testing import TestNats, nats_for_test
+from headrace_testing.questions import questions_asked
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +52,19 @@ def client(platform: tuple[TestNats, TrainerProcess]) -> Iterator[Client]:
 @pytest.fixture
 def url(platform: tuple[TestNats, TrainerProcess]) -> str:
     return platform[0].url
+
+
+def test_apply_waits_for_the_trainers_answer_instead_of_asking_again(
+    client: Client, url: str, tmp_path: Path
+) -> None:
+    """One question before sending (is there such a job?) and one after the trainer's
+    TrainingJobCreated (the job as recorded); asking until it was recorded took more."""
+    manifest = write_manifest(tmp_path, "once", pytorch_job("once", [sys.executable, "-V"]))
+    with questions_asked(url, GetTrainingJob.subject()) as asked:
+        [applied] = client.apply(manifest)
+    assert applied.created
+    assert applied.job.name == "once"
+    assert asked.count == 2
 
 
 def test_apply_prints_each_job_created_and_job_get_shows_it(

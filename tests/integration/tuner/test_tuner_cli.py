@@ -11,9 +11,32 @@ from tuner_support import Platform, experiment, write
 
 from headrace import Client
 from headrace.cli import main
+from headrace_contracts import GetExperiment
+from headrace_testing.questions import questions_asked
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "tuning" / "random-quadratic.yaml"
 CODE = "import os\nx = int(os.environ['X'])\nprint(f'epoch=1 loss={x * x} acc={1 / (1 + x)}')\n"
+
+
+def test_apply_waits_for_the_tuners_answer_instead_of_asking_again(
+    client: Client, platform: Platform
+) -> None:
+    """One question before sending (is there such an experiment?) and one after the tuner's
+    ExperimentStarted (the experiment as recorded); asking until it was recorded took more."""
+    doc = experiment(
+        "answered",
+        CODE,
+        [{"name": "x", "parameterType": "int", "feasibleSpace": {"min": "0", "max": "1"}}],
+        algorithm="grid",
+    )
+    path = write(platform.folder / "answered", doc)
+    with questions_asked(platform.nats.url, GetExperiment.subject()) as asked:
+        [applied] = client.apply(path)
+    assert applied.created
+    assert applied.experiment.name == "answered"
+    assert asked.count == 2
+    client.wait_experiment("answered", timeout=60)
+    client.delete_experiment("answered")
 
 
 def test_apply_get_trials_list_and_delete(

@@ -18,11 +18,14 @@ import time
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from headrace_bus import Bus
 from headrace_contracts import (
     CreateExperiment,
     DeleteExperiment,
     ExperimentDetail,
+    ExperimentFailed,
     ExperimentList,
+    ExperimentStarted,
     ExperimentView,
     GetExperiment,
     ListExperiments,
@@ -42,7 +45,7 @@ from .experiment_errors import (
     ExperimentNotFound,
     ExperimentTimeout,
 )
-from .recorded import until_recorded
+from .recorded import sent_and_answered, until_recorded
 
 __all__ = ["FINAL_EXPERIMENT_STATES", "AppliedExperiment", "ExperimentCalls"]
 
@@ -74,6 +77,7 @@ class ExperimentCalls:
         def _call(self, coro: Coroutine[Any, Any, T]) -> T: ...
         async def _publish(self, message: Message) -> None: ...
         async def _ask(self, query: Query, who: str = ...) -> Any: ...
+        async def _connected(self) -> Bus: ...
 
     def apply_experiments(
         self,
@@ -104,8 +108,7 @@ class ExperimentCalls:
                 run_id=run_id,
                 step_id=step_id,
             )
-            self._call(self._publish(command))
-            applied.append(AppliedExperiment(self._recorded_experiment(spec), spec, created=True))
+            applied.append(AppliedExperiment(self._created(command, spec), spec, created=True))
         return applied
 
     def delete_experiment(self, name: str, *, namespace: str = "default") -> ExperimentView:
@@ -226,16 +229,29 @@ class ExperimentCalls:
             raise ExperimentError(reply.error)
         return reply.experiment
 
-    def _recorded_experiment(self, spec: ExperimentSpec) -> ExperimentView:
-        return until_recorded(
-            lambda: self._find_experiment(spec.name, spec.namespace),
-            self.submit_timeout,
-            lambda: ExperimentError(
+    def _created(self, command: CreateExperiment, spec: ExperimentSpec) -> ExperimentView:
+        """Send ``command``, wait for the tuner's answer (``ExperimentStarted``, or
+        ``ExperimentFailed`` for an experiment it cannot run), and read what it recorded."""
+
+        async def send() -> None:
+            await sent_and_answered(
+                await self._connected(),
+                lambda: self._publish(command),
+                (ExperimentStarted, ExperimentFailed),
+                field="experiment_id",
+                value=command.experiment_id,
+                timeout=self.submit_timeout,
+            )
+
+        self._call(send())
+        found = self._find_experiment(spec.name, spec.namespace)
+        if found is None:
+            raise ExperimentError(
                 f"experiment {spec.name!r} was sent, but the tuner did not record it within "
                 f"{self.submit_timeout:g}s: it may be busy; look for it later with "
                 f"`headrace experiment get {spec.name}`"
-            ),
-        )
+            )
+        return found
 
 
 def _raise_if_refused(

@@ -9,10 +9,11 @@
             print(chunk, end="")
 
 ``apply`` checks the YAML here first (every problem, with its document and path), sends one
-``SubmitTrainingJob`` per job with the manifest's folder as ``working_dir``, and waits until
-the trainer has recorded it. Questions are request/reply queries to the trainer. Logs are
-read from the artifact store, where the trainer copies each replica's log while it runs, so
-they can be followed from any machine that reaches the store.
+``SubmitTrainingJob`` per job with the manifest's folder as ``working_dir``, and waits for
+the trainer's answer event (``TrainingJobCreated``, or ``TrainingJobFailed`` with the
+reason), then reads the recorded job once. Questions are request/reply queries to the
+trainer. Logs are read from the artifact store, where the trainer copies each replica's log
+while it runs, so they can be followed from any machine that reaches the store.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import yaml
 
 from headrace_artifacts import ArtifactStoreError
+from headrace_bus import Bus
 from headrace_contracts import (
     CancelTrainingJob,
     GetTrainingJob,
@@ -35,7 +37,9 @@ from headrace_contracts import (
     ResumeTrainingJob,
     SubmitTrainingJob,
     SuspendTrainingJob,
+    TrainingJobCreated,
     TrainingJobDetail,
+    TrainingJobFailed,
     TrainingJobList,
     TrainingJobView,
 )
@@ -52,7 +56,7 @@ from headrace_contracts.training_views import TRAINING_JOB_STATES
 
 from .experiment_client import AppliedExperiment
 from .job_errors import JobExistsError, JobNotFound, JobTimeout, ManifestRejected, TrainingJobError
-from .recorded import until_recorded
+from .recorded import sent_and_answered
 
 __all__ = ["FINAL_JOB_STATES", "Applied", "TrainingJobCalls", "read_documents", "read_manifests"]
 
@@ -148,6 +152,7 @@ class TrainingJobCalls:
         def _call(self, coro: Coroutine[Any, Any, T]) -> T: ...
         async def _publish(self, message: Message) -> None: ...
         async def _ask(self, query: Query, who: str = ...) -> Any: ...
+        async def _connected(self) -> Bus: ...
         def apply_experiments(
             self,
             experiments: list[tuple[dict[str, Any], ExperimentSpec]],
@@ -202,8 +207,7 @@ class TrainingJobCalls:
                 run_id=run_id,
                 step_id=step_id,
             )
-            self._call(self._publish(command))
-            applied.append(Applied(self._recorded(spec), spec, created=True))
+            applied.append(Applied(self._submitted(command, spec), spec, created=True))
         return applied
 
     def delete_job(self, name: str, *, namespace: str = "default") -> TrainingJobView:
@@ -308,16 +312,28 @@ class TrainingJobCalls:
             raise TrainingJobError(reply.error)
         return reply.job
 
-    def _recorded(self, spec: TrainingJobSpec) -> TrainingJobView:
-        return until_recorded(
-            lambda: self._find_job(spec.name, spec.namespace),
-            self.submit_timeout,
-            lambda: TrainingJobError(
+    def _submitted(self, command: SubmitTrainingJob, spec: TrainingJobSpec) -> TrainingJobView:
+        """Send ``command``, wait for the trainer's answer, and read the job it recorded."""
+
+        async def send() -> None:
+            await sent_and_answered(
+                await self._connected(),
+                lambda: self._publish(command),
+                (TrainingJobCreated, TrainingJobFailed),
+                field="job_id",
+                value=command.job_id,
+                timeout=self.submit_timeout,
+            )
+
+        self._call(send())
+        found = self._find_job(spec.name, spec.namespace)
+        if found is None:
+            raise TrainingJobError(
                 f"training job {spec.name!r} was sent, but the trainer did not record it "
                 f"within {self.submit_timeout:g}s: it may be busy; look for it later with "
                 f"`headrace job get {spec.name}`"
-            ),
-        )
+            )
+        return found
 
 
 def _replica(job: TrainingJobView, name: str) -> Any:
