@@ -9,11 +9,11 @@ for one message and then waited up to a "linger" for more, which added that ling
 message at low load.)
 
 ``workers`` loops share the consumer, each with pulls of its own and handling its own batch
-(a service whose handlers
-wait on long work, such as running a step, handles that many messages at once). Closing
-cancels every loop, those handling a batch too: a handler may be running a step that lasts
-hours. What a cancelled handler was doing is rolled back, and its messages are given back to
-the server at once (see `Dispatcher.handle_batch`) for another replica, or this one restarted.
+(a service whose handlers wait on long work, such as running a step, handles that many
+messages at once). Closing cancels every loop, those handling a batch too: a handler may be
+running a step that lasts hours. What a cancelled handler was doing is rolled back, and its
+messages are given back to the server at once (see `Dispatcher.handle_batch`) for another
+replica, or this one restarted.
 
 With ``prefetch`` a loop asks for its next batch as soon as it has one, and handles that one
 meanwhile; the next is handled once this one is done (and acknowledged), so the order holds.
@@ -113,10 +113,17 @@ class Puller:
             batch=self._batch_size,
             poll=self._poll,
         )
-        try:
-            await pulls.open()
-        except asyncio.CancelledError:
-            return
+        while True:  # subscribing to its inbox fails only while the connection is down
+            try:
+                await pulls.open()
+                break
+            except asyncio.CancelledError:
+                return
+            except nats.errors.ConnectionClosedError:
+                return
+            except Exception as exc:
+                log.warning("%s: subscribing failed (%s); retrying", self._name, exc)
+                await asyncio.sleep(min(self._poll, 1.0))
         ahead: Ahead | None = None
         try:
             while not self._closing:
