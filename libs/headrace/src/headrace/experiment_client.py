@@ -45,7 +45,7 @@ from .experiment_errors import (
     ExperimentNotFound,
     ExperimentTimeout,
 )
-from .recorded import sent_and_answered, until_recorded
+from .recorded import recorded_after_answer, until_recorded
 
 __all__ = ["FINAL_EXPERIMENT_STATES", "AppliedExperiment", "ExperimentCalls"]
 
@@ -232,26 +232,18 @@ class ExperimentCalls:
     def _created(self, command: CreateExperiment, spec: ExperimentSpec) -> ExperimentView:
         """Send ``command``, wait for the tuner's answer (``ExperimentStarted``, or
         ``ExperimentFailed`` for an experiment it cannot run), and read what it recorded."""
-
-        async def send() -> None:
-            await sent_and_answered(
-                await self._connected(),
-                lambda: self._publish(command),
-                (ExperimentStarted, ExperimentFailed),
-                field="experiment_id",
-                value=command.experiment_id,
-                timeout=self.submit_timeout,
-            )
-
-        self._call(send())
-        found = self._find_experiment(spec.name, spec.namespace)
-        if found is None:
-            raise ExperimentError(
+        return recorded_after_answer(
+            self,
+            command,
+            (ExperimentStarted, ExperimentFailed),
+            field="experiment_id",
+            find=lambda: self._find_experiment(spec.name, spec.namespace),
+            refused=lambda: ExperimentError(
                 f"experiment {spec.name!r} was sent, but the tuner did not record it within "
                 f"{self.submit_timeout:g}s: it may be busy; look for it later with "
                 f"`headrace experiment get {spec.name}`"
-            )
-        return found
+            ),
+        )
 
 
 def _raise_if_refused(

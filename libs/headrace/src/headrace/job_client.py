@@ -56,7 +56,7 @@ from headrace_contracts.training_views import TRAINING_JOB_STATES
 
 from .experiment_client import AppliedExperiment
 from .job_errors import JobExistsError, JobNotFound, JobTimeout, ManifestRejected, TrainingJobError
-from .recorded import sent_and_answered
+from .recorded import recorded_after_answer
 
 __all__ = ["FINAL_JOB_STATES", "Applied", "TrainingJobCalls", "read_documents", "read_manifests"]
 
@@ -314,26 +314,18 @@ class TrainingJobCalls:
 
     def _submitted(self, command: SubmitTrainingJob, spec: TrainingJobSpec) -> TrainingJobView:
         """Send ``command``, wait for the trainer's answer, and read the job it recorded."""
-
-        async def send() -> None:
-            await sent_and_answered(
-                await self._connected(),
-                lambda: self._publish(command),
-                (TrainingJobCreated, TrainingJobFailed),
-                field="job_id",
-                value=command.job_id,
-                timeout=self.submit_timeout,
-            )
-
-        self._call(send())
-        found = self._find_job(spec.name, spec.namespace)
-        if found is None:
-            raise TrainingJobError(
+        return recorded_after_answer(
+            self,
+            command,
+            (TrainingJobCreated, TrainingJobFailed),
+            field="job_id",
+            find=lambda: self._find_job(spec.name, spec.namespace),
+            refused=lambda: TrainingJobError(
                 f"training job {spec.name!r} was sent, but the trainer did not record it "
                 f"within {self.submit_timeout:g}s: it may be busy; look for it later with "
                 f"`headrace job get {spec.name}`"
-            )
-        return found
+            ),
+        )
 
 
 def _replica(job: TrainingJobView, name: str) -> Any:

@@ -1,15 +1,16 @@
 """Waiting for a service to record what the client just sent it (a job, an experiment).
 
-:func:`sent_and_answered` publishes the command and waits for the service's answer event
-(recorded, or refused with a reason), as `Client.submit` does for runs; the client then reads
-what was recorded once. :func:`until_recorded` polls, for commands no event answers (stopping
-an experiment that may already be ending)."""
+:func:`recorded_after_answer` publishes the command and waits for the service's answer event
+(recorded, or refused with a reason), as `Client.submit` does for runs, then reads what was
+recorded once. :func:`until_recorded` polls, for commands no event answers (stopping an
+experiment that may already be ending)."""
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Awaitable, Callable, Iterable
-from typing import TypeVar
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any, Protocol, TypeVar
 
 from headrace_bus import Bus, first_answer
 from headrace_contracts import Message
@@ -17,22 +18,47 @@ from headrace_contracts import Message
 T = TypeVar("T")
 
 
-async def sent_and_answered(
-    bus: Bus,
-    send: Callable[[], Awaitable[None]],
+class Sender(Protocol):
+    """What of :class:`headrace.Client` sending a command needs."""
+
+    submit_timeout: float
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T: ...
+    async def _publish(self, message: Message) -> None: ...
+    async def _connected(self) -> Bus: ...
+
+
+def recorded_after_answer(
+    client: Sender,
+    command: Message,
     answers: Iterable[type[Message]],
     *,
     field: str,
-    value: str,
-    timeout: float,
-) -> Message | None:
-    """The first of ``answers`` whose ``field`` is ``value``, after ``send()``; None if none
-    came within ``timeout`` seconds (it may have been lost with a dropped connection: the
-    caller asks the service once before saying it did not record the command)."""
-    try:
-        return await first_answer(bus, send, answers, field=field, value=value, timeout=timeout)
-    except TimeoutError:
-        return None
+    find: Callable[[], T | None],
+    refused: Callable[[], Exception],
+) -> T:
+    """Publish ``command``, wait up to ``client.submit_timeout`` for the first of ``answers``
+    whose ``field`` repeats the command's, then ``find()`` what the service recorded, once.
+    With no answer in time it still looks once (the answer may have been lost with a dropped
+    connection); ``refused()`` is raised when nothing is recorded."""
+    value = getattr(command, field)
+
+    async def send() -> None:
+        with contextlib.suppress(TimeoutError):
+            await first_answer(
+                await client._connected(),
+                lambda: client._publish(command),
+                answers,
+                field=field,
+                value=value,
+                timeout=client.submit_timeout,
+            )
+
+    client._call(send())
+    found = find()
+    if found is None:
+        raise refused()
+    return found
 
 
 def until_recorded(
