@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 
 import nats
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 __all__ = ["questions_asked"]
@@ -28,7 +29,7 @@ def questions_asked(nats_url: str, subject: str) -> Iterator[Asked]:
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
 
-    async def listen() -> nats.NATS:
+    async def listen() -> Client:
         connection = await nats.connect(nats_url)
 
         async def seen(_: Msg) -> None:
