@@ -23,9 +23,9 @@ from job_support import (
 
 from headrace import Client
 from headrace.cli import main
-from headrace_contracts import GetTrainingJob, SubmitTrainingJob
+from headrace_contracts import GetTrainingJob, SubmitTrainingJob, TrainingJobCreated
 from headrace_testing import TestNats, nats_for_test
-from headrace_testing.questions import questions_asked
+from headrace_testing.questions import subjects_seen
 
 
 @pytest.fixture(scope="module")
@@ -54,17 +54,23 @@ def url(platform: tuple[TestNats, TrainerProcess]) -> str:
     return platform[0].url
 
 
-def test_apply_waits_for_the_trainers_answer_instead_of_asking_again(
+def test_apply_asks_for_the_job_once_the_trainer_has_answered(
     client: Client, url: str, tmp_path: Path
 ) -> None:
-    """One question before sending (is there such a job?) and one after the trainer's
-    TrainingJobCreated (the job as recorded); asking until it was recorded took more."""
+    """One question before sending (is there such a job?), and one after the trainer's
+    TrainingJobCreated (the job as recorded): asking until it was recorded asked before the
+    answer, straight after the command."""
     manifest = write_manifest(tmp_path, "once", pytorch_job("once", [sys.executable, "-V"]))
-    with questions_asked(url, GetTrainingJob.subject()) as asked:
+    ask, send, answer = (
+        GetTrainingJob.subject(),
+        SubmitTrainingJob.subject(),
+        TrainingJobCreated.subject(),
+    )
+    with subjects_seen(url, ask, send, answer) as seen:
         [applied] = client.apply(manifest)
     assert applied.created
     assert applied.job.name == "once"
-    assert asked.count == 2
+    assert seen == [ask, send, answer, ask]
 
 
 def test_apply_prints_each_job_created_and_job_get_shows_it(

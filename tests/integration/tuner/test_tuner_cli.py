@@ -11,18 +11,18 @@ from tuner_support import Platform, experiment, write
 
 from headrace import Client
 from headrace.cli import main
-from headrace_contracts import GetExperiment
-from headrace_testing.questions import questions_asked
+from headrace_contracts import CreateExperiment, ExperimentStarted, GetExperiment
+from headrace_testing.questions import subjects_seen
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "tuning" / "random-quadratic.yaml"
 CODE = "import os\nx = int(os.environ['X'])\nprint(f'epoch=1 loss={x * x} acc={1 / (1 + x)}')\n"
 
 
-def test_apply_waits_for_the_tuners_answer_instead_of_asking_again(
+def test_apply_asks_for_the_experiment_once_the_tuner_has_answered(
     client: Client, platform: Platform
 ) -> None:
-    """One question before sending (is there such an experiment?) and one after the tuner's
-    ExperimentStarted (the experiment as recorded); asking until it was recorded took more."""
+    """One question before sending (is there such an experiment?), and one after the
+    tuner's ExperimentStarted (the experiment as recorded), never in between."""
     doc = experiment(
         "answered",
         CODE,
@@ -30,11 +30,16 @@ def test_apply_waits_for_the_tuners_answer_instead_of_asking_again(
         algorithm="grid",
     )
     path = write(platform.folder / "answered", doc)
-    with questions_asked(platform.nats.url, GetExperiment.subject()) as asked:
+    ask, send, answer = (
+        GetExperiment.subject(),
+        CreateExperiment.subject(),
+        ExperimentStarted.subject(),
+    )
+    with subjects_seen(platform.nats.url, ask, send, answer) as seen:
         [applied] = client.apply(path)
     assert applied.created
     assert applied.experiment.name == "answered"
-    assert asked.count == 2
+    assert seen == [ask, send, answer, ask]
     client.wait_experiment("answered", timeout=60)
     client.delete_experiment("answered")
 
