@@ -25,7 +25,7 @@ from headrace import Client
 from headrace.cli import main
 from headrace_contracts import GetTrainingJob, SubmitTrainingJob, TrainingJobCreated
 from headrace_testing import TestNats, nats_for_test
-from headrace_testing.questions import subjects_seen
+from headrace_testing.wire_order import subjects_seen
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from tuner_support import Platform, experiment, write
 from headrace import Client
 from headrace.cli import main
 from headrace_contracts import CreateExperiment, ExperimentStarted, GetExperiment
-from headrace_testing.questions import subjects_seen
+from headrace_testing.wire_order import subjects_seen
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "tuning" / "random-quadratic.yaml"
 CODE = "import os\nx = int(os.environ['X'])\nprint(f'epoch=1 loss={x * x} acc={1 / (1 + x)}')\n"
