@@ -4,7 +4,10 @@ On PostgreSQL every service keeps its tables in its own schema (``headrace_<serv
 services can share one database server without ever reading each other's tables. Replicas
 starting together would race to create the schema and tables (``IF NOT EXISTS`` does not
 hold against a concurrent creator: the loser fails on the catalogue's unique index), so they
-are created under a transaction-scoped advisory lock, one replica after another.
+are created under a transaction-scoped advisory lock, one replica after another. On SQLite
+they would race the same way (a table checked missing, then made by another replica first:
+"already exists"), so the check and the creation run in one transaction that holds the
+file's write lock from its start.
 
 A store an earlier release made is brought up to this release's tables additively at start:
 the columns and indexes a table has gained since are added (Alembic's operations write the
@@ -14,6 +17,8 @@ that needs more than that must say how to move the data.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -51,10 +56,26 @@ def build_engine(url: str, service: str) -> Engine:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    _write_ahead_log(cursor)
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _write_ahead_log(cursor: Any, *, seconds: float = 30.0) -> None:
+    """Put the file in write-ahead-log mode (it stays so). Switching needs the file to
+    itself, and SQLite answers "database is locked" at once, without waiting, while another
+    replica writes to a file that is new: try again until it is done."""
+    deadline = time.monotonic() + seconds
+    pause = 0.005
+    while cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.2)
 
 
 class SchemaUpgradeError(RuntimeError):
@@ -87,7 +108,7 @@ def add_missing_columns(conn: Connection, table: Table) -> list[str]:
     from alembic.migration import MigrationContext
     from alembic.operations import Operations
 
-    for column in missing:  # all checked before any is added (SQLite commits each ALTER)
+    for column in missing:  # all checked before any is added
         if column.primary_key or (not column.nullable and column.server_default is None):
             raise SchemaUpgradeError(
                 f"table {table.name!r} was made by an earlier release and lacks column "
@@ -105,6 +126,10 @@ SCHEMA_LOCK = 0x6865616472616365  # "headrace": the advisory lock of schema chan
 
 
 def _lock_schema(conn: Connection) -> None:
-    """Hold the schema lock until ``conn``'s transaction ends (PostgreSQL only)."""
+    """Hold the schema lock until ``conn``'s transaction ends: PostgreSQL's advisory lock,
+    SQLite's write lock (Python's sqlite3 opens no transaction before a read or DDL, so the
+    transaction is begun here, IMMEDIATE: another replica's waits for it to commit)."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
